@@ -1,0 +1,1 @@
+"""Finetune Bot: run OpenAI fine-tuning from Slack."""

@@ -1,0 +1,108 @@
+"""Command line: `finetune-bot validate FILE …` (offline) and `finetune-bot serve`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from bot.config import SettingsError, load_settings
+from bot.core.models import UnknownModelError, resolve_model
+
+EXIT_VALID, EXIT_NEEDS_FIXES, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """A problem with how the command was called; reported in one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _epochs(value: str) -> int:
+    try:
+        epochs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"epochs must be a whole number, got {value!r}") from None
+    if not 1 <= epochs <= 50:
+        raise argparse.ArgumentTypeError(f"epochs must be between 1 and 50, got {epochs}")
+    return epochs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument grammar of the console script."""
+    parser = _Parser(prog="finetune-bot", description="Run OpenAI fine-tuning from Slack.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    validate = sub.add_parser(
+        "validate",
+        help="check a dataset file offline and estimate its training cost",
+        description="Validate a JSONL (or JSON array) fine-tuning dataset; no network needed. "
+        "Exit 0 when it is ready to train, 1 when it needs fixes, 2 on a usage problem.",
+    )
+    validate.add_argument("file", type=Path, help="the .jsonl or .json dataset")
+    validate.add_argument(
+        "--model", help="base model to estimate for (default FTBOT_DEFAULT_MODEL)"
+    )
+    validate.add_argument("--epochs", type=_epochs, help="epochs to price (default: the service's)")
+    validate.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from bot.core.validation import analyze
+    from bot.report_text import render
+
+    settings = load_settings()
+    try:
+        model = resolve_model(args.model or settings.FTBOT_DEFAULT_MODEL)
+    except UnknownModelError as exc:
+        raise UsageError(str(exc)) from None
+    path: Path = args.file
+    if not path.exists():
+        raise UsageError(f"no such file: {path}")
+    if not path.is_file():
+        raise UsageError(f"not a file: {path}")
+    report = analyze(path, model=model, epochs=args.epochs)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        unit = "item" if _is_array(path) else "line"
+        print(render(report, path.name, unit))
+    return EXIT_VALID if report.valid else EXIT_NEEDS_FIXES
+
+
+def _is_array(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `finetune-bot` console script; never shows a traceback."""
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "validate":
+            return _validate(args)
+        raise UsageError(f"unknown command {args.command!r}")
+    except (UsageError, SettingsError) as exc:
+        print(f"finetune-bot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(
+            f"finetune-bot: cannot read {exc.filename or 'the file'}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        print(f"finetune-bot: unexpected error ({type(exc).__name__}): {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Settings: every environment variable of the product contract, read once, failing in one line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.core.models import UnknownModelError, resolve_model
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    """Configuration from the environment (product.md §1). Empty values count as unset."""
+
+    model_config = SettingsConfigDict(
+        env_ignore_empty=True, case_sensitive=True, extra="ignore", frozen=True
+    )
+
+    SLACK_BOT_TOKEN: SecretStr | None = None
+    SLACK_SIGNING_SECRET: SecretStr | None = None
+    SLACK_APP_TOKEN: SecretStr | None = None
+    SLACK_API_URL: str = "https://slack.com/api/"
+    OPENAI_API_KEY: SecretStr | None = None
+    OPENAI_BASE_URL: str | None = None
+    DATABASE_URL: str = "sqlite:///finetune-bot.db"
+    PORT: int = Field(default=3000, ge=1, le=65535)
+    FTBOT_POLL_SECONDS: float = Field(default=30, gt=0)
+    FTBOT_ADMINS: Annotated[tuple[str, ...], NoDecode] = ()
+    FTBOT_DEFAULT_MODEL: str = "gpt-4o-mini-2024-07-18"
+    FTBOT_MAX_FILE_MB: float = Field(default=512, gt=0)
+    FTBOT_APPROVAL_USD: float | None = Field(default=None, ge=0)
+
+    @field_validator("FTBOT_ADMINS", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("FTBOT_DEFAULT_MODEL")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        try:
+            return resolve_model(value).id
+        except UnknownModelError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("SLACK_API_URL")
+    @classmethod
+    def _slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _psycopg(cls, value: str) -> str:
+        # A plain postgresql:// URL means psycopg 3, as the contract says.
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @property
+    def max_file_bytes(self) -> int:
+        """FTBOT_MAX_FILE_MB in bytes."""
+        return int(self.FTBOT_MAX_FILE_MB * 1024 * 1024)
+
+    @property
+    def socket_mode(self) -> bool:
+        """Socket Mode when an app-level token is configured."""
+        return self.SLACK_APP_TOKEN is not None
+
+
+_SECRETS = {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "OPENAI_API_KEY"}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a bad value raises SettingsError with one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        shown = first.get("input")
+        if name not in _SECRETS and isinstance(shown, str | int) and repr(shown) not in message:
+            message += f" (got {shown!r})"
+        raise SettingsError(f"{name}: {message}") from None
+
+
+def require(settings: Settings, *names: str) -> None:
+    """Raise SettingsError for the first of `names` that is unset."""
+    for name in names:
+        if getattr(settings, name) is None:
+            raise SettingsError(f"{name} is not set (required to run the bot)")

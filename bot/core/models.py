@@ -1,0 +1,77 @@
+"""The fine-tuning model catalogue, loaded from models.toml (data, not code)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """One fine-tunable base model: price, limits, encoding and availability."""
+
+    id: str
+    aliases: tuple[str, ...]
+    training_usd_per_1m: float
+    example_limit: int
+    encoding: str
+    methods: tuple[str, ...]
+    formats: tuple[str, ...]
+    shutdown: dt.date | None = None
+
+    def is_trainable(self, today: dt.date) -> bool:
+        """True while the model can still be fine-tuned on `today`."""
+        return self.shutdown is None or today < self.shutdown
+
+
+class UnknownModelError(ValueError):
+    """Raised for a model name that is not in the catalogue."""
+
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:
+        super().__init__(f"unknown model {name!r}; known models: {', '.join(known)}")
+        self.name = name
+        self.known = known
+
+
+@cache
+def catalogue() -> tuple[ModelInfo, ...]:
+    """Every model of the catalogue, in the file's order."""
+    raw = tomllib.loads(resources.files(__package__).joinpath("models.toml").read_text("utf-8"))
+    return tuple(
+        ModelInfo(
+            id=m["id"],
+            aliases=tuple(m.get("aliases", ())),
+            training_usd_per_1m=float(m["training_usd_per_1m"]),
+            example_limit=int(m["example_limit"]),
+            encoding=m["encoding"],
+            methods=tuple(m["methods"]),
+            formats=tuple(m["formats"]),
+            shutdown=m.get("shutdown"),
+        )
+        for m in raw["model"]
+    )
+
+
+def known_model_ids() -> tuple[str, ...]:
+    """The snapshot names users may ask for."""
+    return tuple(m.id for m in catalogue())
+
+
+def resolve_model(name: str) -> ModelInfo:
+    """Find a model by snapshot name, alias, or `ft:<base>:…` name; UnknownModelError if none."""
+    wanted = name.strip()
+    if wanted.startswith("ft:"):
+        # ft:<base>:<org>:<suffix>:<id> trains further on <base>'s terms.
+        wanted = wanted.split(":")[1]
+    for model in catalogue():
+        if wanted == model.id or wanted in model.aliases:
+            return model
+    raise UnknownModelError(name, known_model_ids())
+
+
+def trainable_models(today: dt.date) -> tuple[ModelInfo, ...]:
+    """Models that can still be fine-tuned on `today`."""
+    return tuple(m for m in catalogue() if m.is_trainable(today))

@@ -1,0 +1,166 @@
+"""DatasetReport: the one object the CLI, Slack and the store render from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.core.billing import BillingLine
+
+MAX_LINES = 20
+
+# What each problem means, in the user's words. Keys are the contract's kind names.
+ERROR_TEXT = {
+    "invalid_json": "line is not valid JSON",
+    "not_an_object": "example (or message) is not a JSON object",
+    "missing_messages": "no `messages` list",
+    "missing_role": "message without `role`",
+    "missing_content": "message without `content` (or empty)",
+    "unrecognized_key": "unrecognised key",
+    "unrecognized_role": "unrecognised role",
+    "invalid_content_type": "content of the wrong type",
+    "missing_assistant_message": "no assistant message",
+    "invalid_weight": "`weight` must be 0 or 1, on assistant messages only",
+    "invalid_arguments": "tool or function call `arguments` are not valid JSON",
+    "invalid_tool_calls": "malformed `tool_calls` / `function_call`",
+    "invalid_tools": "malformed `tools` / `functions` definitions",
+    "missing_preferred_output": "no `preferred_output`",
+    "missing_non_preferred_output": "no `non_preferred_output`",
+    "invalid_output": "preferred/non-preferred output must be one assistant message with text",
+    "missing_prompt": "no `prompt`",
+    "missing_completion": "no `completion`",
+    "too_few_examples": "fewer than 10 examples (the service's minimum)",
+    "not_utf8": "bytes that are not UTF-8",
+    "empty_file": "the file has no examples",
+}
+WARNING_TEXT = {
+    "missing_system_message": "no system message",
+    "missing_user_message": "no user message",
+    "over_token_limit": "over the model's per-example token limit (will be truncated)",
+    "duplicate_examples": "duplicate of an earlier example",
+    "low_diversity": "the same assistant reply dominates the data",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IssueSummary:
+    """How many examples have a problem, and the first line numbers (ascending, ≤ 20)."""
+
+    count: int
+    lines: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenStats:
+    """Distribution of tokens per example (examples whose tokens could be counted)."""
+
+    counted: int
+    total: int
+    min: int
+    mean: float
+    median: float
+    p95: float
+    max: int
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetReport:
+    """Everything the validator found about one dataset file."""
+
+    format: str
+    examples: int
+    errors: dict[str, IssueSummary]
+    warnings: dict[str, IssueSummary]
+    encoding: str
+    tokens: TokenStats
+    tokens_estimated: bool
+    default_epochs: int
+    billing: BillingLine
+    other_billing: tuple[BillingLine, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def valid(self) -> bool:
+        """Ready to train: no errors."""
+        return not self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's JSON object (plus a few documented extras)."""
+        return {
+            "format": self.format,
+            "examples": self.examples,
+            "valid": self.valid,
+            "errors": _issues_json(self.errors),
+            "warnings": _issues_json(self.warnings),
+            "total_tokens": self.tokens.total,
+            "billed_tokens_per_epoch": self.billing.billed_tokens_per_epoch,
+            "default_epochs": self.default_epochs,
+            "epochs": self.billing.epochs,
+            "model": self.billing.model,
+            "estimated_cost_usd": self.billing.cost_usd,
+            "encoding": self.encoding,
+            "tokens_estimated": self.tokens_estimated,
+            "token_stats": {
+                "counted_examples": self.tokens.counted,
+                "min": self.tokens.min,
+                "mean": self.tokens.mean,
+                "median": self.tokens.median,
+                "p95": self.tokens.p95,
+                "max": self.tokens.max,
+            },
+            "other_models": [_billing_json(line) for line in self.other_billing],
+            "notes": list(self.notes),
+        }
+
+
+def _issues_json(issues: dict[str, IssueSummary]) -> dict[str, Any]:
+    return {kind: {"count": s.count, "lines": list(s.lines)} for kind, s in issues.items()}
+
+
+def _billing_json(line: BillingLine) -> dict[str, Any]:
+    return {
+        "model": line.model,
+        "billed_tokens_per_epoch": line.billed_tokens_per_epoch,
+        "epochs": line.epochs,
+        "estimated_cost_usd": line.cost_usd,
+        "trainable": line.trainable,
+    }
+
+
+def _value_at(histogram: list[tuple[int, int]], rank: int) -> int:
+    """The value at 0-based position `rank` of the sorted data a histogram describes."""
+    seen = 0
+    for value, count in histogram:
+        seen += count
+        if rank < seen:
+            return value
+    raise IndexError(rank)
+
+
+def percentile(histogram: list[tuple[int, int]], n: int, q: float) -> float:
+    """Linear-interpolated percentile (as numpy) of n values given as sorted (value, count)."""
+    if n == 0:
+        return 0.0
+    h = (n - 1) * q
+    lo = int(h)
+    low = _value_at(histogram, lo)
+    high = _value_at(histogram, min(lo + 1, n - 1))
+    return low + (h - lo) * (high - low)
+
+
+def token_stats(histogram: dict[int, int]) -> TokenStats:
+    """Statistics of per-example token counts given as {tokens: number of examples}."""
+    items = sorted(histogram.items())
+    n = sum(count for _, count in items)
+    if n == 0:
+        return TokenStats(0, 0, 0, 0.0, 0.0, 0.0, 0)
+    total = sum(value * count for value, count in items)
+    return TokenStats(
+        counted=n,
+        total=total,
+        min=items[0][0],
+        mean=round(total / n, 2),
+        median=percentile(items, n, 0.5),
+        p95=round(percentile(items, n, 0.95), 2),
+        max=items[-1][0],
+    )

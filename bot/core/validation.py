@@ -1,0 +1,286 @@
+"""Validate a dataset file in one streaming pass: problems, tokens and billing -> DatasetReport."""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import json
+import os
+from array import array
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bot.core import rules
+from bot.core.billing import BillingLine, billing_line, default_epochs
+from bot.core.datasets import iter_records
+from bot.core.models import ModelInfo, trainable_models
+from bot.core.reports import MAX_LINES, DatasetReport, IssueSummary, token_stats
+from bot.core.tokens import BatchCounter, get_encoding
+
+MIN_EXAMPLES = 10
+# Low diversity: one assistant reply in at least this share of the examples (and ≥ 3 of them).
+LOW_DIVERSITY_SHARE = 0.25
+LOW_DIVERSITY_MIN = 3
+_PENDING_MAX = 100  # objects of no known shape kept until the file's format is known
+_PARALLEL_BYTES = 1 << 20  # smaller files are counted on the calling thread
+
+
+class Issues:
+    """Per kind: how many examples, and the first line numbers."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.lines: dict[str, list[int]] = {}
+
+    def add(self, kind: str, line: int | None) -> None:
+        """Record one example (at `line`, or file-level when None) with this problem."""
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        lines = self.lines.setdefault(kind, [])
+        if line is not None and len(lines) < MAX_LINES:
+            lines.append(line)
+
+    def set(self, kind: str, count: int, lines: Iterable[int]) -> None:
+        """Record a problem computed at the end of the pass."""
+        self.counts[kind] = count
+        self.lines[kind] = sorted(lines)[:MAX_LINES]
+
+    def summary(self) -> dict[str, IssueSummary]:
+        """Kinds in a stable order (by first line, file-level last) with their summaries."""
+        order = sorted(self.counts, key=lambda k: (self.lines[k][:1] or [1 << 62], k))
+        return {k: IssueSummary(self.counts[k], tuple(self.lines[k])) for k in order}
+
+
+class _Analysis:
+    """State of one pass over a file."""
+
+    def __init__(self, model: ModelInfo, today: dt.date, executor: Any) -> None:
+        self.model = model
+        self.errors = Issues()
+        self.warnings = Issues()
+        self.examples = 0
+        self.file_format: str | None = None
+        self.uses_tools = False
+        self.estimated = False
+        self.pending: list[tuple[int, dict[str, Any]]] = []
+        self.example_hashes = HashTally()
+        self.reply_hashes = HashTally()
+        self.histogram: dict[int, int] = {}  # tokens per example -> how many examples
+        others = [m for m in trainable_models(today) if m.id != model.id]
+        self.models = [model, *others]
+        self.billed = {m.id: 0 for m in self.models}
+        self.counters: list[BatchCounter] = []
+        for name in dict.fromkeys(m.encoding for m in self.models):
+            chosen = name == model.encoding
+            limits = [(m.id, m.example_limit) for m in self.models if m.encoding == name]
+            sink = self._primary_sink(limits) if chosen else self._billing_sink(limits)
+            counter = BatchCounter(get_encoding(name), sink, executor)
+            self.counters.insert(0, counter) if chosen else self.counters.append(counter)
+
+    def _billing_sink(self, limits: list[tuple[str, int]]) -> Callable[[int, int], None]:
+        billed = self.billed
+
+        def sink(line: int, tokens: int) -> None:
+            for model_id, limit in limits:
+                billed[model_id] += tokens if tokens < limit else limit
+
+        return sink
+
+    def _primary_sink(self, limits: list[tuple[str, int]]) -> Callable[[int, int], None]:
+        bill = self._billing_sink(limits)
+        limit = self.model.example_limit
+        histogram = self.histogram
+        over = self.warnings
+
+        def sink(line: int, tokens: int) -> None:
+            histogram[tokens] = histogram.get(tokens, 0) + 1
+            if tokens > limit:
+                over.add("over_token_limit", line)
+            bill(line, tokens)
+
+        return sink
+
+    def feed(self, line: int, value: Any, error: str | None) -> None:
+        """Take one record of the file."""
+        self.examples += 1
+        if error is not None:
+            self.errors.add(error, line)
+            return
+        if not isinstance(value, dict):
+            self.errors.add("not_an_object", line)
+            return
+        self.example_hashes.add(_hash(value), line)
+        if self.file_format is None:
+            shape = rules.shape_of(value)
+            if shape is None and len(self.pending) < _PENDING_MAX:
+                self.pending.append((line, value))
+                return
+            self._decide(shape or rules.CHAT)
+        self._check(line, value)
+
+    def _decide(self, file_format: str) -> None:
+        self.file_format = file_format
+        pending, self.pending = self.pending, []
+        for line, value in pending:
+            self._check(line, value)
+
+    def _check(self, line: int, value: dict[str, Any]) -> None:
+        checked = rules.check(value, self.file_format or rules.CHAT)
+        for kind in checked.errors:
+            self.errors.add(kind, line)
+        for kind in checked.warnings:
+            self.warnings.add(kind, line)
+        self.uses_tools = self.uses_tools or checked.uses_tools
+        parts = checked.parts
+        if parts is not None:
+            self.estimated = self.estimated or parts.estimated or bool(checked.functions)
+            for counter in self.counters:
+                counter.add(line, parts.base + counter.tools(checked.functions), parts.texts)
+        if checked.reply is not None:
+            self.reply_hashes.add(hash(checked.reply), line)
+
+    def finish(self, epochs: int | None, today: dt.date) -> DatasetReport:
+        if self.file_format is None:
+            self._decide(rules.CHAT)
+        for counter in self.counters:
+            counter.finish()
+        self._file_level_errors()
+        self._duplicates()
+        self._diversity()
+        n_default = default_epochs(self.examples)
+        chosen_epochs = epochs or n_default
+        lines = [billing_line(m, self.billed[m.id], chosen_epochs, today) for m in self.models]
+        file_format = self.file_format or rules.CHAT
+        if file_format == rules.CHAT and self.uses_tools:
+            file_format = rules.CHAT_TOOLS
+        return DatasetReport(
+            format=file_format,
+            examples=self.examples,
+            errors=self.errors.summary(),
+            warnings=self.warnings.summary(),
+            encoding=self.model.encoding,
+            tokens=token_stats(self.histogram),
+            tokens_estimated=self.estimated,
+            default_epochs=n_default,
+            billing=lines[0],
+            other_billing=tuple(lines[1:]),
+            notes=tuple(_notes(self.model, file_format, self.estimated, lines[0])),
+        )
+
+    def _file_level_errors(self) -> None:
+        if self.examples == 0:
+            self.errors.add("empty_file", None)
+        elif self.examples < MIN_EXAMPLES:
+            self.errors.add("too_few_examples", None)
+
+    def _duplicates(self) -> None:
+        count, lines = self.example_hashes.repeats()
+        if count:
+            self.warnings.set("duplicate_examples", count, lines)
+
+    def _diversity(self) -> None:
+        count, lines = self.reply_hashes.most_common()
+        if count >= LOW_DIVERSITY_MIN and count >= LOW_DIVERSITY_SHARE * self.examples:
+            self.warnings.set("low_diversity", count, lines)
+
+
+class HashTally:
+    """64-bit hashes with the line each was seen on, in 8 + 4 bytes per entry.
+
+    Entries are spread over 256 buckets by their low byte, so finding repeats needs a set of
+    only one bucket at a time: memory stays small as files grow to gigabytes.
+    """
+
+    _BUCKETS = 256
+
+    def __init__(self) -> None:
+        self._hashes = [array("q") for _ in range(self._BUCKETS)]
+        self._lines = [array("I") for _ in range(self._BUCKETS)]
+
+    def add(self, value: int, line: int) -> None:
+        """Record `value` (a hash) seen at `line`; lines must be added in ascending order."""
+        bucket = value & 0xFF
+        self._hashes[bucket].append(value)
+        self._lines[bucket].append(line)
+
+    def repeats(self) -> tuple[int, list[int]]:
+        """How many entries repeat an earlier one, and the first lines of those repeats."""
+        count = 0
+        first: list[int] = []
+        for hashes, lines in zip(self._hashes, self._lines, strict=True):
+            seen: set[int] = set()
+            for value, line in zip(hashes, lines, strict=True):
+                if value in seen:
+                    count += 1
+                    first.append(line)
+                else:
+                    seen.add(value)
+            first = heapq.nsmallest(MAX_LINES, first)
+        return count, sorted(first)
+
+    def most_common(self) -> tuple[int, list[int]]:
+        """The size of the largest group of equal hashes, and its first lines."""
+        best_count, best_value, best_bucket = 0, 0, 0
+        for bucket, hashes in enumerate(self._hashes):
+            counts: dict[int, int] = {}
+            for value in hashes:
+                counts[value] = counts.get(value, 0) + 1
+            if counts:
+                value, count = max(counts.items(), key=lambda item: item[1])
+                if count > best_count:
+                    best_count, best_value, best_bucket = count, value, bucket
+        if best_count < 2:
+            return 0, []
+        pairs = zip(self._hashes[best_bucket], self._lines[best_bucket], strict=True)
+        return best_count, [line for value, line in pairs if value == best_value][:MAX_LINES]
+
+
+def _hash(value: dict[str, Any]) -> int:
+    """Hash of the canonical form of an example (keys sorted), for duplicate detection."""
+    try:
+        return hash(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+    except (TypeError, orjson.JSONEncodeError):  # huge ints or lone surrogates
+        return hash(json.dumps(value, sort_keys=True, separators=(",", ":")))
+
+
+def _notes(model: ModelInfo, file_format: str, estimated: bool, line: BillingLine) -> list[str]:
+    notes = []
+    if not line.trainable:
+        notes.append(
+            f"{model.id} was shut down on {model.shutdown}: it can no longer be fine-tuned; "
+            "the numbers are for reference."
+        )
+    if file_format not in model.formats:
+        notes.append(f"{model.id} cannot be trained on {file_format} data.")
+    if estimated:
+        notes.append(
+            "Token counts for tool/function definitions and calls, images and preference pairs "
+            "are estimates (the service does not document how it counts them)."
+        )
+    return notes
+
+
+def analyze(
+    path: str | Path,
+    *,
+    model: ModelInfo,
+    epochs: int | None = None,
+    today: dt.date | None = None,
+) -> DatasetReport:
+    """Validate the dataset at `path` for `model` and estimate its training cost."""
+    today = today or dt.date.today()
+    size = os.path.getsize(path)
+    workers = min(4, os.cpu_count() or 1)
+    if size < _PARALLEL_BYTES or workers < 2:
+        analysis = _Analysis(model, today, None)
+        for record in iter_records(path):
+            analysis.feed(*record)
+        return analysis.finish(epochs, today)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tokens") as executor:
+        analysis = _Analysis(model, today, executor)
+        for record in iter_records(path):
+            analysis.feed(*record)
+        return analysis.finish(epochs, today)

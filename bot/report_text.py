@@ -1,0 +1,85 @@
+"""Render a DatasetReport as plain text for the terminal."""
+
+from __future__ import annotations
+
+from bot.core.billing import BillingLine
+from bot.core.reports import ERROR_TEXT, WARNING_TEXT, DatasetReport, IssueSummary
+
+FORMAT_NAMES = {
+    "chat": "chat",
+    "chat_tools": "chat with tools/functions",
+    "prompt_completion": "prompt–completion (legacy models)",
+    "dpo": "preference pairs (DPO)",
+}
+
+
+def usd(amount: float) -> str:
+    """Dollars with cents, or four decimals below one dollar."""
+    return f"${amount:,.2f}" if amount >= 1 else f"${amount:.4f}"
+
+
+def number(value: float) -> str:
+    """Exact integer with thousands separators; other values with at most one decimal."""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
+
+
+def lines_text(summary: IssueSummary, unit: str = "line") -> str:
+    """'lines 3, 7, 9 …' for an issue, or '' for a file-level one."""
+    if not summary.lines:
+        return ""
+    shown = ", ".join(str(n) for n in summary.lines)
+    more = " …" if summary.count > len(summary.lines) else ""
+    plural = "s" if len(summary.lines) > 1 else ""
+    return f"{unit}{plural} {shown}{more}"
+
+
+def render(report: DatasetReport, name: str, unit: str = "line") -> str:
+    """The whole report: verdict first, then problems, tokens and billing."""
+    verdict = "READY TO TRAIN" if report.valid else "NEEDS FIXES"
+    out = [
+        f"{name}: {verdict}",
+        f"Format: {FORMAT_NAMES.get(report.format, report.format)} · "
+        f"{report.examples:,} examples · model {report.billing.model} ({report.encoding})",
+    ]
+    for title, issues, texts in (
+        ("Errors (must be fixed)", report.errors, ERROR_TEXT),
+        ("Warnings", report.warnings, WARNING_TEXT),
+    ):
+        if not issues:
+            continue
+        out += ["", title]
+        for kind, summary in issues.items():
+            where = lines_text(summary, unit)
+            out.append(
+                f"  {kind:<28} {summary.count:>7,}  {texts.get(kind, kind)}"
+                + (f" — {where}" if where else "")
+            )
+    t = report.tokens
+    approx = "~" if report.tokens_estimated else ""
+    out += [
+        "",
+        f"Tokens per example ({t.counted:,} counted{', estimated' if approx else ''})",
+        f"  {'min':>10} {'mean':>12} {'median':>10} {'p95':>12} {'max':>10} {'total':>14}",
+        f"  {number(t.min):>10} {number(t.mean):>12} {number(t.median):>10} "
+        f"{number(t.p95):>12} {number(t.max):>10} {approx + number(t.total):>14}",
+        "",
+        f"Billing: {report.billing.epochs} epochs "
+        f"(the service's default for {report.examples:,} examples is {report.default_epochs})",
+        f"  {'model':<26} {'billed tokens/epoch':>20} {'epochs':>7} {'estimated cost':>15}",
+    ]
+    out += [_billing_row(report.billing, chosen=True)]
+    out += [_billing_row(line, chosen=False) for line in report.other_billing]
+    if report.notes:
+        out += ["", "Notes"] + [f"  - {note}" for note in report.notes]
+    return "\n".join(out)
+
+
+def _billing_row(line: BillingLine, *, chosen: bool) -> str:
+    mark = "*" if chosen else " "
+    status = "" if line.trainable else "  (shut down)"
+    return (
+        f"{mark} {line.model:<26} {line.billed_tokens_per_epoch:>20,} {line.epochs:>7} "
+        f"{usd(line.cost_usd):>15}{status}"
+    )

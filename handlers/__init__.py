@@ -1,0 +1,1 @@
+"""Slack adapter: the only package that knows Slack's wire format."""

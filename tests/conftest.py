@@ -1,0 +1,32 @@
+"""Shared fixtures: paths to test data and the shared sample datasets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+SAMPLES = DATA / "samples"
+TODAY = dt.date(2026, 11, 25)
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+SAMPLE_SHA256 = {
+    "toy_chat_fine_tuning.jsonl": "2af82e94fad9824b7f95202b60927cde71f734106c7df904d524e49bf6770818",
+    "drone_training.jsonl": "1052efb7af92fb1163e94a4c8d6afcb66546661e2f662d48dd21fe7cf53d7537",
+}
+
+
+def shared(name: str) -> Path:
+    """A public sample dataset (byte-exact copy of the cookbook's file, checked by sha256)."""
+    path = SAMPLES / name
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == SAMPLE_SHA256[name]
+    return path
