@@ -14,8 +14,10 @@ FORMAT_NAMES = {
 
 
 def usd(amount: float) -> str:
-    """Dollars with cents, or four decimals below one dollar."""
-    return f"${amount:,.2f}" if amount >= 1 else f"${amount:.4f}"
+    """Dollars with cents; below one dollar, up to five decimals (e.g. $0.49398)."""
+    if amount >= 1:
+        return f"${amount:,.2f}"
+    return "$" + (f"{amount:.5f}".rstrip("0").rstrip(".") or "0")
 
 
 def number(value: float) -> str:
@@ -52,9 +54,11 @@ def render(report: DatasetReport, name: str, unit: str = "line") -> str:
         out += ["", title]
         for kind, summary in issues.items():
             where = lines_text(summary, unit)
+            text = texts.get(kind, kind)
+            if kind == "too_few_examples":
+                text = f"{report.examples} examples; the service needs at least 10"
             out.append(
-                f"  {kind:<28} {summary.count:>7,}  {texts.get(kind, kind)}"
-                + (f" — {where}" if where else "")
+                f"  {kind:<28} {summary.count:>7,}  {text}" + (f" — {where}" if where else "")
             )
     t = report.tokens
     approx = "~" if report.tokens_estimated else ""
