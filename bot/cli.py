@@ -50,7 +50,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--epochs", type=_epochs, help="epochs to price (default: the service's)")
     validate.add_argument("--json", action="store_true", help="print one JSON object")
+    sub.add_parser(
+        "serve",
+        help="run the Slack app",
+        description="Serve Slack: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on PORT "
+        "(POST /slack/events, GET /healthz). Migrates the database at start.",
+    )
     return parser
+
+
+def _serve() -> int:
+    import logging
+
+    from bot.app import build
+    from bot.server import serve
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = load_settings()
+    app, services = build(settings)
+    try:
+        serve(app, services)
+    finally:
+        services.close()
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -87,13 +111,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "validate":
             return _validate(args)
+        if args.command == "serve":
+            return _serve()
         raise UsageError(f"unknown command {args.command!r}")
     except (UsageError, SettingsError) as exc:
         print(f"finetune-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
         print(
-            f"finetune-bot: cannot read {exc.filename or 'the file'}: {exc.strerror}",
+            f"finetune-bot: {where}{exc.strerror or exc}",
             file=sys.stderr,
         )
         return EXIT_USAGE

@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     OPENAI_API_KEY: SecretStr | None = None
     OPENAI_BASE_URL: str | None = None
     DATABASE_URL: str = "sqlite:///finetune-bot.db"
-    PORT: int = Field(default=3000, ge=1, le=65535)
+    PORT: int = Field(default=3000, ge=0, le=65535)  # 0: any free port (tests)
     FTBOT_POLL_SECONDS: float = Field(default=30, gt=0)
     FTBOT_ADMINS: Annotated[tuple[str, ...], NoDecode] = ()
     FTBOT_DEFAULT_MODEL: str = "gpt-4o-mini-2024-07-18"

@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 from bot.core.billing import BillingLine
-from bot.core.reports import ERROR_TEXT, WARNING_TEXT, DatasetReport, IssueSummary
-
-FORMAT_NAMES = {
-    "chat": "chat",
-    "chat_tools": "chat with tools/functions",
-    "prompt_completion": "prompt–completion (legacy models)",
-    "dpo": "preference pairs (DPO)",
-}
-
-
-def usd(amount: float) -> str:
-    """Dollars with cents; below one dollar, up to five decimals (e.g. $0.49398)."""
-    if amount >= 1:
-        return f"${amount:,.2f}"
-    return "$" + (f"{amount:.5f}".rstrip("0").rstrip(".") or "0")
-
-
-def number(value: float) -> str:
-    """Exact integer with thousands separators; other values with at most one decimal."""
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.1f}"
-
-
-def lines_text(summary: IssueSummary, unit: str = "line") -> str:
-    """'lines 3, 7, 9 …' for an issue, or '' for a file-level one."""
-    if not summary.lines:
-        return ""
-    shown = ", ".join(str(n) for n in summary.lines)
-    more = " …" if summary.count > len(summary.lines) else ""
-    plural = "s" if len(summary.lines) > 1 else ""
-    return f"{unit}{plural} {shown}{more}"
+from bot.core.reports import (
+    ERROR_TEXT,
+    FORMAT_NAMES,
+    WARNING_TEXT,
+    DatasetReport,
+    lines_text,
+    number,
+    usd,
+)
 
 
 def render(report: DatasetReport, name: str, unit: str = "line") -> str:

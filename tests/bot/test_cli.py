@@ -119,3 +119,21 @@ def test_malformed_setting_exits_two_naming_it(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert out.stderr.startswith("finetune-bot: PORT: ")
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_serve_without_a_token_stops_with_one_line(tmp_path: Path) -> None:
+    out = run("serve", tmp_path=tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    assert out.returncode == 2
+    assert (
+        out.stderr.strip() == "finetune-bot: SLACK_BOT_TOKEN is not set (required to run the bot)"
+    )
+
+
+def test_serve_without_signing_secret_in_http_mode(tmp_path: Path) -> None:
+    out = run(
+        "serve",
+        tmp_path=tmp_path,
+        env={"SLACK_BOT_TOKEN": "xoxb-test", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
+    )
+    assert out.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in out.stderr and len(out.stderr.strip().splitlines()) == 1

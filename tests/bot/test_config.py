@@ -54,6 +54,7 @@ def test_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ("PORT", "abc"),
         ("PORT", "70000"),
+        ("PORT", "-1"),
         ("FTBOT_POLL_SECONDS", "0"),
         ("FTBOT_MAX_FILE_MB", "lots"),
         ("FTBOT_APPROVAL_USD", "-1"),

@@ -1,0 +1,124 @@
+"""Composition root: engine and migrations, Slack client, repositories, services, Bolt app."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from sqlalchemy import Engine
+
+from bot.config import Settings, SettingsError, require
+from bot.core.models import resolve_model
+from bot.services.datasets import DatasetIntake
+from bot.services.ports import Clock, SystemClock
+from storage import migrate
+from storage.db import make_engine
+from storage.repositories import DatasetRepository, DeliveryRepository
+
+log = logging.getLogger(__name__)
+
+LISTENER_THREADS = 32  # Bolt's default of 5 would let a few slow listeners block the rest
+INTAKE_THREADS = 4  # datasets validated at once (each streams; memory stays bounded)
+
+
+@dataclass
+class Services:
+    """Everything listeners may call, built once per process."""
+
+    settings: Settings
+    engine: Engine
+    client: WebClient
+    datasets: DatasetIntake
+    deliveries: DeliveryRepository
+    bot_user_id: str | None
+    executors: list[ThreadPoolExecutor] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Let background work finish and release connections."""
+        for executor in self.executors:
+            executor.shutdown(wait=True)
+        self.engine.dispose()
+
+
+def web_client(settings: Settings) -> WebClient:
+    """The Slack Web API client: SLACK_API_URL, and 429s retried after Retry-After."""
+    token = settings.SLACK_BOT_TOKEN.get_secret_value() if settings.SLACK_BOT_TOKEN else None
+    return WebClient(
+        token=token,
+        base_url=settings.SLACK_API_URL,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=5),
+        ],
+    )
+
+
+def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Services]:
+    """Wire the bot for `settings`: migrate the database, check the token, register listeners."""
+    from handlers.notifier import SlackNotifier
+    from handlers.registry import register_all
+    from handlers.slack_files import SlackFileSource, allowed_hosts
+
+    require(settings, "SLACK_BOT_TOKEN")
+    if not settings.socket_mode:
+        require(settings, "SLACK_SIGNING_SECRET")
+    clock = clock or SystemClock()
+    engine = make_engine(settings.DATABASE_URL)
+    migrate.upgrade(engine)
+    client = web_client(settings)
+    try:
+        bot_user_id = client.auth_test().get("user_id")
+    except SlackApiError as error:
+        raise SettingsError(
+            f"SLACK_BOT_TOKEN: Slack refused the token ({error.response.get('error')})"
+        ) from None
+    except OSError as error:  # unreachable host, refused connection, TLS failure
+        reason = getattr(error, "reason", None) or error
+        raise SettingsError(
+            f"SLACK_API_URL: cannot reach Slack at {settings.SLACK_API_URL} ({reason})"
+        ) from None
+    intake_pool = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="intake")
+    listener_pool = ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="listener")
+    assert settings.SLACK_BOT_TOKEN is not None
+    files = SlackFileSource(
+        client=client,
+        token=settings.SLACK_BOT_TOKEN.get_secret_value(),
+        hosts=allowed_hosts(settings.SLACK_API_URL),
+    )
+    services = Services(
+        settings=settings,
+        engine=engine,
+        client=client,
+        datasets=DatasetIntake(
+            repo=DatasetRepository(engine=engine),
+            files=files,
+            notifier=SlackNotifier(client=client),
+            clock=clock,
+            executor=intake_pool,
+            model=lambda: resolve_model(settings.FTBOT_DEFAULT_MODEL),
+            max_bytes=settings.max_file_bytes,
+        ),
+        deliveries=DeliveryRepository(engine=engine),
+        bot_user_id=bot_user_id,
+        executors=[listener_pool, intake_pool],
+    )
+    secret = settings.SLACK_SIGNING_SECRET
+    app = App(
+        client=client,
+        signing_secret=secret.get_secret_value() if secret else None,
+        token_verification_enabled=False,  # auth.test ran above
+        request_verification_enabled=not settings.socket_mode,
+        listener_executor=listener_pool,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+    register_all(app, services)
+    return app, services

@@ -1,0 +1,272 @@
+"""The /finetune grammar as data: `<subcommand> args key=value…` parsed into typed commands.
+
+One table (SPECS) drives parsing, usage lines and help, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.core.models import UnknownModelError, resolve_model
+
+SLASH = "/finetune"
+METHODS = ("supervised", "dpo")
+_SUFFIX = re.compile(r"[a-z0-9_-]{1,64}")
+
+
+class UsageError(ValueError):
+    """A malformed or unknown command; the message is one line for the user."""
+
+
+# ---- typed commands -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    """`help`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Datasets:
+    """`datasets`: this channel's datasets."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """`cost <dataset> [model=] [epochs=]`."""
+
+    dataset: str
+    model: str | None = None
+    epochs: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """`start <dataset> [model=] [epochs=] [batch=] [lr=] [suffix=] [validation=] [seed=] [method=]`."""
+
+    dataset: str
+    model: str | None = None
+    epochs: int | None = None
+    batch: int | None = None
+    lr: float | None = None
+    suffix: str | None = None
+    validation: str | None = None
+    seed: int | None = None
+    method: str = "supervised"
+
+
+@dataclass(frozen=True, slots=True)
+class JobAction:
+    """`cancel|pause|resume <job>`."""
+
+    action: str
+    job: str
+
+
+Command = Help | Datasets | Cost | Start | JobAction
+
+
+# ---- value parsers (shared with the start form) ----------------------------------------------
+
+
+def parse_epochs(value: str) -> int:
+    """Epochs: a whole number from 1 to 50."""
+    return _int_in(value, "epochs", 1, 50)
+
+
+def parse_batch(value: str) -> int:
+    """Batch size: a whole number from 1 to 256."""
+    return _int_in(value, "batch", 1, 256)
+
+
+def parse_lr(value: str) -> float:
+    """Learning-rate multiplier: a number above 0."""
+    try:
+        lr = float(value)
+    except ValueError:
+        raise UsageError(f"`lr` must be a number above 0, got `{value}`") from None
+    if not lr > 0 or lr != lr or lr == float("inf"):
+        raise UsageError(f"`lr` must be a number above 0, got `{value}`")
+    return lr
+
+
+def parse_suffix(value: str) -> str:
+    """Suffix: up to 64 characters of a-z, 0-9, - and _."""
+    if not _SUFFIX.fullmatch(value):
+        raise UsageError(
+            f"`suffix` must be 1–64 characters of lowercase a-z, 0-9, `-` or `_`, got `{value}`"
+        )
+    return value
+
+
+def parse_seed(value: str) -> int:
+    """Seed: a whole number."""
+    return _int_in(value, "seed", 0, 2**31 - 1)
+
+
+def parse_method(value: str) -> str:
+    """Training method: supervised or dpo."""
+    method = value.lower()
+    if method not in METHODS:
+        raise UsageError(f"`method` must be `supervised` or `dpo`, got `{value}`")
+    return method
+
+
+def parse_model(value: str) -> str:
+    """A known base model (snapshot, alias or ft: name), as its snapshot id."""
+    try:
+        return resolve_model(value).id if not value.startswith("ft:") else value
+    except UnknownModelError as error:
+        raise UsageError(f"`model`: {error}") from None
+
+
+def _int_in(value: str, name: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise UsageError(f"`{name}` must be a whole number, got `{value}`") from None
+    if not low <= number <= high:
+        raise UsageError(f"`{name}` must be between {low} and {high}, got {number}")
+    return number
+
+
+# ---- the table ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """One subcommand: its arguments, options, help text and how to build it."""
+
+    name: str
+    args: tuple[str, ...]
+    summary: str
+    example: str
+    build: Callable[..., Command]
+    options: dict[str, Callable[[str], Any]] = field(default_factory=dict)
+
+    @property
+    def usage(self) -> str:
+        """`start <dataset> [model=…] …`."""
+        parts = [self.name, *(f"<{a}>" for a in self.args)]
+        parts += [f"[{o}=…]" for o in self.options]
+        return " ".join(parts)
+
+
+_START_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "model": parse_model,
+    "epochs": parse_epochs,
+    "batch": parse_batch,
+    "lr": parse_lr,
+    "suffix": parse_suffix,
+    "validation": str,
+    "seed": parse_seed,
+    "method": parse_method,
+}
+
+SPECS: tuple[Spec, ...] = (
+    Spec("help", (), "lists the subcommands with one example each", "help", lambda: Help()),
+    Spec(
+        "datasets",
+        (),
+        "datasets of this channel: name, verdict, examples, tokens, uploader",
+        "datasets",
+        lambda: Datasets(),
+    ),
+    Spec(
+        "cost",
+        ("dataset",),
+        "the billing part of a dataset's report, for another model or epoch count",
+        "cost latest model=gpt-4.1-mini epochs=3",
+        Cost,
+        {"model": parse_model, "epochs": parse_epochs},
+    ),
+    Spec(
+        "start",
+        ("dataset",),
+        "starts a fine-tuning job on a dataset (file ID, name or `latest`)",
+        "start latest epochs=3 suffix=support-bot",
+        Start,
+        _START_OPTIONS,
+    ),
+    Spec(
+        "cancel",
+        ("job",),
+        "cancels a job (its owner or an admin)",
+        "cancel ftjob-abc123",
+        lambda job: JobAction("cancel", job),
+    ),
+    Spec(
+        "pause",
+        ("job",),
+        "pauses a running job (its owner or an admin)",
+        "pause ftjob-abc123",
+        lambda job: JobAction("pause", job),
+    ),
+    Spec(
+        "resume",
+        ("job",),
+        "resumes a paused job (its owner or an admin)",
+        "resume ftjob-abc123",
+        lambda job: JobAction("resume", job),
+    ),
+)
+_BY_NAME = {spec.name: spec for spec in SPECS}
+
+
+def usage_line(name: str | None = None) -> str:
+    """`Usage: /finetune …` for one subcommand, or the list of subcommands."""
+    if name in _BY_NAME:
+        return f"Usage: `{SLASH} {_BY_NAME[name].usage}`"
+    names = " | ".join(spec.name for spec in SPECS)
+    return f"Usage: `{SLASH} <{names}>` — `{SLASH} help` explains each."
+
+
+def help_lines() -> list[tuple[str, str, str]]:
+    """(usage, summary, example) for every subcommand, in table order."""
+    return [(f"{SLASH} {s.usage}", s.summary, f"{SLASH} {s.example}") for s in SPECS]
+
+
+def parse(text: str) -> Command:
+    """Parse the text after `/finetune` into a command, or raise UsageError."""
+    try:
+        words = shlex.split(text.strip())
+    except ValueError as exc:
+        raise UsageError(f"I couldn't read that ({exc}). {usage_line()}") from None
+    if not words:
+        return Help()
+    name = words[0].lower()
+    spec = _BY_NAME.get(name)
+    if spec is None:
+        raise UsageError(f"Unknown subcommand `{words[0]}`. {usage_line()}")
+    positional: list[str] = []
+    options: dict[str, Any] = {}
+    for word in words[1:]:
+        key, eq, value = word.partition("=")
+        if not eq:
+            positional.append(word)
+            continue
+        key = key.lower()
+        if key not in spec.options:
+            known = ", ".join(f"`{o}=`" for o in spec.options) or "no options"
+            raise UsageError(
+                f"`{name}` has no option `{key}=` (it takes {known}). {usage_line(name)}"
+            )
+        if key in options:
+            raise UsageError(f"`{key}=` is given twice. {usage_line(name)}")
+        if not value:
+            raise UsageError(f"`{key}=` needs a value. {usage_line(name)}")
+        try:
+            options[key] = spec.options[key](value)
+        except UsageError as error:
+            raise UsageError(f"{error}. {usage_line(name)}") from None
+    if len(positional) < len(spec.args):
+        missing = spec.args[len(positional)]
+        raise UsageError(f"`{name}` needs <{missing}>. {usage_line(name)}")
+    if len(positional) > len(spec.args):
+        extra = positional[len(spec.args)]
+        raise UsageError(f"`{name}` doesn't take `{extra}`. {usage_line(name)}")
+    return spec.build(*positional, **options)

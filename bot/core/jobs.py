@@ -1,0 +1,109 @@
+"""Fine-tuning job state as the service reports it: snapshots, statuses, plain-words errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+STATUS_TEXT = {
+    "validating_files": "validating files",
+    "queued": "queued",
+    "running": "running",
+    "paused": "paused",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+WIND_DOWN_URL = (
+    "https://developers.openai.com/api/docs/deprecations#update-to-openais-self-serve-fine-tuning"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JobSnapshot:
+    """One fine-tuning job as last read from OpenAI."""
+
+    id: str
+    status: str
+    model: str
+    created_at: int | None = None
+    finished_at: int | None = None
+    estimated_finish: int | None = None
+    fine_tuned_model: str | None = None
+    trained_tokens: int | None = None
+    training_file: str | None = None
+    validation_file: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    result_files: tuple[str, ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        """Succeeded, failed or cancelled (unknown statuses count as still going)."""
+        return self.status in TERMINAL
+
+
+def status_text(status: str | None) -> str:
+    """A status in words (unknown ones are shown as they are)."""
+    return STATUS_TEXT.get(status or "", status or "unknown")
+
+
+class ServiceError(Exception):
+    """An OpenAI failure in plain words. `kind` drives what the bot offers next."""
+
+    def __init__(self, kind: str, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.param = param
+
+    @property
+    def retryable(self) -> bool:
+        """Worth trying again later (rate limit, outage, timeout)."""
+        return self.kind in ("rate_limited", "unavailable")
+
+
+def explain(kind: str, message: str, param: str | None) -> str:
+    """What the user reads for an OpenAI error."""
+    if kind == "training_not_available":
+        return (
+            "This OpenAI organisation can no longer start fine-tuning jobs: OpenAI is winding "
+            f"down self-serve fine-tuning ({WIND_DOWN_URL}). Validation, cost estimates, "
+            "uploads and existing models keep working."
+        )
+    if kind == "invalid_request":
+        field_note = f" (field `{param}`)" if param else ""
+        return f"OpenAI rejected the request{field_note}: {message}"
+    if kind == "rate_limited":
+        return f"OpenAI is rate-limiting us right now ({message}). Nothing was lost: try again."
+    if kind == "unavailable":
+        return f"OpenAI did not answer properly ({message}). Nothing was lost: try again."
+    if kind == "auth":
+        return "OpenAI refused our API key (OPENAI_API_KEY). Ask an admin to check it."
+    if kind == "not_found":
+        return f"OpenAI does not know that: {message}"
+    if kind == "not_configured":
+        return "OpenAI is not configured (OPENAI_API_KEY is not set). Ask an admin."
+    return message
+
+
+def snapshot_from(data: dict[str, Any]) -> JobSnapshot:
+    """A JobSnapshot from the API's job object (tolerating missing and unknown fields)."""
+    error = data.get("error") or {}
+    return JobSnapshot(
+        id=str(data.get("id") or ""),
+        status=str(data.get("status") or "unknown"),
+        model=str(data.get("model") or ""),
+        created_at=data.get("created_at"),
+        finished_at=data.get("finished_at"),
+        estimated_finish=data.get("estimated_finish"),
+        fine_tuned_model=data.get("fine_tuned_model"),
+        trained_tokens=data.get("trained_tokens"),
+        training_file=data.get("training_file"),
+        validation_file=data.get("validation_file"),
+        error_code=error.get("code") if isinstance(error, dict) else None,
+        error_message=error.get("message") if isinstance(error, dict) else None,
+        metadata=dict(data.get("metadata") or {}),
+        result_files=tuple(data.get("result_files") or ()),
+    )

@@ -1,0 +1,122 @@
+"""Thin adapter over openai.OpenAI for files and fine-tuning jobs; errors become ServiceError."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import openai
+from openai import OpenAI
+
+from bot.core.jobs import JobSnapshot, ServiceError, snapshot_from
+
+SINGLE_REQUEST_LIMIT = 512 * 1024 * 1024  # larger files go through the Uploads API in parts
+PART_SIZE = 64 * 1024 * 1024
+T = TypeVar("T")
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Translate SDK exceptions into ServiceError kinds."""
+    try:
+        yield
+    except openai.PermissionDeniedError as error:
+        if error.code == "training_not_available":
+            raise ServiceError("training_not_available", error.message) from None
+        raise ServiceError("auth", error.message) from None
+    except openai.AuthenticationError as error:
+        raise ServiceError("auth", error.message) from None
+    except openai.NotFoundError as error:
+        raise ServiceError("not_found", _message(error), param=error.param) from None
+    except openai.RateLimitError as error:
+        raise ServiceError("rate_limited", _message(error)) from None
+    except (openai.BadRequestError, openai.UnprocessableEntityError, openai.ConflictError) as error:
+        raise ServiceError("invalid_request", _message(error), param=error.param) from None
+    except openai.APIStatusError as error:
+        raise ServiceError("unavailable", f"HTTP {error.status_code}") from None
+    except openai.APIConnectionError as error:  # includes timeouts
+        raise ServiceError("unavailable", type(error).__name__) from None
+    except (openai.APIResponseValidationError, ValueError) as error:  # malformed answer
+        raise ServiceError("unavailable", f"unexpected answer ({type(error).__name__})") from None
+
+
+def _message(error: openai.APIError) -> str:
+    body = error.body if isinstance(error.body, dict) else {}
+    return str(body.get("message") or error.message)
+
+
+class FineTuningGateway:
+    """Files, uploads and fine-tuning jobs through the official SDK client."""
+
+    def __init__(self, client: OpenAI) -> None:
+        self._client = client
+
+    def upload(self, path: Path, *, name: str) -> str:
+        """Upload a dataset with purpose fine-tune; returns the OpenAI file id."""
+        size = path.stat().st_size
+        with _errors():
+            if size <= SINGLE_REQUEST_LIMIT:
+                with path.open("rb") as handle:
+                    created = self._client.files.create(
+                        file=(name, handle, "application/jsonl"), purpose="fine-tune"
+                    )
+                return created.id
+            upload = self._client.uploads.upload_file_chunked(
+                file=path,
+                filename=name,
+                bytes=size,
+                mime_type="application/jsonl",
+                purpose="fine-tune",
+                part_size=PART_SIZE,
+            )
+            if upload.file is None:
+                raise ServiceError("unavailable", "the upload did not produce a file")
+            return upload.file.id
+
+    def create_job(self, *, metadata: dict[str, str], **params: Any) -> JobSnapshot:
+        """Create a job once: no SDK retry (a re-sent POST could start two jobs)."""
+        with _errors():
+            job = self._client.with_options(max_retries=0).fine_tuning.jobs.create(
+                metadata=metadata, **{k: v for k, v in params.items() if v is not None}
+            )
+            return snapshot_from(job.model_dump())
+
+    def find_job(self, *, key: str, value: str) -> JobSnapshot | None:
+        """A job carrying metadata key=value (after an ambiguous create failure)."""
+        with _errors():
+            page = self._client.fine_tuning.jobs.list(metadata={key: value}, limit=5)
+            for job in page.data:
+                if (job.metadata or {}).get(key) == value:
+                    return snapshot_from(job.model_dump())
+        return None
+
+    def retrieve(self, job_id: str) -> JobSnapshot:
+        """The job's current state."""
+        with _errors():
+            return snapshot_from(self._client.fine_tuning.jobs.retrieve(job_id).model_dump())
+
+    def act(self, action: str, job_id: str) -> JobSnapshot:
+        """cancel, pause or resume a job."""
+        jobs = self._client.fine_tuning.jobs
+        call: Callable[[str], Any] = {
+            "cancel": jobs.cancel,
+            "pause": jobs.pause,
+            "resume": jobs.resume,
+        }[action]
+        with _errors():
+            return snapshot_from(call(job_id).model_dump())
+
+
+def retry(call: Callable[[], T], *, attempts: int = 3, delay: float = 0.5) -> T:
+    """Run `call`, trying again on retryable ServiceErrors with a short backoff."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except ServiceError as error:
+            if not error.retryable or attempt == attempts - 1:
+                raise
+            time.sleep(delay * 2**attempt)
+    raise AssertionError("unreachable")

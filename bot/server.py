@@ -1,0 +1,166 @@
+"""Serving: HTTP (/slack/events, /healthz) on waitress, or Socket Mode when SLACK_APP_TOKEN is set."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App, BoltRequest
+from slack_sdk.signature import SignatureVerifier
+
+from bot.app import Services
+from storage.db import ping
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1 << 20  # Slack payloads are small; refuse anything bigger before parsing
+_TIMESTAMP = re.compile(r"\d{1,20}")
+StartResponse = Callable[..., Any]
+
+
+class SlackWsgiApp:
+    """A WSGI app in front of Bolt: caps and verifies requests over the raw bytes, then dispatches.
+
+    Bolt parses the body before verifying it, so malformed unsigned input could raise inside Bolt
+    (a 500 with a traceback); here such requests get a plain 4xx and never reach it.
+    """
+
+    def __init__(self, *, app: App, services: Services, signing_secret: str) -> None:
+        self._app = app
+        self._services = services
+        self._verifier = SignatureVerifier(signing_secret)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/")
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            healthy = ping(self._services.engine)
+            return _reply(start_response, 200 if healthy else 503, {"ok": healthy})
+        if path != "/slack/events":
+            return _reply(start_response, 404, {"error": "not_found"})
+        if method != "POST":
+            return _reply(start_response, 405, {"error": "method_not_allowed"})
+        return self._slack(environ, start_response)
+
+    def _slack(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            return _reply(start_response, 413, {"error": "too_large"})
+        raw = environ["wsgi.input"].read(length) if length else b""
+        headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if "CONTENT_TYPE" in environ:
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        timestamp = headers.get("x-slack-request-timestamp", "")
+        signature = headers.get("x-slack-signature", "")
+        if not _TIMESTAMP.fullmatch(timestamp) or not self._verifier.is_valid(
+            body=raw, timestamp=timestamp, signature=signature
+        ):
+            return _reply(start_response, 401, {"error": "invalid_request"})
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _reply(start_response, 400, {"error": "bad_encoding"})
+        try:
+            request = BoltRequest(body=body, query=environ.get("QUERY_STRING"), headers=headers)
+        except ValueError:
+            return _reply(start_response, 400, {"error": "bad_body"})
+        response = self._app.dispatch(request)
+        out_headers = [
+            (name, value) for name, values in response.headers.items() for value in values
+        ]
+        start_response(f"{response.status} {_reason(response.status)}", out_headers)
+        return [response.body.encode("utf-8") if isinstance(response.body, str) else response.body]
+
+
+def _reason(status: int) -> str:
+    return {200: "OK", 401: "Unauthorized", 404: "Not Found"}.get(status, "Status")
+
+
+def _reply(start_response: StartResponse, status: int, payload: dict[str, Any]) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(
+        f"{status} {_reason(status)}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+class HttpServer:
+    """The production HTTP server (waitress), startable on port 0 for tests."""
+
+    def __init__(self, wsgi: SlackWsgiApp, *, host: str, port: int, threads: int = 32) -> None:
+        from waitress.server import create_server
+
+        self._server = create_server(
+            wsgi,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="finetune-bot",
+            clear_untrusted_proxy_headers=True,
+        )
+        self.port = int(self._server.effective_port)  # type: ignore[union-attr]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the running server."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def serve_forever(self) -> None:
+        """Serve until close() is called."""
+        self._server.run()
+
+    def start(self) -> HttpServer:
+        """Serve on a background thread."""
+        self._thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._server.close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+
+def serve(app: App, services: Services) -> None:
+    """Run until SIGTERM/SIGINT: Socket Mode with an app token, otherwise HTTP on PORT."""
+    settings = services.settings
+    stop = threading.Event()
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        assert settings.SLACK_APP_TOKEN is not None
+        handler = SocketModeHandler(app, settings.SLACK_APP_TOKEN.get_secret_value())
+        handler.connect()
+        log.info("connected to Slack in Socket Mode")
+        _wait(stop)
+        handler.close()
+        return
+    assert settings.SLACK_SIGNING_SECRET is not None
+    wsgi = SlackWsgiApp(
+        app=app, services=services, signing_secret=settings.SLACK_SIGNING_SECRET.get_secret_value()
+    )
+    server = HttpServer(wsgi, host="0.0.0.0", port=settings.PORT)
+    log.info("listening on port %s (POST /slack/events, GET /healthz)", server.port)
+    server.start()
+    _wait(stop)
+    server.close()
+
+
+def _wait(stop: threading.Event) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()

@@ -1,0 +1,1 @@
+"""Use cases: core logic + storage + gateways, behind ports. No slack_bolt here."""

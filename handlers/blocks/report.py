@@ -1,0 +1,136 @@
+"""Block Kit for the dataset report and the datasets listing. Pure: data in, blocks out."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.core.billing import BillingLine
+from bot.core.reports import (
+    ERROR_TEXT,
+    FORMAT_NAMES,
+    WARNING_TEXT,
+    DatasetReport,
+    IssueSummary,
+    lines_text,
+    number,
+    usd,
+)
+from handlers import ids
+
+MAX_TEXT = 2900  # section text limit is 3,000 characters
+MAX_HEADER = 150
+
+
+def _clip(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def verdict(report: DatasetReport) -> str:
+    """One-line verdict with the emoji the channel sees."""
+    return "✅ Ready to train" if report.valid else "⚠️ Needs fixes"
+
+
+def report_text(name: str, report: DatasetReport) -> str:
+    """Fallback text of the report (notifications, screen readers)."""
+    return (
+        f"{verdict(report)}: {name} — {report.examples:,} examples, "
+        f"{report.tokens.total:,} tokens, estimated {usd(report.billing.cost_usd)} on "
+        f"{report.billing.model} ({report.billing.epochs} epochs)"
+    )
+
+
+def _issues(title: str, issues: dict[str, IssueSummary], texts: dict[str, str], unit: str) -> str:
+    rows = [f"*{title}*"]
+    for kind, summary in issues.items():
+        where = lines_text(summary, unit)
+        plural = "" if summary.count == 1 else "s"
+        rows.append(
+            f"• `{kind}` — {summary.count:,} example{plural}: {texts.get(kind, kind)}"
+            + (f" ({where})" if where else "")
+        )
+    return _clip("\n".join(rows))
+
+
+def _billing_table(lines: list[BillingLine]) -> str:
+    rows = [f"{'model':<26}{'billed/epoch':>14}{'epochs':>7}{'cost':>11}"]
+    for line in lines:
+        mark = "" if line.trainable else " (shut down)"
+        rows.append(
+            f"{line.model:<26}{line.billed_tokens_per_epoch:>14,}{line.epochs:>7}"
+            f"{usd(line.cost_usd):>11}{mark}"
+        )
+    return "```" + "\n".join(rows) + "```"
+
+
+def dataset_report_blocks(
+    *, name: str, report: DatasetReport, file_id: str, unit: str = "line"
+) -> list[Block]:
+    """The report posted in the upload's thread."""
+    t = report.tokens
+    approx = "~" if report.tokens_estimated else ""
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=_clip(f"{verdict(report)}: {name}", MAX_HEADER))),
+        SectionBlock(
+            fields=[
+                MarkdownTextObject(text=f"*Format*\n{FORMAT_NAMES.get(report.format)}"),
+                MarkdownTextObject(text=f"*Examples*\n{report.examples:,}"),
+                MarkdownTextObject(text=f"*Tokens*\n{approx}{t.total:,}"),
+                MarkdownTextObject(
+                    text=f"*Billed tokens per epoch*\n{report.billing.billed_tokens_per_epoch:,}"
+                ),
+                MarkdownTextObject(
+                    text=f"*Epochs*\n{report.billing.epochs} (default for this size: "
+                    f"{report.default_epochs})"
+                ),
+                MarkdownTextObject(
+                    text=f"*Estimated cost*\n{usd(report.billing.cost_usd)} on "
+                    f"`{report.billing.model}`"
+                ),
+            ]
+        ),
+    ]
+    if report.errors:
+        blocks.append(SectionBlock(text=_issues("Errors", report.errors, ERROR_TEXT, unit)))
+    if report.warnings:
+        blocks.append(SectionBlock(text=_issues("Warnings", report.warnings, WARNING_TEXT, unit)))
+    blocks += [
+        SectionBlock(
+            text=f"*Tokens per example* ({t.counted:,} counted)\n```"
+            f"{'min':>8}{'mean':>12}{'median':>10}{'p95':>12}{'max':>10}\n"
+            f"{number(t.min):>8}{number(t.mean):>12}{number(t.median):>10}"
+            f"{number(t.p95):>12}{number(t.max):>10}```"
+        ),
+        SectionBlock(
+            text=_clip("*Billing*\n" + _billing_table([report.billing, *report.other_billing]))
+        ),
+    ]
+    if report.notes:
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=_clip(n, 2000)) for n in report.notes])
+        )
+    if report.valid:
+        blocks += [
+            DividerBlock(),
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="Start fine-tuning…",
+                        action_id=ids.DATASET_START,
+                        value=file_id,
+                        style="primary",
+                    ),
+                    ButtonElement(text="Upload only", action_id=ids.DATASET_UPLOAD, value=file_id),
+                ]
+            ),
+        ]
+    return blocks

@@ -1,0 +1,17 @@
+"""Wire every listener to the Bolt app. Each Slack surface registers itself here."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.app import Services
+from handlers import errors
+from handlers.commands import finetune
+from handlers.events import files
+
+
+def register_all(app: App, services: Services) -> None:
+    """Register commands, events, actions and the error handler."""
+    errors.register(app)
+    files.register(app, services)
+    finetune.register(app, services)

@@ -1,0 +1,20 @@
+"""Alembic environment: runs on the connection storage.migrate passes in (settings decide the URL)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from storage.models import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:  # pragma: no cover - only storage.migrate runs migrations
+    raise RuntimeError("run migrations through storage.migrate.upgrade(engine)")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

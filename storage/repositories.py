@@ -1,0 +1,178 @@
+"""Repositories: short transactions over the ORM, returning frozen dataclasses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Insert, and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import utc
+from storage.models import Dataset, SlackDelivery
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetRecord:
+    """A dataset as stored."""
+
+    id: int
+    slack_file_id: str
+    channel_id: str
+    thread_ts: str | None
+    uploader_id: str
+    name: str
+    size_bytes: int | None
+    sha256: str | None
+    format: str | None
+    examples: int | None
+    total_tokens: int | None
+    valid: bool | None
+    report: dict[str, Any] | None
+    status: str
+    error: str | None
+    report_ts: str | None
+    openai_file_id: str | None
+    created_at: dt.datetime
+
+
+def _dataset(row: Dataset) -> DatasetRecord:
+    return DatasetRecord(
+        id=row.id,
+        slack_file_id=row.slack_file_id,
+        channel_id=row.channel_id,
+        thread_ts=row.thread_ts,
+        uploader_id=row.uploader_id,
+        name=row.name,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        format=row.format,
+        examples=row.examples,
+        total_tokens=row.total_tokens,
+        valid=row.valid,
+        report=row.report,
+        status=row.status,
+        error=row.error,
+        report_ts=row.report_ts,
+        openai_file_id=row.openai_file_id,
+        created_at=utc(row.created_at) or row.created_at,
+    )
+
+
+def insert_for(engine: Engine, table: Any) -> Insert:
+    """An INSERT that supports ON CONFLICT on this engine's dialect."""
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+class DeliveryRepository:
+    """Events API deliveries: each event id is taken once, by one replica."""
+
+    def __init__(self, *, engine: Engine) -> None:
+        self._engine = engine
+        self._sessions = sessionmaker(engine)
+
+    def first_time(self, *, event_id: str, now: dt.datetime) -> bool:
+        """Record `event_id`; True only for the first caller (any replica)."""
+        stmt = (
+            insert_for(self._engine, SlackDelivery)
+            .values(event_id=event_id, received_at=now)
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(SlackDelivery.event_id)
+        )
+        with self._sessions.begin() as session:
+            return session.execute(stmt).first() is not None
+
+
+class DatasetRepository:
+    """Datasets: claim a Slack file once, store its report, find it again."""
+
+    def __init__(self, *, engine: Engine) -> None:
+        self._engine = engine
+        self._sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+
+    def claim(
+        self,
+        *,
+        slack_file_id: str,
+        channel_id: str,
+        uploader_id: str,
+        thread_ts: str | None,
+        now: dt.datetime,
+        lease: dt.timedelta,
+    ) -> bool:
+        """Take the file for reporting: True for the first caller, or when a claim went stale."""
+        stmt = (
+            insert_for(self._engine, Dataset)
+            .values(
+                slack_file_id=slack_file_id,
+                channel_id=channel_id,
+                uploader_id=uploader_id,
+                thread_ts=thread_ts,
+                name="",
+                status="processing",
+                claimed_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["slack_file_id"])
+            .returning(Dataset.id)
+        )
+        stale = (
+            update(Dataset)
+            .where(
+                and_(
+                    Dataset.slack_file_id == slack_file_id,
+                    Dataset.status == "processing",
+                    Dataset.claimed_at < now - lease,
+                )
+            )
+            .values(claimed_at=now, updated_at=now)
+            .returning(Dataset.id)
+        )
+        with self._sessions.begin() as session:
+            if session.execute(stmt).first() is not None:
+                return True
+            return session.execute(stale).first() is not None
+
+    def update(self, *, slack_file_id: str, now: dt.datetime, **values: Any) -> None:
+        """Set columns of the dataset (name, thread_ts, report fields, status…)."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Dataset)
+                .where(Dataset.slack_file_id == slack_file_id)
+                .values(updated_at=now, **values)
+            )
+
+    def get(self, *, slack_file_id: str) -> DatasetRecord | None:
+        """The dataset of a Slack file, if any."""
+        with self._sessions() as session:
+            row = session.scalar(select(Dataset).where(Dataset.slack_file_id == slack_file_id))
+            return _dataset(row) if row else None
+
+    def in_channel(self, *, channel_id: str, limit: int = 200) -> list[DatasetRecord]:
+        """Reported datasets of a channel, newest first."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(Dataset)
+                .where(
+                    Dataset.channel_id == channel_id,
+                    or_(Dataset.status == "reported", Dataset.status == "processing"),
+                    Dataset.name != "",
+                )
+                .order_by(Dataset.created_at.desc(), Dataset.id.desc())
+                .limit(limit)
+            )
+            return [_dataset(row) for row in rows]
+
+    def uploaded_with_sha(self, *, sha256: str) -> str | None:
+        """The OpenAI file id of an earlier upload of the same content, if any."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(Dataset.openai_file_id)
+                .where(Dataset.sha256 == sha256, Dataset.openai_file_id.is_not(None))
+                .limit(1)
+            )

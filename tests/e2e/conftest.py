@@ -1,0 +1,105 @@
+"""End-to-end harness: the real bot (Bolt app behind its WSGI guard on waitress) on port 0,
+talking to a fake Slack (and fake OpenAI) over real HTTP; tests send signed requests."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+
+from bot.app import Services, build
+from bot.config import load_settings
+from bot.server import HttpServer, SlackWsgiApp
+from tests.db import fresh_database_url
+from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.signing import command_request, event_request, post
+
+SECRET = "test-signing-secret"
+
+
+def wait_for(
+    predicate: Callable[[], Any], *, timeout: float = 15.0, what: str = "condition"
+) -> Any:
+    """Poll until `predicate()` is truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@dataclass
+class Bot:
+    """A running bot and helpers to talk to it the way Slack does."""
+
+    services: Services
+    server: HttpServer
+    slack: FakeSlack
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.server.url}/slack/events"
+
+    def send(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        status, _headers, payload = post(self.events_url, body, headers)
+        return status, payload
+
+    def command(self, text: str, *, user: str = "U1", channel: str = "C1") -> tuple[int, Any]:
+        body, headers = command_request(text=text, secret=SECRET, user_id=user, channel_id=channel)
+        status, payload = self.send(body, headers)
+        return status, json.loads(payload) if payload else None
+
+    def event(self, event: dict[str, Any], **kwargs: Any) -> int:
+        body, headers = event_request(event, secret=SECRET, **kwargs)
+        return self.send(body, headers)[0]
+
+    def stop(self) -> None:
+        self.server.close()
+        self.services.close()
+
+
+def start_bot(slack: FakeSlack, database_url: str, **settings: Any) -> Bot:
+    """Build and serve the bot against the fakes."""
+    config = load_settings(
+        SLACK_BOT_TOKEN=slack.bot_token,
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=slack.base_url,
+        DATABASE_URL=database_url,
+        **settings,
+    )
+    app, services = build(config)
+    wsgi = SlackWsgiApp(app=app, services=services, signing_secret=SECRET)
+    server = HttpServer(wsgi, host="127.0.0.1", port=0).start()
+    return Bot(services=services, server=server, slack=slack)
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    with fresh_database_url(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def bot(slack: FakeSlack, database_url: str) -> Iterator[Bot]:
+    running = start_bot(slack, database_url)
+    yield running
+    running.stop()
+
+
+def form(body: bytes) -> dict[str, str]:
+    """A form-encoded body as a flat dict."""
+    return {k: v[0] for k, v in parse_qs(body.decode()).items()}
