@@ -17,10 +17,13 @@ from sqlalchemy import Engine
 
 from bot.config import Settings, SettingsError, require
 from bot.core.models import resolve_model
+from bot.openai_gateway import FineTuningGateway
 from bot.services.datasets import DatasetIntake
+from bot.services.jobs import JobPolicy, JobService
 from bot.services.ports import Clock, SystemClock
 from storage import migrate
 from storage.db import make_engine
+from storage.jobs import JobRepository
 from storage.repositories import DatasetRepository, DeliveryRepository
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,7 @@ class Services:
     engine: Engine
     client: WebClient
     datasets: DatasetIntake
+    jobs: JobService
     deliveries: DeliveryRepository
     bot_user_id: str | None
     executors: list[ThreadPoolExecutor] = field(default_factory=list)
@@ -61,11 +65,27 @@ def web_client(settings: Settings) -> WebClient:
     )
 
 
+def openai_gateway(settings: Settings) -> FineTuningGateway | None:
+    """The OpenAI gateway (None without OPENAI_API_KEY); OPENAI_BASE_URL is honoured."""
+    if settings.OPENAI_API_KEY is None:
+        return None
+    from openai import OpenAI
+
+    client = OpenAI(
+        api_key=settings.OPENAI_API_KEY.get_secret_value(),
+        base_url=settings.OPENAI_BASE_URL,
+        max_retries=2,
+        timeout=120.0,
+    )
+    return FineTuningGateway(client)
+
+
 def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Services]:
     """Wire the bot for `settings`: migrate the database, check the token, register listeners."""
-    from handlers.notifier import SlackNotifier
+    from handlers.notifier import SlackJobNotifier, SlackNotifier
     from handlers.registry import register_all
     from handlers.slack_files import SlackFileSource, allowed_hosts
+    from handlers.users import WorkspaceAdmins
 
     require(settings, "SLACK_BOT_TOKEN")
     if not settings.socket_mode:
@@ -93,12 +113,14 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
         token=settings.SLACK_BOT_TOKEN.get_secret_value(),
         hosts=allowed_hosts(settings.SLACK_API_URL),
     )
+    datasets = DatasetRepository(engine=engine)
+    jobs_pool = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="jobs")
     services = Services(
         settings=settings,
         engine=engine,
         client=client,
         datasets=DatasetIntake(
-            repo=DatasetRepository(engine=engine),
+            repo=datasets,
             files=files,
             notifier=SlackNotifier(client=client),
             clock=clock,
@@ -106,9 +128,24 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
             model=lambda: resolve_model(settings.FTBOT_DEFAULT_MODEL),
             max_bytes=settings.max_file_bytes,
         ),
+        jobs=JobService(
+            jobs=JobRepository(engine=engine),
+            datasets=datasets,
+            files=files,
+            gateway=openai_gateway(settings),
+            notifier=SlackJobNotifier(client=client),
+            clock=clock,
+            executor=jobs_pool,
+            policy=JobPolicy(
+                admins=settings.FTBOT_ADMINS,
+                approval_usd=settings.FTBOT_APPROVAL_USD,
+                default_model=settings.FTBOT_DEFAULT_MODEL,
+            ),
+            is_workspace_admin=WorkspaceAdmins(client=client),
+        ),
         deliveries=DeliveryRepository(engine=engine),
         bot_user_id=bot_user_id,
-        executors=[listener_pool, intake_pool],
+        executors=[listener_pool, intake_pool, jobs_pool],
     )
     secret = settings.SLACK_SIGNING_SECRET
     app = App(

@@ -111,6 +111,7 @@ class HttpServer:
             clear_untrusted_proxy_headers=True,
         )
         self.port = int(self._server.effective_port)  # type: ignore[union-attr]
+        self._closing = False
         self._thread: threading.Thread | None = None
 
     @property
@@ -120,7 +121,11 @@ class HttpServer:
 
     def serve_forever(self) -> None:
         """Serve until close() is called."""
-        self._server.run()
+        try:
+            self._server.run()
+        except OSError:  # the listening socket closed under select() during close()
+            if not self._closing:
+                raise
 
     def start(self) -> HttpServer:
         """Serve on a background thread."""
@@ -129,8 +134,10 @@ class HttpServer:
         return self
 
     def close(self) -> None:
-        """Stop serving."""
+        """Stop serving: no new connections, then let running requests finish."""
+        self._closing = True
         self._server.close()
+        self._server.task_dispatcher.shutdown()  # type: ignore[union-attr]
         if self._thread:
             self._thread.join(timeout=5)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 SLASH_COMMAND = "/finetune"
 
 # Interactive action ids (contract: product.md §5).
@@ -13,8 +11,6 @@ JOB_APPROVE = "job_approve"
 DATASET_START = "dataset_start"
 # Ours.
 DATASET_UPLOAD = "dataset_upload"
+JOB_RETRY = "job_retry"
 
 MARKER_EVENT_TYPE = "ftbot_marker"  # message metadata that lets the bot find its own posts
-
-ACTION_IDS = (DATASET_START, DATASET_UPLOAD)
-ACTION_PATTERN = re.compile("|".join(re.escape(a) for a in ACTION_IDS))

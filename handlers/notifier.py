@@ -7,9 +7,12 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.core.jobs import JobSnapshot
 from bot.core.reports import DatasetReport
 from handlers import ids
+from handlers.blocks.jobs import approval_blocks, approved_blocks, error_blocks, job_blocks
 from handlers.blocks.report import dataset_report_blocks, report_text
+from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
 
 log = logging.getLogger(__name__)
@@ -89,3 +92,47 @@ class SlackNotifier:
             channel=channel, thread_ts=thread_ts, text=text, blocks=blocks, metadata=_marker(key)
         )
         return str(response["ts"])
+
+
+class SlackJobNotifier(SlackNotifier):
+    """The JobNotifier port: job posts, approval requests and errors in the dataset's thread."""
+
+    def post_job(
+        self, *, job: JobRecord, dataset: DatasetRecord, snapshot: JobSnapshot, epochs: int
+    ) -> str:
+        """The job in the dataset's thread, with a Cancel button; returns its ts."""
+        blocks, text = job_blocks(job=job, dataset=dataset, snapshot=snapshot, epochs=epochs)
+        response = self._client.chat_postMessage(
+            channel=job.channel_id,
+            thread_ts=job.thread_ts,
+            text=text,
+            blocks=blocks,
+            metadata=_marker(f"job:{job.request_key}:created"),
+        )
+        return str(response["ts"])
+
+    def post_approval_request(
+        self, *, job: JobRecord, dataset: DatasetRecord, threshold: float, epochs: int
+    ) -> str:
+        """Ask admins to approve the spend; returns the message ts."""
+        blocks, text = approval_blocks(job=job, dataset=dataset, threshold=threshold, epochs=epochs)
+        response = self._client.chat_postMessage(
+            channel=job.channel_id, thread_ts=job.thread_ts, text=text, blocks=blocks
+        )
+        return str(response["ts"])
+
+    def mark_approved(self, *, job: JobRecord, dataset: DatasetRecord, approver_id: str) -> None:
+        """Replace the Approve button with who approved."""
+        if not job.approval_ts:
+            return
+        blocks, text = approved_blocks(job=job, dataset=dataset, approver_id=approver_id)
+        self._client.chat_update(
+            channel=job.channel_id, ts=job.approval_ts, text=text, blocks=blocks
+        )
+
+    def post_job_error(self, *, job: JobRecord, text: str, retry: bool) -> None:
+        """A start that failed, in the thread, with a Retry button when it may help."""
+        blocks, message = error_blocks(job=job, text=text, retry=retry)
+        self._client.chat_postMessage(
+            channel=job.channel_id, thread_ts=job.thread_ts, text=message, blocks=blocks
+        )

@@ -6,8 +6,10 @@ from slack_bolt import App
 
 from bot.app import Services
 from handlers import errors
+from handlers.actions import jobs as job_actions
 from handlers.commands import finetune
 from handlers.events import files
+from handlers.views import start_form
 
 
 def register_all(app: App, services: Services) -> None:
@@ -15,3 +17,5 @@ def register_all(app: App, services: Services) -> None:
     errors.register(app)
     files.register(app, services)
     finetune.register(app, services)
+    job_actions.register(app, services)
+    start_form.register(app, services)

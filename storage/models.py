@@ -94,6 +94,8 @@ class Job(Base):
     events_cursor: Mapped[str | None] = mapped_column(String(64))
     snapshot: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(Text)
+    approver_id: Mapped[str | None] = mapped_column(String(32))
+    approval_ts: Mapped[str | None] = mapped_column(String(32))
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]

@@ -173,6 +173,49 @@ class DatasetRepository:
         with self._sessions() as session:
             return session.scalar(
                 select(Dataset.openai_file_id)
-                .where(Dataset.sha256 == sha256, Dataset.openai_file_id.is_not(None))
+                .where(Dataset.sha256 == sha256, Dataset.openai_file_id.startswith("file-"))
                 .limit(1)
+            )
+
+    def by_id(self, dataset_id: int) -> DatasetRecord | None:
+        """A dataset by its row id."""
+        with self._sessions() as session:
+            row = session.get(Dataset, dataset_id)
+            return _dataset(row) if row else None
+
+    def find(self, *, reference: str, channel_id: str) -> DatasetRecord | None:
+        """A dataset by Slack file id, OpenAI file id, name in this channel, or `latest`."""
+        with self._sessions() as session:
+            query = select(Dataset).where(Dataset.status == "reported")
+            if reference == "latest":
+                query = query.where(Dataset.channel_id == channel_id, Dataset.valid.is_(True))
+            elif reference.startswith("file-"):
+                query = query.where(Dataset.openai_file_id == reference)
+            elif reference[:1] == "F" and reference[1:].isalnum() and reference.isupper():
+                query = query.where(Dataset.slack_file_id == reference)
+            else:
+                query = query.where(Dataset.channel_id == channel_id, Dataset.name == reference)
+            row = session.scalar(query.order_by(Dataset.created_at.desc(), Dataset.id.desc()))
+            return _dataset(row) if row else None
+
+    def claim_upload(self, *, dataset_id: int, token: str, now: dt.datetime) -> bool:
+        """Take the right to upload this dataset to OpenAI (one uploader at a time)."""
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(Dataset)
+                .where(Dataset.id == dataset_id, Dataset.openai_file_id.is_(None))
+                .values(openai_file_id=token, updated_at=now)
+                .returning(Dataset.id)
+            )
+            return result.first() is not None
+
+    def set_openai_file(
+        self, *, dataset_id: int, openai_file_id: str | None, now: dt.datetime
+    ) -> None:
+        """Record (or, after a failed upload, clear) the dataset's OpenAI file id."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Dataset)
+                .where(Dataset.id == dataset_id)
+                .values(openai_file_id=openai_file_id, updated_at=now)
             )

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from bot.core.jobs import JobSnapshot
 from bot.core.reports import DatasetReport
+from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
 
 
@@ -85,3 +87,23 @@ class Notifier(Protocol):
         key: str,
         replace_ts: str | None = None,
     ) -> str: ...
+
+
+class JobNotifier(Protocol):
+    """How job requests and jobs are announced in the dataset's thread."""
+
+    def post_job(
+        self, *, job: JobRecord, dataset: DatasetRecord, snapshot: JobSnapshot, epochs: int
+    ) -> str: ...
+
+    def post_approval_request(
+        self, *, job: JobRecord, dataset: DatasetRecord, threshold: float, epochs: int
+    ) -> str: ...
+
+    def mark_approved(
+        self, *, job: JobRecord, dataset: DatasetRecord, approver_id: str
+    ) -> None: ...
+
+    def post_job_error(self, *, job: JobRecord, text: str, retry: bool) -> None: ...
+
+    def post_text(self, *, channel: str, thread_ts: str | None, text: str) -> str: ...

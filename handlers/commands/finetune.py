@@ -1,4 +1,4 @@
-"""`/finetune …`: parse, call one service, answer ephemerally (read-only) or in the channel."""
+"""`/finetune …`: parse, call one service, answer ephemerally (state changes go to the thread)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from slack_bolt import Ack, App
 
 from bot.app import Services
 from bot.core import commands
+from bot.services.jobs import UserError
 from handlers.blocks.commands import datasets_blocks, help_blocks
+from handlers.blocks.jobs import cost_blocks
 from handlers.ids import SLASH_COMMAND
 
 
@@ -19,12 +21,30 @@ def register(app: App, services: Services) -> None:
     def handle_finetune(ack: Ack, command: dict[str, Any]) -> None:
         try:
             parsed = commands.parse(command.get("text") or "")
-        except commands.UsageError as error:
+            blocks, text = answer(parsed, command)
+        except (commands.UsageError, UserError) as error:
             ack(text=str(error), response_type="ephemeral")
             return
-        if isinstance(parsed, commands.Help):
-            blocks, text = help_blocks()
-        else:
-            records = services.datasets.channel_datasets(command["channel_id"])
-            blocks, text = datasets_blocks(records, channel_id=command["channel_id"])
         ack(text=text, blocks=blocks, response_type="ephemeral")
+
+    def answer(parsed: commands.Command, command: dict[str, Any]) -> tuple[list[Any], str]:
+        channel, user = command["channel_id"], command["user_id"]
+        match parsed:
+            case commands.Help():
+                return help_blocks()
+            case commands.Datasets():
+                return datasets_blocks(
+                    services.datasets.channel_datasets(channel), channel_id=channel
+                )
+            case commands.Cost():
+                return cost_blocks(*services.jobs.cost(parsed, channel))
+            case commands.Start():
+                key = f"cmd:{command.get('trigger_id') or command.get('response_url')}"
+                text = services.jobs.request_start(
+                    actor=user, channel_id=channel, cmd=parsed, request_key=key
+                )
+                return [], text
+            case commands.JobAction():
+                text = services.jobs.act(actor=user, action=parsed.action, reference=parsed.job)
+                return [], text
+        raise commands.UsageError(commands.usage_line())

@@ -17,8 +17,15 @@ from bot.app import Services, build
 from bot.config import load_settings
 from bot.server import HttpServer, SlackWsgiApp
 from tests.db import fresh_database_url
+from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
-from tests.fakes.signing import command_request, event_request, post
+from tests.fakes.signing import (
+    action_request,
+    command_request,
+    event_request,
+    post,
+    view_submission_request,
+)
 
 SECRET = "test-signing-secret"
 
@@ -57,6 +64,23 @@ class Bot:
         status, payload = self.send(body, headers)
         return status, json.loads(payload) if payload else None
 
+    def click(
+        self, action_id: str, value: str, *, user: str = "U1", channel: str = "C1", **kwargs: Any
+    ) -> int:
+        body, headers = action_request(
+            action_id, value, secret=SECRET, user_id=user, channel_id=channel, **kwargs
+        )
+        return self.send(body, headers)[0]
+
+    def submit(
+        self, callback_id: str, values: dict[str, Any], *, user: str = "U1", **kwargs: Any
+    ) -> tuple[int, Any]:
+        body, headers = view_submission_request(
+            callback_id, values, secret=SECRET, user_id=user, **kwargs
+        )
+        status, payload = self.send(body, headers)
+        return status, json.loads(payload) if payload else None
+
     def event(self, event: dict[str, Any], **kwargs: Any) -> int:
         body, headers = event_request(event, secret=SECRET, **kwargs)
         return self.send(body, headers)[0]
@@ -66,8 +90,13 @@ class Bot:
         self.services.close()
 
 
-def start_bot(slack: FakeSlack, database_url: str, **settings: Any) -> Bot:
+def start_bot(
+    slack: FakeSlack, database_url: str, openai: FakeOpenAI | None = None, **settings: Any
+) -> Bot:
     """Build and serve the bot against the fakes."""
+    if openai is not None:
+        settings.setdefault("OPENAI_API_KEY", "sk-test-key")
+        settings.setdefault("OPENAI_BASE_URL", openai.base_url)
     config = load_settings(
         SLACK_BOT_TOKEN=slack.bot_token,
         SLACK_SIGNING_SECRET=SECRET,
@@ -88,14 +117,20 @@ def slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
+def openai() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
     with fresh_database_url(tmp_path) as url:
         yield url
 
 
 @pytest.fixture
-def bot(slack: FakeSlack, database_url: str) -> Iterator[Bot]:
-    running = start_bot(slack, database_url)
+def bot(slack: FakeSlack, database_url: str, openai: FakeOpenAI) -> Iterator[Bot]:
+    running = start_bot(slack, database_url, openai)
     yield running
     running.stop()
 

@@ -1,0 +1,100 @@
+"""Buttons on dataset reports and job posts: start form, upload only, cancel, approve, retry."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.app import Services
+from bot.core.models import trainable_models
+from bot.services.jobs import UserError
+from handlers import ids
+from handlers.blocks.jobs import start_form
+
+log = logging.getLogger(__name__)
+
+
+def _tell(client: WebClient, body: dict[str, Any], text: str) -> None:
+    """An ephemeral line for the user who clicked."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    if channel:
+        client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=text)
+
+
+def register(app: App, services: Services) -> None:
+    """Listeners for the job and dataset buttons."""
+
+    @app.action(ids.DATASET_START)
+    def handle_dataset_start(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        file_id = body["actions"][0]["value"]
+        dataset = services.jobs.by_file(file_id)
+        if dataset is None or not dataset.valid:
+            _tell(client, body, "That dataset isn't ready to train.")
+            return
+        today = services.datasets.now().date()
+        models = [m.id for m in trainable_models(today)]
+        estimates = []
+        for model in trainable_models(today):
+            try:
+                estimates.append(services.jobs.estimate(dataset, model, None))
+            except UserError:
+                continue
+        choices = [
+            d
+            for d in services.datasets.channel_datasets(dataset.channel_id)
+            if d.valid and d.id != dataset.id and d.format == dataset.format
+        ]
+        view = start_form(
+            dataset=dataset,
+            models=models,
+            default_model=services.settings.FTBOT_DEFAULT_MODEL,
+            estimates=estimates,
+            validation_choices=choices,
+        )
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action(ids.DATASET_UPLOAD)
+    def handle_dataset_upload(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        try:
+            services.jobs.upload_only(
+                actor=body["user"]["id"], slack_file_id=body["actions"][0]["value"]
+            )
+        except UserError as error:
+            _tell(client, body, str(error))
+
+    @app.action(ids.JOB_CANCEL)
+    def handle_job_cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        _run(
+            client,
+            body,
+            lambda actor, value: services.jobs.act(actor=actor, action="cancel", reference=value),
+        )
+
+    @app.action(ids.JOB_APPROVE)
+    def handle_job_approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        _run(
+            client, body, lambda actor, value: services.jobs.approve(actor=actor, request_key=value)
+        )
+
+    @app.action(ids.JOB_RETRY)
+    def handle_job_retry(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        _run(client, body, lambda actor, value: services.jobs.retry(actor=actor, request_key=value))
+
+
+def _run(client: WebClient, body: dict[str, Any], call: Any) -> None:
+    """Run a button's use case as the clicking user; tell them the outcome ephemerally."""
+    try:
+        text = call(body["user"]["id"], body["actions"][0]["value"])
+    except UserError as error:
+        text = str(error)
+    _tell(client, body, text)

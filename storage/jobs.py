@@ -1,0 +1,134 @@
+"""Job repository: requests with idempotency keys, compare-and-set state, lookups."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import utc
+from storage.models import Job
+from storage.repositories import insert_for
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """A job (or a request for one) as stored."""
+
+    id: int
+    request_key: str
+    openai_job_id: str | None
+    dataset_id: int | None
+    validation_dataset_id: int | None
+    channel_id: str
+    thread_ts: str | None
+    owner_id: str
+    model: str
+    method: str
+    hyperparameters: dict[str, Any] | None
+    suffix: str | None
+    seed: int | None
+    state: str
+    status: str | None
+    estimated_cost_usd: float | None
+    estimated_tokens: int | None
+    trained_tokens: int | None
+    fine_tuned_model: str | None
+    status_ts: str | None
+    approver_id: str | None
+    approval_ts: str | None
+    error: str | None
+    created_at: dt.datetime
+
+
+def _job(row: Job) -> JobRecord:
+    return JobRecord(
+        id=row.id,
+        request_key=row.request_key,
+        openai_job_id=row.openai_job_id,
+        dataset_id=row.dataset_id,
+        validation_dataset_id=row.validation_dataset_id,
+        channel_id=row.channel_id,
+        thread_ts=row.thread_ts,
+        owner_id=row.owner_id,
+        model=row.model,
+        method=row.method,
+        hyperparameters=row.hyperparameters,
+        suffix=row.suffix,
+        seed=row.seed,
+        state=row.state,
+        status=row.status,
+        estimated_cost_usd=row.estimated_cost_usd,
+        estimated_tokens=row.estimated_tokens,
+        trained_tokens=row.trained_tokens,
+        fine_tuned_model=row.fine_tuned_model,
+        status_ts=row.status_ts,
+        approver_id=row.approver_id,
+        approval_ts=row.approval_ts,
+        error=row.error,
+        created_at=utc(row.created_at) or row.created_at,
+    )
+
+
+class JobRepository:
+    """Jobs and job requests."""
+
+    def __init__(self, *, engine: Engine) -> None:
+        self._engine = engine
+        self._sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+
+    def add_request(
+        self, *, request_key: str, now: dt.datetime, **values: Any
+    ) -> tuple[JobRecord, bool]:
+        """Store a request under its idempotency key; (record, True) only for the first caller."""
+        stmt = (
+            insert_for(self._engine, Job)
+            .values(request_key=request_key, created_at=now, updated_at=now, **values)
+            .on_conflict_do_nothing(index_elements=["request_key"])
+            .returning(Job.id)
+        )
+        with self._sessions.begin() as session:
+            created = session.execute(stmt).first() is not None
+        record = self.by_key(request_key)
+        assert record is not None
+        return record, created
+
+    def transition(
+        self, *, request_key: str, from_states: tuple[str, ...], now: dt.datetime, **values: Any
+    ) -> bool:
+        """Compare-and-set: move the job on only if it is in one of `from_states`."""
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(Job)
+                .where(Job.request_key == request_key, Job.state.in_(from_states))
+                .values(updated_at=now, **values)
+                .returning(Job.id)
+            )
+            return result.first() is not None
+
+    def update(self, *, request_key: str, now: dt.datetime, **values: Any) -> None:
+        """Set columns of a job."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Job).where(Job.request_key == request_key).values(updated_at=now, **values)
+            )
+
+    def by_key(self, request_key: str) -> JobRecord | None:
+        """The job with this idempotency key."""
+        with self._sessions() as session:
+            row = session.scalar(select(Job).where(Job.request_key == request_key))
+            return _job(row) if row else None
+
+    def matching(self, reference: str) -> list[JobRecord]:
+        """Jobs whose OpenAI id is `reference` or starts with it (at most a few)."""
+        with self._sessions() as session:
+            exact = session.scalar(select(Job).where(Job.openai_job_id == reference))
+            if exact:
+                return [_job(exact)]
+            rows = session.scalars(
+                select(Job).where(Job.openai_job_id.startswith(reference, autoescape=True)).limit(5)
+            )
+            return [_job(row) for row in rows]
