@@ -51,14 +51,22 @@ def _message(error: openai.APIError) -> str:
 class FineTuningGateway:
     """Files, uploads and fine-tuning jobs through the official SDK client."""
 
-    def __init__(self, client: OpenAI) -> None:
+    def __init__(
+        self,
+        client: OpenAI,
+        *,
+        single_request_limit: int = SINGLE_REQUEST_LIMIT,
+        part_size: int = PART_SIZE,
+    ) -> None:
         self._client = client
+        self._single_request_limit = single_request_limit
+        self._part_size = part_size
 
     def upload(self, path: Path, *, name: str) -> str:
         """Upload a dataset with purpose fine-tune; returns the OpenAI file id."""
         size = path.stat().st_size
         with _errors():
-            if size <= SINGLE_REQUEST_LIMIT:
+            if size <= self._single_request_limit:
                 with path.open("rb") as handle:
                     created = self._client.files.create(
                         file=(name, handle, "application/jsonl"), purpose="fine-tune"
@@ -70,7 +78,7 @@ class FineTuningGateway:
                 bytes=size,
                 mime_type="application/jsonl",
                 purpose="fine-tune",
-                part_size=PART_SIZE,
+                part_size=self._part_size,
             )
             if upload.file is None:
                 raise ServiceError("unavailable", "the upload did not produce a file")

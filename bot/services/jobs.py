@@ -141,7 +141,7 @@ class JobService:
         validation = None
         if cmd.validation:
             validation = self.dataset(cmd.validation, channel_id)
-            if not validation.valid or validation.format != dataset.format:
+            if not validation.valid or validation.format not in wanted:
                 raise UserError(f"`{validation.name}` can't be the validation file for this job.")
         estimate = self.estimate(dataset, model, cmd.epochs)
         return Plan(dataset, validation, model, estimate.epochs, estimate)

@@ -40,6 +40,7 @@ def test_datasets_lists_this_channels_datasets(bot: Bot) -> None:
     drop(bot, (DATA / "invalid_json.jsonl").read_bytes(), "bad.jsonl", user="U8")
     drop(bot, (DATA / "bom.jsonl").read_bytes(), "other.jsonl", channel="C2")
     wait_for(lambda: len(reports(bot.slack)) == 2, what="two reports")
+    wait_for(lambda: all(r["status"] == "reported" for r in _stored(bot)), what="stored reports")
     status, payload = bot.command("datasets", channel="C1")
     text = json.dumps(payload["blocks"], ensure_ascii=False)
     assert status == 200
@@ -47,6 +48,14 @@ def test_datasets_lists_this_channels_datasets(bot: Bot) -> None:
     assert "<@U7>" in text and "<@U8>" in text
     assert "✅ ready" in text and "⚠️ needs fixes" in text
     assert "10 examples" in text
+
+
+def _stored(bot: Bot) -> list[dict]:
+    return [
+        {"status": d.status}
+        for c in ("C1", "C2")
+        for d in bot.services.datasets.channel_datasets(c)
+    ]
 
 
 def test_datasets_in_an_empty_channel(bot: Bot) -> None:

@@ -21,10 +21,11 @@ JOBS = "/v1/fine_tuning/jobs"
 
 
 def ready(bot: Bot, name: str = "drone.jsonl", content: bytes | None = None, **kw: Any) -> dict:
-    """A valid dataset reported in C1; returns the Slack file."""
-    before = len(reports(bot.slack, kw.get("channel", "C1")))
+    """A valid dataset reported in C1 (stored and reacted to); returns the Slack file."""
+    channel = kw.get("channel", "C1")
     file = drop(bot, content or shared("drone_training.jsonl").read_bytes(), name, **kw)
-    wait_for(lambda: len(reports(bot.slack, kw.get("channel", "C1"))) > before, what="report")
+    ts = file["shares"]["private" if channel.startswith("D") else "public"][channel][0]["ts"]
+    wait_for(lambda: "white_check_mark" in bot.slack.reactions(channel, ts), what="report")
     return file
 
 
@@ -322,3 +323,27 @@ def test_upload_only(bot: Bot, openai: FakeOpenAI) -> None:
         what="upload notes",
     )
     assert len(openai.calls_to("POST", "/v1/files")) == 1
+
+
+def test_validation_file_and_openai_file_reference(bot: Bot, openai: FakeOpenAI) -> None:
+    train = ready(bot, "train.jsonl")
+    ready(bot, "valid.jsonl", content=(DATA / "bom.jsonl").read_bytes())
+    bot.command(f"start {train['id']} validation=valid.jsonl")
+    wait_for(lambda: creates(openai), what="job")
+    body = creates(openai)[0].json
+    assert openai.files[body["validation_file"]].obj["filename"] == "valid.jsonl"
+    # the uploaded file can now be named by its OpenAI id
+    bot.command(f"start {body['training_file']}")
+    wait_for(lambda: len(creates(openai)) == 2, what="second job")
+    assert creates(openai)[1].json["training_file"] == body["training_file"]
+
+
+def test_openai_validation_errors_name_the_field(bot: Bot, openai: FakeOpenAI) -> None:
+    openai.fine_tunable_models.discard("gpt-4o-mini-2024-07-18")
+    ready(bot)
+    bot.command("start latest")
+    message = wait_for(
+        lambda: [m for m in bot.slack.messages("C1") if "rejected" in (m.get("text") or "")],
+        what="rejection",
+    )[0]
+    assert "(field `model`)" in message["text"]
