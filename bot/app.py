@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -17,13 +18,17 @@ from sqlalchemy import Engine
 
 from bot.config import Settings, SettingsError, require
 from bot.core.models import resolve_model
-from bot.openai_gateway import FineTuningGateway
+from bot.openai_gateway import WatchGateway
 from bot.services.datasets import DatasetIntake
+from bot.services.inspect import JobInspector
 from bot.services.jobs import JobPolicy, JobService
 from bot.services.ports import Clock, SystemClock
+from bot.services.watch import JobWatcher
 from storage import migrate
 from storage.db import make_engine
+from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRepository
+from storage.notifications import NotificationRepository
 from storage.repositories import DatasetRepository, DeliveryRepository
 
 log = logging.getLogger(__name__)
@@ -41,12 +46,26 @@ class Services:
     client: WebClient
     datasets: DatasetIntake
     jobs: JobService
+    watcher: JobWatcher
+    inspector: JobInspector
     deliveries: DeliveryRepository
     bot_user_id: str | None
     executors: list[ThreadPoolExecutor] = field(default_factory=list)
+    scheduler: Any = None
+
+    def start_background(self) -> None:
+        """Start polling jobs every FTBOT_POLL_SECONDS."""
+        from bot.scheduler import start_polling
+
+        self.scheduler = start_polling(
+            self.watcher.poll_once, seconds=self.settings.FTBOT_POLL_SECONDS
+        )
 
     def close(self) -> None:
-        """Let background work finish and release connections."""
+        """Stop polling, let background work finish and release connections."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
         for executor in self.executors:
             executor.shutdown(wait=True)
         self.engine.dispose()
@@ -65,7 +84,7 @@ def web_client(settings: Settings) -> WebClient:
     )
 
 
-def openai_gateway(settings: Settings) -> FineTuningGateway | None:
+def openai_gateway(settings: Settings) -> WatchGateway | None:
     """The OpenAI gateway (None without OPENAI_API_KEY); OPENAI_BASE_URL is honoured."""
     if settings.OPENAI_API_KEY is None:
         return None
@@ -77,12 +96,12 @@ def openai_gateway(settings: Settings) -> FineTuningGateway | None:
         max_retries=2,
         timeout=120.0,
     )
-    return FineTuningGateway(client)
+    return WatchGateway(client)
 
 
 def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Services]:
     """Wire the bot for `settings`: migrate the database, check the token, register listeners."""
-    from handlers.notifier import SlackJobNotifier, SlackNotifier
+    from handlers.notifier import SlackJobNotifier, SlackNotifier, SlackWatchNotifier
     from handlers.registry import register_all
     from handlers.slack_files import SlackFileSource, allowed_hosts
     from handlers.users import WorkspaceAdmins
@@ -114,7 +133,35 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
         hosts=allowed_hosts(settings.SLACK_API_URL),
     )
     datasets = DatasetRepository(engine=engine)
+    jobs_repo = JobRepository(engine=engine)
+    models = ModelRepository(engine=engine)
+    gateway = openai_gateway(settings)
     jobs_pool = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="jobs")
+    job_service = JobService(
+        jobs=jobs_repo,
+        datasets=datasets,
+        files=files,
+        gateway=gateway,
+        notifier=SlackJobNotifier(client=client),
+        clock=clock,
+        executor=jobs_pool,
+        policy=JobPolicy(
+            admins=settings.FTBOT_ADMINS,
+            approval_usd=settings.FTBOT_APPROVAL_USD,
+            default_model=settings.FTBOT_DEFAULT_MODEL,
+        ),
+        is_workspace_admin=WorkspaceAdmins(client=client),
+    )
+    watch_notifier = SlackWatchNotifier(client=client)
+    watcher = JobWatcher(
+        jobs=jobs_repo,
+        notifications=NotificationRepository(engine=engine),
+        models=models,
+        datasets=datasets,
+        gateway=gateway,
+        notifier=watch_notifier,
+        clock=clock,
+    )
     services = Services(
         settings=settings,
         engine=engine,
@@ -128,20 +175,16 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
             model=lambda: resolve_model(settings.FTBOT_DEFAULT_MODEL),
             max_bytes=settings.max_file_bytes,
         ),
-        jobs=JobService(
-            jobs=JobRepository(engine=engine),
-            datasets=datasets,
-            files=files,
-            gateway=openai_gateway(settings),
-            notifier=SlackJobNotifier(client=client),
+        jobs=job_service,
+        watcher=watcher,
+        inspector=JobInspector(
+            jobs=jobs_repo,
+            models=models,
+            service=job_service,
+            watcher=watcher,
+            gateway=gateway,
+            notifier=watch_notifier,
             clock=clock,
-            executor=jobs_pool,
-            policy=JobPolicy(
-                admins=settings.FTBOT_ADMINS,
-                approval_usd=settings.FTBOT_APPROVAL_USD,
-                default_model=settings.FTBOT_DEFAULT_MODEL,
-            ),
-            is_workspace_admin=WorkspaceAdmins(client=client),
         ),
         deliveries=DeliveryRepository(engine=engine),
         bot_user_id=bot_user_id,

@@ -12,6 +12,7 @@ import openai
 from openai import OpenAI
 
 from bot.core.jobs import JobSnapshot, ServiceError, snapshot_from
+from bot.core.watch import Event
 
 SINGLE_REQUEST_LIMIT = 512 * 1024 * 1024  # larger files go through the Uploads API in parts
 PART_SIZE = 64 * 1024 * 1024
@@ -128,3 +129,48 @@ def retry(call: Callable[[], T], *, attempts: int = 3, delay: float = 0.5) -> T:
                 raise
             time.sleep(delay * 2**attempt)
     raise AssertionError("unreachable")
+
+
+def _event(item: Any) -> Event:
+    data = item.data if isinstance(getattr(item, "data", None), dict) else {}
+    return Event(
+        id=str(item.id),
+        created_at=int(item.created_at or 0),
+        level=str(item.level or "info"),
+        message=str(item.message or ""),
+        type=str(getattr(item, "type", None) or "message"),
+        data=data,
+    )
+
+
+class WatchGateway(FineTuningGateway):
+    """What the poller reads: events page by page, checkpoints, result files."""
+
+    def events(
+        self, job_id: str, *, after: str | None = None, limit: int = 50
+    ) -> tuple[list[Event], bool]:
+        """One page of events, newest first, and whether older ones follow."""
+        with _errors():
+            page = self._client.fine_tuning.jobs.list_events(
+                job_id, limit=limit, **({"after": after} if after else {})
+            )
+            return [_event(item) for item in page.data], bool(page.has_more)
+
+    def checkpoints(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's checkpoints (step, model name, metrics), oldest first."""
+        with _errors():
+            items = list(self._client.fine_tuning.jobs.checkpoints.list(job_id, limit=50))
+        found = [
+            {
+                "step": item.step_number,
+                "model": item.fine_tuned_model_checkpoint,
+                "metrics": item.metrics.model_dump() if item.metrics else {},
+            }
+            for item in items
+        ]
+        return sorted(found, key=lambda c: c["step"])
+
+    def file_content(self, file_id: str) -> bytes:
+        """A file's bytes (the job's result CSV)."""
+        with _errors():
+            return self._client.files.content(file_id).content

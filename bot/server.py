@@ -146,6 +146,7 @@ def serve(app: App, services: Services) -> None:
     """Run until SIGTERM/SIGINT: Socket Mode with an app token, otherwise HTTP on PORT."""
     settings = services.settings
     stop = threading.Event()
+    services.start_background()
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

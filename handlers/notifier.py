@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -10,7 +11,14 @@ from slack_sdk.errors import SlackApiError
 from bot.core.jobs import JobSnapshot
 from bot.core.reports import DatasetReport
 from handlers import ids
-from handlers.blocks.jobs import approval_blocks, approved_blocks, error_blocks, job_blocks
+from handlers.blocks.jobs import (
+    approval_blocks,
+    approved_blocks,
+    checkpoint_blocks,
+    error_blocks,
+    job_blocks,
+    status_blocks,
+)
 from handlers.blocks.report import dataset_report_blocks, report_text
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
@@ -65,6 +73,9 @@ class SlackNotifier:
             payload = (message.get("metadata") or {}).get("event_payload") or {}
             if payload.get("key") == key:
                 return str(message["ts"])
+            for file in message.get("files") or []:  # uploads carry the key in their title
+                if key in (file.get("title") or ""):
+                    return str(message["ts"])
         return None
 
     def post_dataset_report(
@@ -136,3 +147,67 @@ class SlackJobNotifier(SlackNotifier):
         self._client.chat_postMessage(
             channel=job.channel_id, thread_ts=job.thread_ts, text=message, blocks=blocks
         )
+
+
+class SlackWatchNotifier(SlackNotifier):
+    """The WatchNotifier port: status edits, thread replies, the chart and checkpoints."""
+
+    def update_status(
+        self, *, job: JobRecord, dataset_name: str, view: str, finished: bool
+    ) -> None:
+        """Edit the job's status message in place."""
+        blocks, text = status_blocks(
+            job=job, dataset_name=dataset_name, view=view, finished=finished
+        )
+        self._client.chat_update(
+            channel=job.channel_id, ts=job.status_ts or "", text=text, blocks=blocks
+        )
+
+    def post_in_thread(
+        self, *, job: JobRecord, text: str, key: str, broadcast: bool = False
+    ) -> str:
+        """A reply in the job's thread (also shown in the channel when `broadcast`)."""
+        response = self._client.chat_postMessage(
+            channel=job.channel_id,
+            thread_ts=job.thread_ts or job.status_ts,
+            text=text,
+            reply_broadcast=broadcast or None,
+            metadata=_marker(key),
+        )
+        return str(response["ts"])
+
+    def upload_chart(self, *, job: JobRecord, png: bytes, title: str) -> str | None:
+        """Upload the PNG into the thread with Slack's external upload flow."""
+        response = self._client.files_upload_v2(
+            channel=job.channel_id,
+            thread_ts=job.thread_ts or job.status_ts,
+            content=png,
+            filename=f"{job.openai_job_id}-loss.png",
+            title=title,
+            initial_comment=f"Loss and accuracy by step for `{job.openai_job_id}`.",
+        )
+        file = response.get("file") or (response.get("files") or [{}])[0]
+        return str(file.get("id")) if file else None
+
+    def post_checkpoints(
+        self, *, job: JobRecord, checkpoints: list[dict[str, Any]], final_model: str, key: str
+    ) -> str:
+        """The checkpoint choice in the thread."""
+        blocks, text = checkpoint_blocks(job=job, checkpoints=checkpoints, final_model=final_model)
+        response = self._client.chat_postMessage(
+            channel=job.channel_id,
+            thread_ts=job.thread_ts or job.status_ts,
+            text=text,
+            blocks=blocks,
+            metadata=_marker(key),
+        )
+        return str(response["ts"])
+
+    def post_adopted(self, *, job: JobRecord, adopter: str) -> str:
+        """The status message of an adopted job, at the top of the channel (its thread root)."""
+        view = f"*Status:* {job.status or 'unknown'} · adopted by <@{adopter}>"
+        blocks, text = status_blocks(
+            job=job, dataset_name="a dataset started elsewhere", view=view, finished=False
+        )
+        response = self._client.chat_postMessage(channel=job.channel_id, text=text, blocks=blocks)
+        return str(response["ts"])

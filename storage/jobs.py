@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import utc
@@ -132,3 +132,62 @@ class JobRepository:
                 select(Job).where(Job.openai_job_id.startswith(reference, autoescape=True)).limit(5)
             )
             return [_job(row) for row in rows]
+
+    def claim_active(
+        self, *, owner: str, now: dt.datetime, lease: dt.timedelta, limit: int
+    ) -> list[JobRecord]:
+        """Lease up to `limit` jobs being watched, so no other replica polls them meanwhile.
+
+        PostgreSQL skips rows another replica has locked (FOR UPDATE SKIP LOCKED); the outer
+        condition is re-checked so a row is never leased twice. SQLite serialises writers.
+        """
+        claimable = and_(
+            Job.state == "created",
+            or_(Job.lease_until.is_(None), Job.lease_until < now),
+        )
+        candidates = select(Job.id).where(claimable).order_by(Job.id).limit(limit)
+        if self._engine.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        with self._sessions.begin() as session:
+            ids = session.scalars(
+                update(Job)
+                .where(Job.id.in_(candidates.scalar_subquery()), claimable)
+                .values(lease_owner=owner, lease_until=now + lease)
+                .returning(Job.id)
+            ).all()
+            rows = session.scalars(select(Job).where(Job.id.in_(ids)).order_by(Job.id)).all()
+            return [_job(row) for row in rows]
+
+    def release(self, *, ids: list[int], owner: str) -> None:
+        """Give the leases back (only ours)."""
+        if not ids:
+            return
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id.in_(ids), Job.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    def save_poll(self, *, job_id: int, now: dt.datetime, **values: Any) -> None:
+        """Store what a poll learnt (status, metrics, events cursor, results)."""
+        with self._sessions.begin() as session:
+            session.execute(update(Job).where(Job.id == job_id).values(updated_at=now, **values))
+
+    def by_openai_id(self, openai_job_id: str) -> JobRecord | None:
+        """The job with this OpenAI id."""
+        with self._sessions() as session:
+            row = session.scalar(select(Job).where(Job.openai_job_id == openai_job_id))
+            return _job(row) if row else None
+
+    def snapshot_of(self, job_id: int) -> tuple[dict[str, Any] | None, str | None]:
+        """The stored watch state (metrics, last status view) and events cursor."""
+        with self._sessions() as session:
+            row = session.get(Job, job_id)
+            return (row.snapshot, row.events_cursor) if row else (None, None)
+
+    def by_fine_tuned_model(self, name: str) -> JobRecord | None:
+        """The job that produced a fine-tuned model."""
+        with self._sessions() as session:
+            row = session.scalar(select(Job).where(Job.fine_tuned_model == name).limit(1))
+            return _job(row) if row else None

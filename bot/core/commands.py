@@ -67,7 +67,23 @@ class JobAction:
     job: str
 
 
-Command = Help | Datasets | Cost | Start | JobAction
+@dataclass(frozen=True, slots=True)
+class JobQuery:
+    """`status|checkpoints|chart|watch <job>`."""
+
+    what: str
+    job: str
+
+
+@dataclass(frozen=True, slots=True)
+class Events:
+    """`events <job> [N]`."""
+
+    job: str
+    count: int = 10
+
+
+Command = Help | Datasets | Cost | Start | JobAction | JobQuery | Events
 
 
 # ---- value parsers (shared with the start form) ----------------------------------------------
@@ -147,11 +163,12 @@ class Spec:
     example: str
     build: Callable[..., Command]
     options: dict[str, Callable[[str], Any]] = field(default_factory=dict)
+    optional: tuple[str, ...] = ()
 
     @property
     def usage(self) -> str:
         """`start <dataset> [model=…] …`."""
-        parts = [self.name, *(f"<{a}>" for a in self.args)]
+        parts = [self.name, *(f"<{a}>" for a in self.args), *(f"[{a}]" for a in self.optional)]
         parts += [f"[{o}=…]" for o in self.options]
         return " ".join(parts)
 
@@ -213,6 +230,42 @@ SPECS: tuple[Spec, ...] = (
         "resume ftjob-abc123",
         lambda job: JobAction("resume", job),
     ),
+    Spec(
+        "status",
+        ("job",),
+        "one job's details and latest metrics",
+        "status ftjob-abc123",
+        lambda job: JobQuery("status", job),
+    ),
+    Spec(
+        "events",
+        ("job",),
+        "the last N events of a job (default 10)",
+        "events ftjob-abc123 20",
+        lambda job, n="10": Events(job, _int_in(n, "N", 1, 100)),
+        optional=("N",),
+    ),
+    Spec(
+        "checkpoints",
+        ("job",),
+        "a job's checkpoints with metrics and the choice buttons",
+        "checkpoints ftjob-abc123",
+        lambda job: JobQuery("checkpoints", job),
+    ),
+    Spec(
+        "chart",
+        ("job",),
+        "posts the loss chart in the job's thread",
+        "chart ftjob-abc123",
+        lambda job: JobQuery("chart", job),
+    ),
+    Spec(
+        "watch",
+        ("job",),
+        "admin: adopt a job started elsewhere into this channel",
+        "watch ftjob-abc123",
+        lambda job: JobQuery("watch", job),
+    ),
 )
 _BY_NAME = {spec.name: spec for spec in SPECS}
 
@@ -266,7 +319,10 @@ def parse(text: str) -> Command:
     if len(positional) < len(spec.args):
         missing = spec.args[len(positional)]
         raise UsageError(f"`{name}` needs <{missing}>. {usage_line(name)}")
-    if len(positional) > len(spec.args):
-        extra = positional[len(spec.args)]
+    if len(positional) > len(spec.args) + len(spec.optional):
+        extra = positional[len(spec.args) + len(spec.optional)]
         raise UsageError(f"`{name}` doesn't take `{extra}`. {usage_line(name)}")
-    return spec.build(*positional, **options)
+    try:
+        return spec.build(*positional, **options)
+    except UsageError as error:
+        raise UsageError(f"{error}. {usage_line(name)}") from None

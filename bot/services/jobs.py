@@ -224,7 +224,7 @@ class JobService:
     def retry(self, *, actor: str, request_key: str) -> str:
         """Try a failed (retryable) creation again: the requester or an admin."""
         job = self._job_by_key(request_key)
-        self._require_modify(actor, job)
+        self.require_modify(actor, job)
         if job.state != "retryable":
             return "That request is not waiting for a retry."
         self._executor.submit(self._create_guarded, request_key)
@@ -378,8 +378,8 @@ class JobService:
 
     # ---- stopping ----------------------------------------------------------------------------
 
-    def act(self, *, actor: str, action: str, reference: str) -> str:
-        """cancel / pause / resume: the owner or an admin; anyone else is refused before OpenAI."""
+    def resolve(self, reference: str) -> JobRecord:
+        """A started job by its OpenAI id or an unambiguous prefix of it."""
         matches = self._jobs.matching(reference.strip())
         started = [j for j in matches if j.openai_job_id]
         if not started:
@@ -387,8 +387,12 @@ class JobService:
         if len(started) > 1:
             ids = ", ".join(f"`{j.openai_job_id}`" for j in started)
             raise UserError(f"`{reference}` matches several jobs ({ids}); give more of the id.")
-        job = started[0]
-        self._require_modify(actor, job)
+        return started[0]
+
+    def act(self, *, actor: str, action: str, reference: str) -> str:
+        """cancel / pause / resume: the owner or an admin; anyone else is refused before OpenAI."""
+        job = self.resolve(reference)
+        self.require_modify(actor, job)
         gateway = self._require_gateway()
         try:
             snapshot = gateway.act(action, job.openai_job_id or "")
@@ -407,7 +411,8 @@ class JobService:
 
     # ---- helpers -----------------------------------------------------------------------------
 
-    def _require_modify(self, actor: str, job: JobRecord) -> None:
+    def require_modify(self, actor: str, job: JobRecord) -> None:
+        """Refuse (UserError) unless `actor` owns the job or is an admin."""
         decision = may_modify(
             actor_id=actor,
             owner_id=job.owner_id,
@@ -416,6 +421,16 @@ class JobService:
         )
         if not decision.allowed:
             raise UserError(f"You can't do that: {decision.reason}.")
+
+    def announce(self, *, job: JobRecord, text: str) -> None:
+        """A line in the job's thread (state changes are visible to the channel)."""
+        self._notifier.post_text(
+            channel=job.channel_id, thread_ts=job.thread_ts or job.status_ts, text=text
+        )
+
+    def is_admin(self, actor: str) -> bool:
+        """FTBOT_ADMINS member or Slack workspace admin/owner."""
+        return actor in self._policy.admins or self._is_workspace_admin(actor)
 
     def _require_gateway(self) -> FineTuningGateway:
         if self._gateway is None:

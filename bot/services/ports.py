@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.core.jobs import JobSnapshot
 from bot.core.reports import DatasetReport
@@ -107,3 +107,23 @@ class JobNotifier(Protocol):
     def post_job_error(self, *, job: JobRecord, text: str, retry: bool) -> None: ...
 
     def post_text(self, *, channel: str, thread_ts: str | None, text: str) -> str: ...
+
+
+class WatchNotifier(Protocol):
+    """How a watched job talks in its thread."""
+
+    def update_status(
+        self, *, job: JobRecord, dataset_name: str, view: str, finished: bool
+    ) -> None: ...
+
+    def post_in_thread(
+        self, *, job: JobRecord, text: str, key: str, broadcast: bool = False
+    ) -> str: ...
+
+    def upload_chart(self, *, job: JobRecord, png: bytes, title: str) -> str | None: ...
+
+    def post_checkpoints(
+        self, *, job: JobRecord, checkpoints: list[dict[str, Any]], final_model: str, key: str
+    ) -> str: ...
+
+    def find_marked(self, *, channel: str, thread_ts: str, key: str) -> str | None: ...

@@ -85,6 +85,19 @@ def register(app: App, services: Services) -> None:
             client, body, lambda actor, value: services.jobs.approve(actor=actor, request_key=value)
         )
 
+    @app.action(ids.CHECKPOINT_CHOOSE)
+    def handle_checkpoint_choose(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+
+        def choose(actor: str, value: str) -> str:
+            job, model = services.inspector.choose(actor=actor, model=value)
+            services.jobs.announce(
+                job=job, text=f"<@{actor}> chose `{model}` as the default for `/finetune try`."
+            )
+            return f"`{model}` is now the default for `/finetune try`."
+
+        _run(client, body, choose)
+
     @app.action(ids.JOB_RETRY)
     def handle_job_retry(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()

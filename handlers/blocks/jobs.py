@@ -219,3 +219,72 @@ def start_form(
         private_metadata=json.dumps({"dataset": dataset.slack_file_id}),
         blocks=blocks,
     )
+
+
+def status_blocks(
+    *, job: JobRecord, dataset_name: str, view: str, finished: bool
+) -> tuple[list[Block], str]:
+    """The job's status message: who, what, live status; Cancel while it runs."""
+    head = (
+        f"🚀 <@{job.owner_id}> fine-tuning `{job.model}` on `{dataset_name}`: job "
+        f"`{job.openai_job_id}` · estimated {usd(job.estimated_cost_usd or 0)}"
+    )
+    blocks: list[Block] = [SectionBlock(text=head), SectionBlock(text=view)]
+    if not finished and job.openai_job_id:
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="Cancel",
+                        action_id=ids.JOB_CANCEL,
+                        value=job.openai_job_id,
+                        style="danger",
+                        confirm=ConfirmObject(
+                            title="Cancel this job?",
+                            text=f"Cancel `{job.openai_job_id}`? Training stops and cannot be "
+                            "resumed.",
+                            confirm="Cancel job",
+                            deny="Keep it",
+                        ),
+                    )
+                ]
+            )
+        )
+    return blocks, f"{head}\n{view}"
+
+
+def _metric(metrics: dict[str, object], *names: str, percent: bool = False) -> str:
+    for name in names:
+        value = metrics.get(name)
+        if isinstance(value, int | float):
+            return f"{value:.1%}" if percent else f"{value:.4f}"
+    return "—"
+
+
+def checkpoint_blocks(
+    *, job: JobRecord, checkpoints: Sequence[dict[str, object]], final_model: str
+) -> tuple[list[Block], str]:
+    """One entry per checkpoint plus the final model, each with *Use this checkpoint*."""
+    text = f"Checkpoints of `{job.openai_job_id}`: pick the default model for `/finetune try`."
+    blocks: list[Block] = [SectionBlock(text=f"*{text}*")]
+    entries = [
+        (
+            f"Step {c['step']:,} · validation loss "
+            f"{_metric(c.get('metrics') or {}, 'full_valid_loss', 'valid_loss')} · accuracy "  # type: ignore[arg-type]
+            f"{_metric(c.get('metrics') or {}, 'full_valid_mean_token_accuracy', 'valid_mean_token_accuracy', percent=True)}",  # type: ignore[arg-type]
+            str(c["model"]),
+        )
+        for c in checkpoints
+    ]
+    if final_model:
+        entries.append(("Final model", final_model))
+    for label, model in entries[:45]:
+        blocks.append(
+            SectionBlock(
+                text=f"{label}\n`{model}`",
+                accessory=ButtonElement(
+                    text="Use this checkpoint", action_id=ids.CHECKPOINT_CHOOSE, value=model
+                ),
+            )
+        )
+    return blocks, text

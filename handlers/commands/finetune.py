@@ -10,7 +10,8 @@ from bot.app import Services
 from bot.core import commands
 from bot.services.jobs import UserError
 from handlers.blocks.commands import datasets_blocks, help_blocks
-from handlers.blocks.jobs import cost_blocks
+from handlers.blocks.inspect import events_blocks, status_answer_blocks
+from handlers.blocks.jobs import checkpoint_blocks, cost_blocks
 from handlers.ids import SLASH_COMMAND
 
 
@@ -47,4 +48,17 @@ def register(app: App, services: Services) -> None:
             case commands.JobAction():
                 text = services.jobs.act(actor=user, action=parsed.action, reference=parsed.job)
                 return [], text
+            case commands.Events():
+                return events_blocks(*services.inspector.events(parsed.job, parsed.count))
+            case commands.JobQuery(what="status"):
+                return status_answer_blocks(services.inspector.status(parsed.job))
+            case commands.JobQuery(what="checkpoints"):
+                job, found, final = services.inspector.checkpoints(parsed.job)
+                record = job or services.jobs.resolve(parsed.job)
+                return checkpoint_blocks(job=record, checkpoints=found, final_model=final)
+            case commands.JobQuery(what="chart"):
+                return [], services.inspector.chart(reference=parsed.job)
+            case commands.JobQuery(what="watch"):
+                job = services.inspector.adopt(actor=user, reference=parsed.job, channel_id=channel)
+                return [], f"Watching `{job.openai_job_id}` in this channel now."
         raise commands.UsageError(commands.usage_line())

@@ -91,7 +91,12 @@ class Bot:
 
 
 def start_bot(
-    slack: FakeSlack, database_url: str, openai: FakeOpenAI | None = None, **settings: Any
+    slack: FakeSlack,
+    database_url: str,
+    openai: FakeOpenAI | None = None,
+    *,
+    poll: bool = False,
+    **settings: Any,
 ) -> Bot:
     """Build and serve the bot against the fakes."""
     if openai is not None:
@@ -105,6 +110,8 @@ def start_bot(
         **settings,
     )
     app, services = build(config)
+    if poll:
+        services.start_background()
     wsgi = SlackWsgiApp(app=app, services=services, signing_secret=SECRET)
     server = HttpServer(wsgi, host="127.0.0.1", port=0).start()
     return Bot(services=services, server=server, slack=slack)

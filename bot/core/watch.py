@@ -1,0 +1,325 @@
+"""Watching a job, purely: metrics, the status view, new events, and what must be posted once.
+
+`plan_update(previous, snapshot, new_events, now)` turns one poll into an edit of the status
+message (only when something visible changed) and notices, each with a unique key, that the
+service claims in the database before posting.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot.core.jobs import TERMINAL, JobSnapshot, status_text
+
+BAR_WIDTH = 20
+ELAPSED_STEP_S = 600
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One job event as the API reports it."""
+
+    id: str
+    created_at: int
+    level: str
+    message: str
+    type: str = "message"
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_metrics(self) -> bool:
+        """Metrics events feed the status message, not the thread."""
+        return self.type == "metrics" or ("step" in self.data and "train_loss" in self.data)
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """The latest training metrics of a job."""
+
+    step: int = 0
+    total_steps: int = 0
+    train_loss: float | None = None
+    valid_loss: float | None = None
+    train_accuracy: float | None = None
+    valid_accuracy: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    """One step of the loss curve."""
+
+    step: int
+    train_loss: float | None
+    valid_loss: float | None
+    train_accuracy: float | None
+    valid_accuracy: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something to post exactly once: its kind, its unique key, and what to say."""
+
+    kind: str  # event | completion | chart | checkpoints
+    key: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """The outcome of one poll of one job."""
+
+    metrics: Metrics
+    status_view: str
+    edit_status: bool
+    notices: tuple[Notice, ...]
+    finished_now: bool
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def metrics_from(event: Event, previous: Metrics) -> Metrics:
+    """Fold a metrics event into the latest metrics."""
+    data = event.data
+    step = data.get("step")
+    if not isinstance(step, int) or step < previous.step:
+        return previous
+    valid = _number(data.get("full_valid_loss"))
+    valid = valid if valid is not None else _number(data.get("valid_loss"))
+    valid_acc = _number(data.get("full_valid_mean_token_accuracy"))
+    if valid_acc is None:
+        valid_acc = _number(data.get("valid_mean_token_accuracy"))
+    return Metrics(
+        step=step,
+        total_steps=int(data.get("total_steps") or previous.total_steps or step),
+        train_loss=_number(data.get("train_loss")),
+        valid_loss=valid if valid is not None else previous.valid_loss,
+        train_accuracy=_number(data.get("train_mean_token_accuracy")),
+        valid_accuracy=valid_acc if valid_acc is not None else previous.valid_accuracy,
+    )
+
+
+def progress_bar(step: int, total: int) -> str:
+    """`▓▓▓▓░░░░ 40% (8/20 steps)`."""
+    if total <= 0:
+        return "░" * BAR_WIDTH
+    share = min(max(step / total, 0.0), 1.0)
+    filled = round(share * BAR_WIDTH)
+    return f"{'▓' * filled}{'░' * (BAR_WIDTH - filled)} {share:.0%} ({step:,}/{total:,} steps)"
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(int(seconds), 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes = rest // 60
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {seconds % 60:02d}s"
+
+
+def status_view(snapshot: JobSnapshot, metrics: Metrics, now: int) -> str:
+    """The status message's text (mrkdwn): status, progress, metrics, times."""
+    lines = [f"*Status:* {status_text(snapshot.status)}"]
+    if metrics.total_steps:
+        lines.append(f"`{progress_bar(metrics.step, metrics.total_steps)}`")
+    figures = []
+    for label, value, fmt in (
+        ("training loss", metrics.train_loss, "{:.4f}"),
+        ("validation loss", metrics.valid_loss, "{:.4f}"),
+        ("training accuracy", metrics.train_accuracy, "{:.1%}"),
+        ("validation accuracy", metrics.valid_accuracy, "{:.1%}"),
+    ):
+        if value is not None:
+            figures.append(f"{label} {fmt.format(value)}")
+    if figures:
+        lines.append(" · ".join(figures))
+    times = []
+    if snapshot.created_at:
+        end = snapshot.finished_at or now
+        # Coarse while running, so an unchanged job does not need an edit on every poll.
+        elapsed = end - snapshot.created_at
+        if not snapshot.finished:
+            elapsed -= elapsed % ELAPSED_STEP_S
+        times.append(f"elapsed {_duration(elapsed)}")
+    if snapshot.estimated_finish and not snapshot.finished:
+        times.append(f"expected to finish <!date^{snapshot.estimated_finish}^{{time}}|soon>")
+    if times:
+        lines.append(" · ".join(times))
+    return "\n".join(lines)
+
+
+def plan_update(
+    *,
+    previous_view: str | None,
+    previous_metrics: Metrics,
+    previous_status: str | None,
+    snapshot: JobSnapshot,
+    new_events: list[Event],
+    now: int,
+) -> Update:
+    """What one poll changes: metrics, the status message, and notices to post once."""
+    metrics = previous_metrics
+    notices: list[Notice] = []
+    for event in new_events:  # oldest first
+        if event.is_metrics:
+            metrics = metrics_from(event, metrics)
+        else:
+            notices.append(
+                Notice("event", event.id, {"message": event.message, "level": event.level})
+            )
+    if snapshot.status == "succeeded" and metrics.total_steps:
+        metrics = replace(metrics, step=metrics.total_steps)
+    finished_now = snapshot.finished and previous_status not in TERMINAL
+    if snapshot.finished:
+        notices.append(Notice("completion", snapshot.status, {"status": snapshot.status}))
+        if snapshot.status == "succeeded":
+            notices.append(Notice("chart", "final", {}))
+            notices.append(Notice("checkpoints", "final", {}))
+    view = status_view(snapshot, metrics, now)
+    return Update(
+        metrics=metrics,
+        status_view=view,
+        edit_status=view != previous_view,
+        notices=tuple(notices),
+        finished_now=finished_now,
+    )
+
+
+def new_events_since(page: list[Event], cursor: str | None) -> tuple[list[Event], bool]:
+    """Events of a newest-first page that are newer than `cursor`, and whether it was reached."""
+    fresh: list[Event] = []
+    for event in page:
+        if event.id == cursor:
+            return fresh, True
+        fresh.append(event)
+    return fresh, False
+
+
+def parse_result_csv(raw: bytes | str) -> list[MetricRow]:
+    """The job's result file (`step,train_loss,train_accuracy,valid_loss,…`), plain or base64."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    if not text.lstrip().startswith("step"):
+        try:
+            text = base64.b64decode(text.strip(), validate=False).decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            return []
+    rows = []
+    for record in csv.DictReader(io.StringIO(text)):
+        try:
+            step = int(float(record.get("step") or ""))
+        except ValueError:
+            continue
+        rows.append(
+            MetricRow(
+                step=step,
+                train_loss=_cell(record.get("train_loss")),
+                valid_loss=_cell(record.get("valid_loss")),
+                train_accuracy=_cell(record.get("train_accuracy")),
+                valid_accuracy=_cell(
+                    record.get("valid_mean_token_accuracy") or record.get("valid_accuracy")
+                ),
+            )
+        )
+    return rows
+
+
+def rows_from_events(events: list[Event]) -> list[MetricRow]:
+    """Loss-curve rows from metrics events (when there is no result file)."""
+    rows: dict[int, MetricRow] = {}
+    for event in events:
+        if not event.is_metrics:
+            continue
+        data = event.data
+        step = data.get("step")
+        if isinstance(step, int):
+            rows[step] = MetricRow(
+                step=step,
+                train_loss=_number(data.get("train_loss")),
+                valid_loss=_number(data.get("valid_loss")),
+                train_accuracy=_number(data.get("train_mean_token_accuracy")),
+                valid_accuracy=_number(data.get("valid_mean_token_accuracy")),
+            )
+    return [rows[k] for k in sorted(rows)]
+
+
+def _cell(value: str | None) -> float | None:
+    try:
+        number = float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
+
+
+def metrics_to_dict(metrics: Metrics) -> dict[str, Any]:
+    """For storing the latest metrics with the job."""
+    return {
+        "step": metrics.step,
+        "total_steps": metrics.total_steps,
+        "train_loss": metrics.train_loss,
+        "valid_loss": metrics.valid_loss,
+        "train_accuracy": metrics.train_accuracy,
+        "valid_accuracy": metrics.valid_accuracy,
+    }
+
+
+def metrics_from_dict(data: dict[str, Any] | None) -> Metrics:
+    """The stored latest metrics (empty when none)."""
+    if not data:
+        return Metrics()
+    return Metrics(
+        step=int(data.get("step") or 0),
+        total_steps=int(data.get("total_steps") or 0),
+        train_loss=data.get("train_loss"),
+        valid_loss=data.get("valid_loss"),
+        train_accuracy=data.get("train_accuracy"),
+        valid_accuracy=data.get("valid_accuracy"),
+    )
+
+
+ADVICE = {
+    "invalid_training_file": "fix the dataset (its report in this thread lists the problems) "
+    "and start again",
+    "invalid_validation_file": "fix the validation dataset and start again",
+    "invalid_n_examples": "add examples (at least 10) and start again",
+    "exceeded_quota": "check the OpenAI organisation's billing and limits, then start again",
+}
+
+
+def completion_text(
+    *,
+    owner_id: str,
+    snapshot: JobSnapshot,
+    estimated_cost: float | None,
+    usd_per_1m: float | None,
+) -> str:
+    """The completion notice: succeeded (model, tokens, cost, duration), failed or cancelled."""
+    took = ""
+    if snapshot.created_at and snapshot.finished_at:
+        took = f" in {_duration(snapshot.finished_at - snapshot.created_at)}"
+    if snapshot.status == "succeeded":
+        tokens = snapshot.trained_tokens
+        parts = [f"🎉 <@{owner_id}> fine-tuning job `{snapshot.id}` succeeded{took}."]
+        parts.append(f"Model: `{snapshot.fine_tuned_model}`.")
+        if tokens is not None:
+            parts.append(f"Trained tokens: {tokens:,}.")
+            if usd_per_1m is not None:
+                actual = tokens * usd_per_1m / 1_000_000
+                estimate = f" (estimated ${estimated_cost:,.2f})" if estimated_cost else ""
+                parts.append(f"Actual cost: ${actual:,.2f}{estimate}.")
+        return " ".join(parts)
+    if snapshot.status == "failed":
+        reason = snapshot.error_message or "OpenAI gave no reason"
+        code = f" (`{snapshot.error_code}`)" if snapshot.error_code else ""
+        advice = ADVICE.get(
+            snapshot.error_code or "",
+            "start it again; if it fails the same way, contact OpenAI support with the job id",
+        )
+        return f"❌ <@{owner_id}> fine-tuning job `{snapshot.id}` failed{took}: {reason}{code}. What to do: {advice}."
+    return f"⏹️ <@{owner_id}> fine-tuning job `{snapshot.id}` was cancelled{took}."

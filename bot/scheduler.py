@@ -1,0 +1,31 @@
+"""APScheduler wiring only: an interval job that calls the poller."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+log = logging.getLogger(__name__)
+
+
+def start_polling(poll: Callable[[], object], *, seconds: float) -> BackgroundScheduler:
+    """Run `poll` every `seconds` (first run now); one run at a time, late runs coalesced."""
+    scheduler = BackgroundScheduler(timezone=dt.UTC)
+    scheduler.add_job(
+        poll,
+        "interval",
+        seconds=seconds,
+        jitter=min(5.0, seconds / 5) if seconds >= 5 else None,
+        id="poll",
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        next_run_time=dt.datetime.now(dt.UTC),
+    )
+    scheduler.start()
+    log.info("polling jobs every %s s", seconds)
+    return scheduler

@@ -1,0 +1,158 @@
+"""Reading and steering watched jobs: status, events, checkpoints, chart, adopt, choose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.jobs import JobSnapshot, ServiceError, explain
+from bot.core.permissions import may_adopt
+from bot.core.watch import Event, metrics_from_dict, status_view
+from bot.openai_gateway import WatchGateway
+from bot.services.jobs import JobService, UserError
+from bot.services.ports import Clock
+from bot.services.watch import JobWatcher, marker
+from storage.fine_tuned import ModelRepository
+from storage.jobs import JobRecord, JobRepository
+
+CKPT = ":ckpt-step-"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusAnswer:
+    """`/finetune status`: the job and its status view."""
+
+    job_id: str
+    owner_id: str | None
+    model: str
+    view: str
+    fine_tuned_model: str | None
+
+
+class JobInspector:
+    """Use cases that read a job or change what the bot does with it."""
+
+    def __init__(
+        self,
+        *,
+        jobs: JobRepository,
+        models: ModelRepository,
+        service: JobService,
+        watcher: JobWatcher,
+        gateway: WatchGateway | None,
+        notifier: Any,
+        clock: Clock,
+    ) -> None:
+        self._jobs = jobs
+        self._models = models
+        self._service = service
+        self._watcher = watcher
+        self._gateway = gateway
+        self._notifier = notifier
+        self._clock = clock
+
+    def _gw(self) -> WatchGateway:
+        if self._gateway is None:
+            raise UserError(explain("not_configured", "", None))
+        return self._gateway
+
+    def _snapshot(self, job_id: str) -> JobSnapshot:
+        try:
+            return self._gw().retrieve(job_id)
+        except ServiceError as error:
+            raise UserError(explain(error.kind, str(error), error.param)) from None
+
+    def _job_or_id(self, reference: str) -> tuple[JobRecord | None, str]:
+        try:
+            job = self._service.resolve(reference)
+            return job, job.openai_job_id or ""
+        except UserError:
+            if reference.startswith("ftjob-"):
+                return None, reference  # a job started elsewhere: readable by anyone
+            raise
+
+    def status(self, reference: str) -> StatusAnswer:
+        """One job's details and latest metrics."""
+        job, job_id = self._job_or_id(reference)
+        snapshot = self._snapshot(job_id)
+        stored = self._jobs.snapshot_of(job.id)[0] if job else None
+        metrics = metrics_from_dict((stored or {}).get("metrics"))
+        view = status_view(snapshot, metrics, int(self._clock.now().timestamp()))
+        return StatusAnswer(
+            job_id=job_id,
+            owner_id=job.owner_id if job else snapshot.metadata.get("slack_user"),
+            model=snapshot.model,
+            view=view,
+            fine_tuned_model=snapshot.fine_tuned_model,
+        )
+
+    def events(self, reference: str, count: int) -> tuple[str, list[Event]]:
+        """The last `count` events, oldest first."""
+        _, job_id = self._job_or_id(reference)
+        try:
+            page, _ = self._gw().events(job_id, limit=max(1, min(count, 100)))
+        except ServiceError as error:
+            raise UserError(explain(error.kind, str(error), error.param)) from None
+        return job_id, list(reversed(page))
+
+    def checkpoints(self, reference: str) -> tuple[JobRecord | None, list[dict[str, Any]], str]:
+        """The job's checkpoints and final model."""
+        job, job_id = self._job_or_id(reference)
+        snapshot = self._snapshot(job_id)
+        try:
+            found = self._gw().checkpoints(job_id)
+        except ServiceError as error:
+            raise UserError(explain(error.kind, str(error), error.param)) from None
+        return job, found, snapshot.fine_tuned_model or ""
+
+    def chart(self, *, reference: str) -> str:
+        """Upload the loss chart into the job's thread."""
+        job = self._service.resolve(reference)
+        snapshot = self._snapshot(job.openai_job_id or "")
+        stamp = int(self._clock.now().timestamp())
+        self._watcher.post_chart(job, snapshot, key=marker(job, "chart", f"request-{stamp}"))
+        return f"Posted the loss chart of `{job.openai_job_id}` in its thread."
+
+    def choose(self, *, actor: str, model: str) -> tuple[JobRecord, str]:
+        """Make a checkpoint (or the final model) the default for `/finetune try`."""
+        final = model.split(CKPT)[0]
+        record = self._models.get(final)
+        if record is None or record.job_id is None:
+            raise UserError(f"I don't know the model `{final}`.")
+        job = self._jobs.by_fine_tuned_model(final)
+        if job is None:
+            raise UserError(f"I don't know the job that made `{final}`.")
+        self._service.require_modify(actor, job)
+        now = self._clock.now()
+        self._models.choose(name=final, chosen=model, now=now)
+        self._jobs.save_poll(job_id=job.id, now=now, chosen_model=model)
+        return job, model
+
+    def adopt(self, *, actor: str, reference: str, channel_id: str) -> JobRecord:
+        """An admin brings a job started elsewhere into this channel."""
+        decision = may_adopt(
+            actor_id=actor, admins=(), workspace_admin=self._service.is_admin(actor)
+        )
+        if not decision.allowed:
+            raise UserError(f"You can't do that: {decision.reason}.")
+        job_id = reference.strip()
+        existing = self._jobs.by_openai_id(job_id)
+        if existing:
+            raise UserError(f"`{job_id}` is already watched in <#{existing.channel_id}>.")
+        snapshot = self._snapshot(job_id)
+        owner = snapshot.metadata.get("slack_user") or actor
+        now = self._clock.now()
+        record, _ = self._jobs.add_request(
+            request_key=f"adopt:{job_id}",
+            now=now,
+            openai_job_id=job_id,
+            channel_id=channel_id,
+            owner_id=owner,
+            model=snapshot.model,
+            method="supervised",
+            state="created",
+            status=snapshot.status,
+        )
+        ts = self._notifier.post_adopted(job=record, adopter=actor)
+        self._jobs.save_poll(job_id=record.id, now=now, status_ts=ts, thread_ts=ts)
+        return record

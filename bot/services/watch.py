@@ -1,0 +1,250 @@
+"""The poller: every job's status message, each event once, completion, chart and checkpoints.
+
+`poll_once(now)` leases the jobs being watched (so replicas never poll the same job at once),
+reads each job's state and only its new events, records every notice under a unique key, and
+then posts what is due. A crash between claiming and posting is reconciled by looking for the
+message's marker in the thread before posting again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from bot.charts import loss_chart
+from bot.core.jobs import JobSnapshot, ServiceError
+from bot.core.models import UnknownModelError, resolve_model
+from bot.core.watch import (
+    Event,
+    completion_text,
+    metrics_from_dict,
+    metrics_to_dict,
+    new_events_since,
+    parse_result_csv,
+    plan_update,
+    rows_from_events,
+)
+from bot.openai_gateway import WatchGateway
+from bot.services.ports import Clock, WatchNotifier
+from storage.fine_tuned import ModelRepository
+from storage.jobs import JobRecord, JobRepository
+from storage.notifications import NotificationRecord, NotificationRepository
+from storage.repositories import DatasetRepository
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=2)
+SEND_LEASE = dt.timedelta(minutes=2)
+EVENTS_PAGE = 20
+LEVEL_ICON = {"warn": "⚠️", "error": "❌"}
+
+
+@dataclass(frozen=True, slots=True)
+class PollStats:
+    """What one cycle did."""
+
+    jobs: int
+    failed: int
+
+
+def marker(job: JobRecord, kind: str, key: str) -> str:
+    """The key a job message carries in Slack, to find it again after a crash."""
+    return f"job:{job.request_key}:{kind}:{key}"
+
+
+class JobWatcher:
+    """Polls OpenAI for the jobs being watched and keeps their threads up to date."""
+
+    def __init__(
+        self,
+        *,
+        jobs: JobRepository,
+        notifications: NotificationRepository,
+        models: ModelRepository,
+        datasets: DatasetRepository,
+        gateway: WatchGateway | None,
+        notifier: WatchNotifier,
+        clock: Clock,
+        concurrency: int = 8,
+        batch: int = 5000,
+    ) -> None:
+        self._jobs = jobs
+        self._notifications = notifications
+        self._models = models
+        self._datasets = datasets
+        self._gateway = gateway
+        self._notifier = notifier
+        self._clock = clock
+        self._concurrency = concurrency
+        self._batch = batch
+        self._owner = f"replica-{uuid.uuid4().hex[:12]}"
+
+    def poll_once(self, now: dt.datetime | None = None) -> PollStats:
+        """One cycle over every job being watched (bounded concurrency, failures isolated)."""
+        if self._gateway is None:
+            return PollStats(0, 0)
+        now = now or self._clock.now()
+        claimed = self._jobs.claim_active(
+            owner=self._owner, now=now, lease=LEASE, limit=self._batch
+        )
+        failed = 0
+        try:
+            with ThreadPoolExecutor(self._concurrency, thread_name_prefix="poll") as pool:
+                for ok in pool.map(self._poll_guarded, claimed):
+                    failed += not ok
+        finally:
+            self._jobs.release(ids=[job.id for job in claimed], owner=self._owner)
+        return PollStats(len(claimed), failed)
+
+    def _poll_guarded(self, job: JobRecord) -> bool:
+        try:
+            self.poll_job(job)
+        except Exception:  # one failing job must not block the others
+            log.exception("polling %s failed", job.openai_job_id)
+            return False
+        return True
+
+    def poll_job(self, job: JobRecord) -> None:
+        """Read one job's state and new events; record notices; edit; post what is due."""
+        gateway = self._gateway
+        assert gateway is not None and job.openai_job_id
+        snapshot = gateway.retrieve(job.openai_job_id)
+        stored, cursor = self._jobs.snapshot_of(job.id)
+        stored = stored or {}
+        events = self._new_events(job.openai_job_id, cursor)
+        now = self._clock.now()
+        update = plan_update(
+            previous_view=stored.get("view"),
+            previous_metrics=metrics_from_dict(stored.get("metrics")),
+            previous_status=job.status,
+            snapshot=snapshot,
+            new_events=events,
+            now=int(now.timestamp()),
+        )
+        for notice in update.notices:
+            self._notifications.add(
+                job_id=job.id, kind=notice.kind, key=notice.key, payload=notice.payload, now=now
+            )
+        view = stored.get("view")
+        if update.edit_status and job.status_ts:
+            self._notifier.update_status(
+                job=job,
+                dataset_name=self._dataset_name(job),
+                view=update.status_view,
+                finished=snapshot.finished,
+            )
+            view = update.status_view
+        values: dict[str, Any] = {
+            "status": snapshot.status,
+            "snapshot": {"metrics": metrics_to_dict(update.metrics), "view": view},
+            "events_cursor": events[-1].id if events else cursor,
+            "trained_tokens": snapshot.trained_tokens,
+            "fine_tuned_model": snapshot.fine_tuned_model,
+        }
+        if snapshot.finished:
+            values["finished_at"] = now
+        self._jobs.save_poll(job_id=job.id, now=now, **values)
+        if snapshot.status == "succeeded" and snapshot.fine_tuned_model:
+            self._models.add(
+                name=snapshot.fine_tuned_model,
+                job_id=job.id,
+                owner_id=job.owner_id,
+                channel_id=job.channel_id,
+                base_model=job.model,
+                now=now,
+            )
+        self.deliver(job, snapshot)
+        if snapshot.finished and not self._notifications.has_due(job_id=job.id):
+            self._jobs.save_poll(job_id=job.id, now=now, state="finished")
+
+    def _new_events(self, job_id: str, cursor: str | None) -> list[Event]:
+        """Events newer than the cursor, oldest first (pages only as far back as needed)."""
+        assert self._gateway is not None
+        fresh: list[Event] = []
+        after: str | None = None
+        while True:
+            page, has_more = self._gateway.events(job_id, after=after, limit=EVENTS_PAGE)
+            found, reached = new_events_since(page, cursor)
+            fresh += found
+            if reached or not has_more or not page:
+                break
+            after = page[-1].id
+        fresh.reverse()
+        return fresh
+
+    def deliver(self, job: JobRecord, snapshot: JobSnapshot) -> None:
+        """Post the job's due notifications, each once."""
+        if not self._notifications.has_due(job_id=job.id):
+            return
+        for record in self._notifications.claim(
+            job_id=job.id, now=self._clock.now(), lease=SEND_LEASE
+        ):
+            key = marker(job, record.kind, record.key)
+            ts = None
+            if record.retried and job.thread_ts:
+                ts = self._notifier.find_marked(
+                    channel=job.channel_id, thread_ts=job.thread_ts, key=key
+                )
+            if ts is None:
+                ts = self._post(job, snapshot, record, key)
+            self._notifications.sent(notification_id=record.id, ts=ts, now=self._clock.now())
+
+    def _post(
+        self, job: JobRecord, snapshot: JobSnapshot, record: NotificationRecord, key: str
+    ) -> str | None:
+        if record.kind == "event":
+            icon = LEVEL_ICON.get(record.payload.get("level", ""), "•")
+            return self._notifier.post_in_thread(
+                job=job, text=f"{icon} {record.payload.get('message', '')}", key=key
+            )
+        if record.kind == "completion":
+            try:
+                price = resolve_model(job.model).training_usd_per_1m
+            except UnknownModelError:
+                price = None
+            text = completion_text(
+                owner_id=job.owner_id,
+                snapshot=snapshot,
+                estimated_cost=job.estimated_cost_usd,
+                usd_per_1m=price,
+            )
+            return self._notifier.post_in_thread(job=job, text=text, key=key, broadcast=True)
+        if record.kind == "chart":
+            return self.post_chart(job, snapshot, key=key)
+        if record.kind == "checkpoints":
+            assert self._gateway is not None and job.openai_job_id
+            checkpoints = self._gateway.checkpoints(job.openai_job_id)
+            return self._notifier.post_checkpoints(
+                job=job,
+                checkpoints=checkpoints,
+                final_model=snapshot.fine_tuned_model or "",
+                key=key,
+            )
+        return None
+
+    def post_chart(self, job: JobRecord, snapshot: JobSnapshot, *, key: str) -> str | None:
+        """The loss chart in the job's thread (from the result file, else the metrics events)."""
+        assert self._gateway is not None and job.openai_job_id
+        rows = []
+        for file_id in snapshot.result_files:
+            try:
+                rows = parse_result_csv(self._gateway.file_content(file_id))
+            except ServiceError:
+                rows = []
+            if rows:
+                break
+        if not rows:
+            rows = rows_from_events(self._all_events(job.openai_job_id))
+        png = loss_chart(rows, title=f"{job.openai_job_id} · {job.model}")
+        return self._notifier.upload_chart(job=job, png=png, title=f"Loss chart · {key}")
+
+    def _all_events(self, job_id: str) -> list[Event]:
+        return self._new_events(job_id, None)
+
+    def _dataset_name(self, job: JobRecord) -> str:
+        dataset = self._datasets.by_id(job.dataset_id) if job.dataset_id else None
+        return dataset.name if dataset else "a dataset started elsewhere"

@@ -1,0 +1,41 @@
+"""Block Kit for reading jobs: status and events. Pure builders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+
+from bot.core.watch import Event
+from bot.services.inspect import StatusAnswer
+
+MAX_TEXT = 2900
+
+
+def status_answer_blocks(answer: StatusAnswer) -> tuple[list[Block], str]:
+    """`/finetune status`."""
+    owner = f" · owner <@{answer.owner_id}>" if answer.owner_id else ""
+    head = f"*`{answer.job_id}`* · `{answer.model}`{owner}"
+    blocks: list[Block] = [SectionBlock(text=head), SectionBlock(text=answer.view)]
+    if answer.fine_tuned_model:
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=f"Model: `{answer.fine_tuned_model}`")])
+        )
+    return blocks, f"{head}\n{answer.view}"
+
+
+def events_blocks(job_id: str, events: Sequence[Event]) -> tuple[list[Block], str]:
+    """`/finetune events`: oldest first, clipped to Slack's limits."""
+    if not events:
+        text = f"`{job_id}` has no events yet."
+        return [SectionBlock(text=text)], text
+    lines = []
+    for event in events:
+        when = dt.datetime.fromtimestamp(event.created_at, dt.UTC).strftime("%H:%M:%S")
+        lines.append(f"`{when}` {event.message}")
+    body = "\n".join(lines)
+    if len(body) > MAX_TEXT:
+        body = "…\n" + body[-MAX_TEXT:].split("\n", 1)[-1]
+    text = f"Last {len(events)} events of `{job_id}` (UTC)"
+    return [SectionBlock(text=f"*{text}*"), SectionBlock(text=body)], text

@@ -1,0 +1,85 @@
+"""Fine-tuned models: who owns them and which checkpoint is their default."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import FineTunedModel
+from storage.repositories import insert_for
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRecord:
+    """A fine-tuned model as stored."""
+
+    name: str
+    job_id: int | None
+    owner_id: str
+    channel_id: str
+    base_model: str
+    chosen: str | None
+    deleted: bool
+
+
+class ModelRepository:
+    """Models produced by jobs."""
+
+    def __init__(self, *, engine: Engine) -> None:
+        self._engine = engine
+        self._sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+
+    def add(
+        self,
+        *,
+        name: str,
+        job_id: int,
+        owner_id: str,
+        channel_id: str,
+        base_model: str,
+        now: dt.datetime,
+    ) -> None:
+        """Record a model once."""
+        stmt = (
+            insert_for(self._engine, FineTunedModel)
+            .values(
+                name=name,
+                job_id=job_id,
+                owner_id=owner_id,
+                channel_id=channel_id,
+                base_model=base_model,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        with self._sessions.begin() as session:
+            session.execute(stmt)
+
+    def get(self, name: str) -> ModelRecord | None:
+        """A model by name."""
+        with self._sessions() as session:
+            row = session.scalar(select(FineTunedModel).where(FineTunedModel.name == name))
+            if row is None:
+                return None
+            return ModelRecord(
+                name=row.name,
+                job_id=row.job_id,
+                owner_id=row.owner_id,
+                channel_id=row.channel_id,
+                base_model=row.base_model,
+                chosen=row.chosen,
+                deleted=row.deleted,
+            )
+
+    def choose(self, *, name: str, chosen: str, now: dt.datetime) -> None:
+        """Make `chosen` (a checkpoint or the final model) the model's default."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(FineTunedModel)
+                .where(FineTunedModel.name == name)
+                .values(chosen=chosen, updated_at=now)
+            )
