@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class Services:
         """Start polling jobs every FTBOT_POLL_SECONDS."""
         from bot.scheduler import start_polling
 
+        self.datasets.resume_stale()
         self.scheduler = start_polling(
             self.watcher.poll_once, seconds=self.settings.FTBOT_POLL_SECONDS
         )
@@ -161,6 +163,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
         gateway=gateway,
         notifier=watch_notifier,
         clock=clock,
+        # A replica that dies holding jobs gives them up after a few poll intervals.
+        lease=dt.timedelta(seconds=max(3 * settings.FTBOT_POLL_SECONDS, 1.0)),
     )
     services = Services(
         settings=settings,

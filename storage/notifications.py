@@ -90,6 +90,17 @@ class NotificationRepository:
                 .values(status="sent", slack_ts=ts, sent_at=now, lease_until=None)
             )
 
+    def expire(self, *, ids: list[int]) -> None:
+        """End the lease of notifications whose sending failed, so the next poll reconciles."""
+        if not ids:
+            return
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Notification)
+                .where(Notification.id.in_(ids), Notification.status == "sending")
+                .values(lease_until=dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+            )
+
     def has_due(self, *, job_id: int) -> bool:
         """Whether anything is waiting to be posted for the job (cheap check)."""
         with self._sessions() as session:

@@ -138,6 +138,16 @@ class DatasetRepository:
                 return True
             return session.execute(stale).first() is not None
 
+    def stale_claims(self, *, now: dt.datetime, lease: dt.timedelta) -> list[DatasetRecord]:
+        """Files still marked as being checked although their claim ran out (a crash)."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(Dataset).where(
+                    Dataset.status == "processing", Dataset.claimed_at < now - lease
+                )
+            )
+            return [_dataset(row) for row in rows]
+
     def update(self, *, slack_file_id: str, now: dt.datetime, **values: Any) -> None:
         """Set columns of the dataset (name, thread_ts, report fields, status…)."""
         with self._sessions.begin() as session:

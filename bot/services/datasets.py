@@ -73,19 +73,23 @@ class DatasetIntake:
             self._executor.submit(self._guarded, file_id, channel_id, message_ts)
         return claimed
 
-    def resume_stale(self, *, channel_file_ids: list[tuple[str, str]]) -> None:
-        """Re-process claims left behind by a crash (their lease has run out)."""
-        for file_id, channel_id in channel_file_ids:
-            record = self._repo.get(slack_file_id=file_id)
-            if record and self._repo.claim(
-                slack_file_id=file_id,
-                channel_id=channel_id,
+    def resume_stale(self) -> int:
+        """Re-process files whose check was cut short by a crash (their claim ran out)."""
+        resumed = 0
+        for record in self._repo.stale_claims(now=self._clock.now(), lease=CLAIM_LEASE):
+            if self._repo.claim(
+                slack_file_id=record.slack_file_id,
+                channel_id=record.channel_id,
                 uploader_id=record.uploader_id,
                 thread_ts=record.thread_ts,
                 now=self._clock.now(),
                 lease=CLAIM_LEASE,
             ):
-                self._executor.submit(self._guarded, file_id, channel_id, record.thread_ts)
+                self._executor.submit(
+                    self._guarded, record.slack_file_id, record.channel_id, record.thread_ts
+                )
+                resumed += 1
+        return resumed
 
     def process(self, file_id: str, channel_id: str, message_ts: str | None) -> None:
         """Fetch, validate, store and report one claimed file."""

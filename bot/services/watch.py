@@ -38,7 +38,6 @@ from storage.repositories import DatasetRepository
 log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(minutes=2)
-SEND_LEASE = dt.timedelta(minutes=2)
 EVENTS_PAGE = 20
 LEVEL_ICON = {"warn": "⚠️", "error": "❌"}
 
@@ -71,6 +70,7 @@ class JobWatcher:
         clock: Clock,
         concurrency: int = 8,
         batch: int = 5000,
+        lease: dt.timedelta = LEASE,
     ) -> None:
         self._jobs = jobs
         self._notifications = notifications
@@ -81,6 +81,7 @@ class JobWatcher:
         self._clock = clock
         self._concurrency = concurrency
         self._batch = batch
+        self._lease = lease
         self._owner = f"replica-{uuid.uuid4().hex[:12]}"
 
     def poll_once(self, now: dt.datetime | None = None) -> PollStats:
@@ -180,17 +181,23 @@ class JobWatcher:
         """Post the job's due notifications, each once."""
         if not self._notifications.has_due(job_id=job.id):
             return
-        for record in self._notifications.claim(
-            job_id=job.id, now=self._clock.now(), lease=SEND_LEASE
-        ):
+        claimed = self._notifications.claim(job_id=job.id, now=self._clock.now(), lease=self._lease)
+        for index, record in enumerate(claimed):
             key = marker(job, record.kind, record.key)
-            ts = None
-            if record.retried and job.thread_ts:
-                ts = self._notifier.find_marked(
-                    channel=job.channel_id, thread_ts=job.thread_ts, key=key
-                )
-            if ts is None:
-                ts = self._post(job, snapshot, record, key)
+            thread = job.thread_ts or job.status_ts
+            try:
+                ts = None
+                if record.retried and thread:
+                    ts = self._notifier.find_marked(
+                        channel=job.channel_id, thread_ts=thread, key=key
+                    )
+                if ts is None:
+                    ts = self._post(job, snapshot, record, key)
+            except Exception:
+                # It may or may not have reached Slack: the next poll looks for its marker
+                # before posting again. Later notices wait, so the thread stays in order.
+                self._notifications.expire(ids=[r.id for r in claimed[index:]])
+                raise
             self._notifications.sent(notification_id=record.id, ts=ts, now=self._clock.now())
 
     def _post(

@@ -214,3 +214,31 @@ def test_json_array_dataset(bot: Bot) -> None:
     drop(bot, (DATA / "array.json").read_bytes(), "array.json")
     report = wait_for(lambda: reports(bot.slack), what="the report")[0]
     assert "item 4" in block_text(report)
+
+
+def test_a_check_cut_short_by_a_crash_is_resumed_at_start(
+    slack: FakeSlack, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from bot.services import datasets as intake
+    from storage.db import make_engine
+    from storage.repositories import DatasetRepository
+
+    file = slack.add_file((DATA / "bom.jsonl").read_bytes(), name="bom.jsonl", channel="C1")
+    ts = file["shares"]["public"]["C1"][0]["ts"]
+    first = start_bot(slack, database_url)
+    first.stop()
+    # a replica claimed the file and died before reporting
+    engine = make_engine(database_url)
+    DatasetRepository(engine=engine).claim(
+        slack_file_id=file["id"], channel_id="C1", uploader_id="U1", thread_ts=ts,
+        now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), lease=intake.CLAIM_LEASE,
+    )  # fmt: skip
+    engine.dispose()
+    second = start_bot(slack, database_url, poll=True)
+    try:
+        wait_for(lambda: reports(slack), what="the resumed report")
+    finally:
+        second.stop()
+    assert len(reports(slack)) == 1

@@ -123,6 +123,13 @@ class FakeOpenAI(OpenAIRoutes, FakeServer):
             self._faults.append(fault)
         return fault
 
+    def chaos(self, rate_429: float, rate_500: float, *, seed: int = 1) -> None:
+        """Fail a random share of requests with 429 (retry-after-ms 20) or a bare 500."""
+        import random
+
+        with self.lock:
+            self._chaos = (rate_429, rate_500, random.Random(seed))
+
     def _take_fault(self, request: Request) -> OpenAIFault | None:
         with self.lock:
             for fault in self._faults:
@@ -133,6 +140,17 @@ class FakeOpenAI(OpenAIRoutes, FakeServer):
                     if fault.times <= 0:
                         self._faults.remove(fault)
                     return fault
+            chaos = getattr(self, "_chaos", None)
+            if chaos and (chaos[0] or chaos[1]):
+                roll = chaos[2].random()
+                if roll < chaos[0]:
+                    return OpenAIFault(
+                        "*", "", 429, 1, 20, None, None, False, None, False, None, False
+                    )
+                if roll < chaos[0] + chaos[1]:
+                    return OpenAIFault(
+                        "*", "", 500, 1, None, None, None, False, None, False, None, False
+                    )
         return None
 
     @staticmethod

@@ -141,6 +141,15 @@ class FakeSlack(SlackMethods, FakeServer):
             self._faults.append(fault)
         return fault
 
+    def chaos(self, rate: float, *, methods: tuple[str, ...] | None = None, seed: int = 1) -> None:
+        """Answer a random share `rate` of Web API calls with 429 + `Retry-After: 1` (0 stops)."""
+        import random
+
+        with self.lock:
+            self._chaos_rate = rate
+            self._chaos_methods = methods
+            self._chaos_rng = random.Random(seed)
+
     def _take_fault(self, method: str) -> SlackFault | None:
         with self.lock:
             for fault in self._faults:
@@ -149,6 +158,11 @@ class FakeSlack(SlackMethods, FakeServer):
                     if fault.times == 0:
                         self._faults.remove(fault)
                     return fault
+            rate = getattr(self, "_chaos_rate", 0.0)
+            methods = getattr(self, "_chaos_methods", None)
+            wanted = rate and method != "upload" and (methods is None or method in methods)
+            if wanted and self._chaos_rng.random() < rate:
+                return SlackFault(method, 429, 1, None, 1, False, False)
         return None
 
     @staticmethod
