@@ -70,9 +70,11 @@ def run(
     migrate.upgrade(engine)
     jobs = JobRepository(engine=engine)
     web = WebClient(token=slack.bot_token, base_url=slack.base_url)
-    root = web.chat_postMessage(channel="CBENCH", text="bench")["ts"]
     now = dt.datetime.now(dt.UTC)
     for i in range(n):
+        root = web.chat_postMessage(channel=f"CBENCH{n}", text=f"job {i}")[
+            "ts"
+        ]  # its status message
         created = client.fine_tuning.jobs.create(
             model="gpt-4o-mini-2024-07-18", training_file=training.id
         )
@@ -80,7 +82,7 @@ def run(
             request_key=f"bench:{n}:{i}",
             now=now,
             openai_job_id=created.id,
-            channel_id="CBENCH",
+            channel_id=f"CBENCH{n}",
             thread_ts=root,
             status_ts=root,
             owner_id="UBENCH",
@@ -131,7 +133,10 @@ def main() -> None:
             for n in (int(x) for x in args.jobs.split(",")):
                 url = args.database_url or f"sqlite:///{tmp}/poll-{n}.db"
                 first, second, per_job, slack_calls = run(n, base_url, url, slack)
-                print(f"{n:>6} {first:>14.2f} {second:>18.2f} {per_job:>17.2f} {slack_calls:>12}")
+                print(
+                    f"{n:>6} {first:>14.2f} {second:>18.2f} {per_job:>17.2f} {slack_calls:>12}",
+                    flush=True,
+                )
     finally:
         fake.terminate()
 
