@@ -23,6 +23,7 @@ from bot.openai_gateway import WatchGateway
 from bot.services.datasets import DatasetIntake
 from bot.services.inspect import JobInspector
 from bot.services.jobs import JobPolicy, JobService
+from bot.services.models import ModelService
 from bot.services.ports import Clock, SystemClock
 from bot.services.watch import JobWatcher
 from storage import migrate
@@ -49,6 +50,8 @@ class Services:
     jobs: JobService
     watcher: JobWatcher
     inspector: JobInspector
+    models: ModelService
+    background: ThreadPoolExecutor
     deliveries: DeliveryRepository
     bot_user_id: str | None
     executors: list[ThreadPoolExecutor] = field(default_factory=list)
@@ -166,6 +169,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
         # A replica that dies holding jobs gives them up after a few poll intervals.
         lease=dt.timedelta(seconds=max(3 * settings.FTBOT_POLL_SECONDS, 1.0)),
     )
+    background = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="background")
     services = Services(
         settings=settings,
         engine=engine,
@@ -190,9 +194,18 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
             notifier=watch_notifier,
             clock=clock,
         ),
+        models=ModelService(
+            jobs=jobs_repo,
+            models=models,
+            datasets=datasets,
+            gateway=gateway,
+            job_service=job_service,
+            clock=clock,
+        ),
+        background=background,
         deliveries=DeliveryRepository(engine=engine),
         bot_user_id=bot_user_id,
-        executors=[listener_pool, intake_pool, jobs_pool],
+        executors=[listener_pool, intake_pool, jobs_pool, background],
     )
     secret = settings.SLACK_SIGNING_SECRET
     app = App(

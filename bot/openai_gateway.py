@@ -174,3 +174,20 @@ class WatchGateway(FineTuningGateway):
         """A file's bytes (the job's result CSV)."""
         with _errors():
             return self._client.files.content(file_id).content
+
+    def chat(self, *, model: str, messages: list[dict[str, Any]]) -> tuple[str, int, int]:
+        """One chat completion: (answer, prompt tokens, completion tokens)."""
+        with _errors():
+            response = self._client.chat.completions.create(model=model, messages=messages)  # type: ignore[arg-type]
+        choice = response.choices[0].message if response.choices else None
+        usage = response.usage
+        return (
+            (choice.content or "") if choice else "",
+            usage.prompt_tokens if usage else 0,
+            usage.completion_tokens if usage else 0,
+        )
+
+    def delete_model(self, name: str) -> bool:
+        """Delete a fine-tuned model; True when OpenAI confirms."""
+        with _errors():
+            return bool(self._client.models.delete(name).deleted)

@@ -12,5 +12,6 @@ DATASET_START = "dataset_start"
 # Ours.
 DATASET_UPLOAD = "dataset_upload"
 JOB_RETRY = "job_retry"
+MODEL_DELETE = "model_delete"
 
 MARKER_EVENT_TYPE = "ftbot_marker"  # message metadata that lets the bot find its own posts

@@ -8,7 +8,7 @@ from bot.app import Services
 from handlers import errors
 from handlers.actions import jobs as job_actions
 from handlers.commands import finetune
-from handlers.events import files
+from handlers.events import files, home
 from handlers.views import start_form
 
 
@@ -16,6 +16,7 @@ def register_all(app: App, services: Services) -> None:
     """Register commands, events, actions and the error handler."""
     errors.register(app)
     files.register(app, services)
+    home.register(app, services)
     finetune.register(app, services)
     job_actions.register(app, services)
     start_form.register(app, services)

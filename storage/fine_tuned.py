@@ -63,17 +63,7 @@ class ModelRepository:
         """A model by name."""
         with self._sessions() as session:
             row = session.scalar(select(FineTunedModel).where(FineTunedModel.name == name))
-            if row is None:
-                return None
-            return ModelRecord(
-                name=row.name,
-                job_id=row.job_id,
-                owner_id=row.owner_id,
-                channel_id=row.channel_id,
-                base_model=row.base_model,
-                chosen=row.chosen,
-                deleted=row.deleted,
-            )
+            return _record(row) if row else None
 
     def choose(self, *, name: str, chosen: str, now: dt.datetime) -> None:
         """Make `chosen` (a checkpoint or the final model) the model's default."""
@@ -83,3 +73,55 @@ class ModelRepository:
                 .where(FineTunedModel.name == name)
                 .values(chosen=chosen, updated_at=now)
             )
+
+    def listing(self, *, channel_id: str | None = None, limit: int = 500) -> list[ModelRecord]:
+        """Models that are not deleted, newest first."""
+        with self._sessions() as session:
+            query = (
+                select(FineTunedModel)
+                .where(FineTunedModel.deleted.is_(False))
+                .order_by(FineTunedModel.created_at.desc(), FineTunedModel.id.desc())
+                .limit(limit)
+            )
+            if channel_id:
+                query = query.where(FineTunedModel.channel_id == channel_id)
+            return [_record(row) for row in session.scalars(query)]
+
+    def default_for_channel(self, channel_id: str) -> str | None:
+        """The channel's latest chosen checkpoint, else its latest model."""
+        with self._sessions() as session:
+            base = select(FineTunedModel).where(
+                FineTunedModel.channel_id == channel_id, FineTunedModel.deleted.is_(False)
+            )
+            chosen = session.scalar(
+                base.where(FineTunedModel.chosen.is_not(None)).order_by(
+                    FineTunedModel.updated_at.desc(), FineTunedModel.id.desc()
+                )
+            )
+            if chosen is not None:
+                return chosen.chosen
+            latest = session.scalar(
+                base.order_by(FineTunedModel.created_at.desc(), FineTunedModel.id.desc())
+            )
+            return latest.name if latest else None
+
+    def mark_deleted(self, *, name: str, now: dt.datetime) -> None:
+        """Record that the model was deleted."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(FineTunedModel)
+                .where(FineTunedModel.name == name)
+                .values(deleted=True, updated_at=now)
+            )
+
+
+def _record(row: FineTunedModel) -> ModelRecord:
+    return ModelRecord(
+        name=row.name,
+        job_id=row.job_id,
+        owner_id=row.owner_id,
+        channel_id=row.channel_id,
+        base_model=row.base_model,
+        chosen=row.chosen,
+        deleted=row.deleted,
+    )

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.usage import JobCost
 from storage.db import utc
 from storage.models import Job
 from storage.repositories import insert_for
@@ -191,3 +192,38 @@ class JobRepository:
         with self._sessions() as session:
             row = session.scalar(select(Job).where(Job.fine_tuned_model == name).limit(1))
             return _job(row) if row else None
+
+    def listing(
+        self, *, channel_id: str | None = None, owner_id: str | None = None, limit: int = 500
+    ) -> list[JobRecord]:
+        """Started jobs and pending requests, newest first (optionally of a channel or owner)."""
+        with self._sessions() as session:
+            query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+            if channel_id:
+                query = query.where(Job.channel_id == channel_id)
+            if owner_id:
+                query = query.where(Job.owner_id == owner_id)
+            return [_job(row) for row in session.scalars(query)]
+
+    def costs(self) -> list[JobCost]:
+        """Every started job's estimate and result (for usage reports)."""
+        with self._sessions() as session:
+            rows = session.scalars(select(Job).where(Job.openai_job_id.is_not(None)))
+            return [
+                JobCost(
+                    owner_id=row.owner_id,
+                    channel_id=row.channel_id,
+                    model=row.model,
+                    created_at=utc(row.created_at) or row.created_at,
+                    estimated_tokens=row.estimated_tokens or 0,
+                    estimated_usd=row.estimated_cost_usd or 0.0,
+                    trained_tokens=row.trained_tokens,
+                )
+                for row in rows
+            ]
+
+    def progress(self, job_id: int) -> tuple[int, int]:
+        """(step, total steps) from the stored metrics."""
+        stored, _ = self.snapshot_of(job_id)
+        metrics = (stored or {}).get("metrics") or {}
+        return int(metrics.get("step") or 0), int(metrics.get("total_steps") or 0)

@@ -229,3 +229,14 @@ class DatasetRepository:
                 .where(Dataset.id == dataset_id)
                 .values(openai_file_id=openai_file_id, updated_at=now)
             )
+
+    def by_uploader(self, *, uploader_id: str, limit: int = 10) -> list[DatasetRecord]:
+        """A user's most recent reported datasets."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(Dataset)
+                .where(Dataset.uploader_id == uploader_id, Dataset.status == "reported")
+                .order_by(Dataset.created_at.desc(), Dataset.id.desc())
+                .limit(limit)
+            )
+            return [_dataset(row) for row in rows]

@@ -83,7 +83,58 @@ class Events:
     count: int = 10
 
 
-Command = Help | Datasets | Cost | Start | JobAction | JobQuery | Events
+@dataclass(frozen=True, slots=True)
+class Jobs:
+    """`jobs [mine|all]` (default: this channel's)."""
+
+    scope: str = "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class Models:
+    """`models`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Try:
+    """`try [model] <prompt>`."""
+
+    prompt: str
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteModel:
+    """`delete-model <model>`."""
+
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """`usage`."""
+
+
+Command = (
+    Help
+    | Datasets
+    | Cost
+    | Start
+    | JobAction
+    | JobQuery
+    | Events
+    | Jobs
+    | Models
+    | Try
+    | DeleteModel
+    | Usage
+)
+
+
+def _jobs(scope: str = "channel") -> Jobs:
+    if scope.lower() not in ("mine", "all", "channel"):
+        raise UsageError(f"`jobs` takes `mine` or `all`, not `{scope}`")
+    return Jobs(scope.lower())
 
 
 # ---- value parsers (shared with the start form) ----------------------------------------------
@@ -260,6 +311,42 @@ SPECS: tuple[Spec, ...] = (
         lambda job: JobQuery("chart", job),
     ),
     Spec(
+        "jobs",
+        (),
+        "jobs with owner, status, model, age (this channel's; `mine`; `all` channels)",
+        "jobs mine",
+        _jobs,
+        optional=("mine|all",),
+    ),
+    Spec(
+        "models",
+        (),
+        "fine-tuned models: owner, base model, job, chosen checkpoint",
+        "models",
+        lambda: Models(),
+    ),
+    Spec(
+        "try",
+        ("prompt",),
+        "answers a prompt with a fine-tuned model (default: this channel's chosen one)",
+        "try What is our refund policy?",
+        lambda prompt: Try(prompt),
+    ),
+    Spec(
+        "delete-model",
+        ("model",),
+        "deletes a fine-tuned model (its owner or an admin, after a confirmation)",
+        "delete-model ft:gpt-4o-mini-2024-07-18:acme::abc123",
+        DeleteModel,
+    ),
+    Spec(
+        "usage",
+        (),
+        "tokens and cost by user and channel, estimated and actual",
+        "usage",
+        lambda: Usage(),
+    ),
+    Spec(
         "watch",
         ("job",),
         "admin: adopt a job started elsewhere into this channel",
@@ -283,8 +370,28 @@ def help_lines() -> list[tuple[str, str, str]]:
     return [(f"{SLASH} {s.usage}", s.summary, f"{SLASH} {s.example}") for s in SPECS]
 
 
+def _parse_try(text: str) -> Try:
+    """`try [model] <prompt>`: the prompt is free text (quotes and apostrophes kept)."""
+    rest = text.strip()[3:].strip()
+    first, _, remainder = rest.partition(" ")
+    model = None
+    if first.startswith("ft:"):
+        model = first
+    else:
+        try:
+            model = resolve_model(first).id if remainder else None
+        except UnknownModelError:
+            model = None
+    prompt = remainder.strip() if model else rest
+    if not prompt:
+        raise UsageError(f"`try` needs a prompt. {usage_line('try')}")
+    return Try(prompt=prompt, model=model)
+
+
 def parse(text: str) -> Command:
     """Parse the text after `/finetune` into a command, or raise UsageError."""
+    if text.strip().lower().split(" ", 1)[0] == "try":
+        return _parse_try(text)
     try:
         words = shlex.split(text.strip())
     except ValueError as exc:

@@ -98,6 +98,11 @@ def register(app: App, services: Services) -> None:
 
         _run(client, body, choose)
 
+    @app.action(ids.MODEL_DELETE)
+    def handle_model_delete(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        _run(client, body, lambda actor, value: services.models.delete(actor=actor, model=value))
+
     @app.action(ids.JOB_RETRY)
     def handle_job_retry(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()

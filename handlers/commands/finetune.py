@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_bolt.context.respond import Respond
 
 from bot.app import Services
 from bot.core import commands
@@ -12,6 +13,13 @@ from bot.services.jobs import UserError
 from handlers.blocks.commands import datasets_blocks, help_blocks
 from handlers.blocks.inspect import events_blocks, status_answer_blocks
 from handlers.blocks.jobs import checkpoint_blocks, cost_blocks
+from handlers.blocks.models import (
+    delete_confirmation,
+    jobs_blocks,
+    models_blocks,
+    try_blocks,
+    usage_blocks,
+)
 from handlers.ids import SLASH_COMMAND
 
 
@@ -19,9 +27,16 @@ def register(app: App, services: Services) -> None:
     """The slash command."""
 
     @app.command(SLASH_COMMAND)
-    def handle_finetune(ack: Ack, command: dict[str, Any]) -> None:
+    def handle_finetune(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         try:
             parsed = commands.parse(command.get("text") or "")
+            if isinstance(parsed, commands.Try):  # a model call can take longer than 3 s
+                ack(
+                    text=f"Asking `{parsed.model or 'this channel’s model'}`…",
+                    response_type="ephemeral",
+                )
+                services.background.submit(answer_try, parsed, command, respond)
+                return
             blocks, text = answer(parsed, command)
         except (commands.UsageError, UserError) as error:
             ack(text=str(error), response_type="ephemeral")
@@ -58,7 +73,28 @@ def register(app: App, services: Services) -> None:
                 return checkpoint_blocks(job=record, checkpoints=found, final_model=final)
             case commands.JobQuery(what="chart"):
                 return [], services.inspector.chart(reference=parsed.job)
+            case commands.Jobs():
+                lines = services.models.jobs(scope=parsed.scope, user_id=user, channel_id=channel)
+                return jobs_blocks(lines, scope=parsed.scope, now=services.datasets.now())
+            case commands.Models():
+                return models_blocks(services.models.models())
+            case commands.Usage():
+                return usage_blocks(services.models.usage())
+            case commands.DeleteModel():
+                record = services.models.check_delete(actor=user, model=parsed.model)
+                return delete_confirmation(record)
             case commands.JobQuery(what="watch"):
                 job = services.inspector.adopt(actor=user, reference=parsed.job, channel_id=channel)
                 return [], f"Watching `{job.openai_job_id}` in this channel now."
         raise commands.UsageError(commands.usage_line())
+
+    def answer_try(parsed: commands.Try, command: dict[str, Any], respond: Respond) -> None:
+        try:
+            model, text = services.models.try_model(
+                channel_id=command["channel_id"], model=parsed.model, prompt=parsed.prompt
+            )
+        except UserError as error:
+            respond(text=str(error), response_type="ephemeral", replace_original=True)
+            return
+        blocks, fallback = try_blocks(model, parsed.prompt, text)
+        respond(text=fallback, blocks=blocks, response_type="ephemeral", replace_original=True)

@@ -1,0 +1,181 @@
+"""Block Kit for listings (jobs, models), usage, try answers, deletion and the Home tab."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.core.jobs import status_text
+from bot.core.usage import Tally, Usage
+from bot.core.watch import progress_bar
+from bot.services.models import Home, JobLine
+from handlers import ids
+from storage.fine_tuned import ModelRecord
+from storage.repositories import DatasetRecord
+
+MAX_ROWS = 45  # leaves room for headers and the "more" line within 50 blocks
+MAX_TEXT = 2900
+
+
+def age(created: dt.datetime, now: dt.datetime) -> str:
+    """`3d`, `5h`, `12m`."""
+    seconds = max(int((now - created).total_seconds()), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _more(total: int, shown: int, hint: str) -> list[Block]:
+    if total <= shown:
+        return []
+    return [
+        ContextBlock(elements=[MarkdownTextObject(text=f"…and {total - shown:,} more. {hint}")])
+    ]
+
+
+def _job_row(line: JobLine, now: dt.datetime) -> str:
+    job = line.job
+    name = f"`{job.openai_job_id}`" if job.openai_job_id else f"request ({job.state})"
+    progress = (
+        f"\n`{progress_bar(line.step, line.total_steps)}`"
+        if line.total_steps and job.status not in ("succeeded", "failed", "cancelled")
+        else ""
+    )
+    return (
+        f"{name} · *{status_text(job.status or job.state)}* · `{job.model}` · <@{job.owner_id}> "
+        f"· <#{job.channel_id}> · {age(job.created_at, now)} ago{progress}"
+    )
+
+
+def jobs_blocks(
+    lines: Sequence[JobLine], *, scope: str, now: dt.datetime
+) -> tuple[list[Block], str]:
+    """`/finetune jobs`."""
+    title = {"mine": "Your jobs", "all": "All jobs", "channel": "Jobs in this channel"}[scope]
+    if not lines:
+        text = f"{title}: none yet. Start one with `/finetune start latest`."
+        return [SectionBlock(text=text)], text
+    blocks: list[Block] = [SectionBlock(text=f"*{title}* ({len(lines):,})")]
+    blocks += [SectionBlock(text=_job_row(line, now)) for line in lines[:MAX_ROWS]]
+    blocks += _more(len(lines), MAX_ROWS, "Use `/finetune status <job>` for one job.")
+    return blocks, f"{title}: {len(lines):,}"
+
+
+def models_blocks(models: Sequence[ModelRecord]) -> tuple[list[Block], str]:
+    """`/finetune models`."""
+    if not models:
+        text = "No fine-tuned models yet."
+        return [SectionBlock(text=text)], text
+    blocks: list[Block] = [SectionBlock(text=f"*Fine-tuned models* ({len(models):,})")]
+    for model in models[:MAX_ROWS]:
+        chosen = f"\ndefault for `try`: `{model.chosen}`" if model.chosen else ""
+        blocks.append(
+            SectionBlock(
+                text=f"`{model.name}`\nowner <@{model.owner_id}> · base `{model.base_model}` · "
+                f"<#{model.channel_id}>{chosen}"
+            )
+        )
+    blocks += _more(len(models), MAX_ROWS, "")
+    return blocks, f"{len(models):,} fine-tuned models"
+
+
+def _table(title: str, tallies: dict[str, Tally], mention: str) -> str:
+    if not tallies:
+        return f"*{title}*\nnothing yet"
+    rows = sorted(tallies.items(), key=lambda item: -item[1].estimated_usd)[:25]
+    lines = [f"*{title}*"]
+    for key, t in rows:
+        lines.append(
+            f"{mention.format(key)}: {t.jobs} jobs · estimated {t.estimated_tokens:,} tokens "
+            f"${t.estimated_usd:,.2f} · actual {t.trained_tokens:,} tokens ${t.actual_usd:,.2f}"
+        )
+    return "\n".join(lines)[:MAX_TEXT]
+
+
+def usage_blocks(result: Usage) -> tuple[list[Block], str]:
+    """`/finetune usage`: by user and by channel, this month and all time."""
+    blocks: list[Block] = [
+        SectionBlock(text=_table("This month, by user", result.month_by_user, "<@{}>")),
+        SectionBlock(text=_table("This month, by channel", result.month_by_channel, "<#{}>")),
+        DividerBlock(),
+        SectionBlock(text=_table("All time, by user", result.by_user, "<@{}>")),
+        SectionBlock(text=_table("All time, by channel", result.by_channel, "<#{}>")),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text="Estimated: the report's billed tokens × epochs × price. Actual: trained "
+                    "tokens reported by OpenAI × the model's training price."
+                )
+            ]
+        ),
+    ]
+    total = sum(t.estimated_usd for t in result.by_user.values())
+    return blocks, f"Fine-tuning usage: ${total:,.2f} estimated in all"
+
+
+def try_blocks(model: str, prompt: str, answer: str) -> tuple[list[Block], str]:
+    """A `/finetune try` answer, with the model that gave it."""
+    blocks: list[Block] = [
+        SectionBlock(text=f"*Prompt*\n{prompt[:1000]}"),
+        SectionBlock(text=f"*`{model}`*\n{answer[:MAX_TEXT] or '_(empty answer)_'}"),
+    ]
+    return blocks, f"{model}: {answer[:200]}"
+
+
+def delete_confirmation(model: ModelRecord) -> tuple[list[Block], str]:
+    """Ask before deleting."""
+    text = f"Delete `{model.name}`? This cannot be undone."
+    return [
+        SectionBlock(text=text),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Delete model",
+                    action_id=ids.MODEL_DELETE,
+                    value=model.name,
+                    style="danger",
+                )
+            ]
+        ),
+    ], text
+
+
+def home_view(home: Home, *, now: dt.datetime, commands: Sequence[tuple[str, str, str]]) -> View:
+    """The Home tab."""
+    blocks: list[Block] = [HeaderBlock(text="Your fine-tuning")]
+    if home.running:
+        blocks += [SectionBlock(text=_job_row(line, now)) for line in home.running[:15]]
+    else:
+        blocks.append(
+            SectionBlock(text="No jobs running. Drop a `.jsonl` file in a channel to start.")
+        )
+    blocks += [DividerBlock(), SectionBlock(text="*Recent models*")]
+    blocks += [
+        SectionBlock(text=f"`{m.name}` · base `{m.base_model}`") for m in home.models[:8]
+    ] or [SectionBlock(text="none yet")]
+    blocks += [DividerBlock(), SectionBlock(text="*Recent datasets*")]
+    blocks += [_dataset_line(d) for d in home.datasets[:8]] or [SectionBlock(text="none yet")]
+    lines = "\n".join(f"`{example}` — {summary}" for _, summary, example in commands)
+    blocks += [DividerBlock(), SectionBlock(text=f"*Commands to try*\n{lines}"[:MAX_TEXT])]
+    return View(type="home", blocks=blocks[:100])
+
+
+def _dataset_line(dataset: DatasetRecord) -> SectionBlock:
+    verdict = "✅" if dataset.valid else "⚠️"
+    return SectionBlock(
+        text=f"{verdict} *{dataset.name}* · {dataset.examples or 0:,} examples · "
+        f"{dataset.total_tokens or 0:,} tokens · <#{dataset.channel_id}>"
+    )

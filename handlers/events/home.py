@@ -1,0 +1,26 @@
+"""The Home tab: published when the user opens it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.app import Services
+from bot.core.commands import help_lines
+from handlers.blocks.models import home_view
+
+
+def register(app: App, services: Services) -> None:
+    """`app_home_opened` -> views.publish."""
+
+    @app.event("app_home_opened")
+    def handle_app_home_opened(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = event["user"]
+        view = home_view(
+            services.models.home(user), now=services.datasets.now(), commands=help_lines()
+        )
+        client.views_publish(user_id=user, view=view)
