@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from bot.config import Settings, SettingsError, require
 from bot.core.models import resolve_model
 from bot.openai_gateway import WatchGateway
+from bot.services.compare import CompareService
 from bot.services.datasets import DatasetIntake
 from bot.services.inspect import JobInspector
 from bot.services.jobs import JobPolicy, JobService
@@ -51,6 +52,7 @@ class Services:
     watcher: JobWatcher
     inspector: JobInspector
     models: ModelService
+    compare: CompareService
     background: ThreadPoolExecutor
     deliveries: DeliveryRepository
     bot_user_id: str | None
@@ -201,6 +203,14 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
             gateway=gateway,
             job_service=job_service,
             clock=clock,
+        ),
+        compare=CompareService(
+            jobs=jobs_repo,
+            models=models,
+            datasets=datasets,
+            files=files,
+            gateway=gateway,
+            job_service=job_service,
         ),
         background=background,
         deliveries=DeliveryRepository(engine=engine),

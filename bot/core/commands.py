@@ -111,6 +111,15 @@ class DeleteModel:
 
 
 @dataclass(frozen=True, slots=True)
+class Compare:
+    """`compare <model> [dataset] [n=20]`."""
+
+    model: str
+    dataset: str | None = None
+    n: int = 20
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     """`usage`."""
 
@@ -338,6 +347,16 @@ SPECS: tuple[Spec, ...] = (
         "deletes a fine-tuned model (its owner or an admin, after a confirmation)",
         "delete-model ft:gpt-4o-mini-2024-07-18:acme::abc123",
         DeleteModel,
+    ),
+    Spec(
+        "compare",
+        ("model",),
+        "base and fine-tuned model answer the same examples (default: the job's validation "
+        "data), with match rates",
+        "compare ft:gpt-4o-mini-2024-07-18:acme::abc123 latest n=10",
+        lambda model, dataset=None, n=20: Compare(model, dataset, n),
+        {"n": lambda v: _int_in(v, "n", 1, 100)},
+        optional=("dataset",),
     ),
     Spec(
         "usage",

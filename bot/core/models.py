@@ -21,6 +21,8 @@ class ModelInfo:
     methods: tuple[str, ...]
     formats: tuple[str, ...]
     shutdown: dt.date | None = None
+    inference_input_usd_per_1m: float = 0.0
+    inference_output_usd_per_1m: float = 0.0
 
     def is_trainable(self, today: dt.date) -> bool:
         """True while the model can still be fine-tuned on `today`."""
@@ -50,6 +52,8 @@ def catalogue() -> tuple[ModelInfo, ...]:
             methods=tuple(m["methods"]),
             formats=tuple(m["formats"]),
             shutdown=m.get("shutdown"),
+            inference_input_usd_per_1m=float(m.get("inference_input_usd_per_1m", 0.0)),
+            inference_output_usd_per_1m=float(m.get("inference_output_usd_per_1m", 0.0)),
         )
         for m in raw["model"]
     )

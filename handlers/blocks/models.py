@@ -17,9 +17,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.core.compare import normalise
 from bot.core.jobs import status_text
 from bot.core.usage import Tally, Usage
 from bot.core.watch import progress_bar
+from bot.services.compare import Comparison
 from bot.services.models import Home, JobLine
 from handlers import ids
 from storage.fine_tuned import ModelRecord
@@ -179,3 +181,40 @@ def _dataset_line(dataset: DatasetRecord) -> SectionBlock:
         text=f"{verdict} *{dataset.name}* · {dataset.examples or 0:,} examples · "
         f"{dataset.total_tokens or 0:,} tokens · <#{dataset.channel_id}>"
     )
+
+
+def comparison_blocks(result: Comparison) -> tuple[list[Block], str]:
+    """The side-by-side table with match rates and the comparison's token cost."""
+    summary = (
+        f"*`{result.tuned_model}`* vs base *`{result.base_model}`* on {len(result.outcomes)} "
+        f"examples of `{result.dataset}`\n"
+        f"• exact match: fine-tuned {result.tuned.rate(result.tuned.exact)} · base "
+        f"{result.base.rate(result.base.exact)}\n"
+        f"• normalised match: fine-tuned {result.tuned.rate(result.tuned.normalised)} · base "
+        f"{result.base.rate(result.base.normalised)}\n"
+        f"• tokens: {result.prompt_tokens:,} in, {result.completion_tokens:,} out · about "
+        f"${result.cost_usd:,.4f}"
+    )
+    blocks: list[Block] = [SectionBlock(text=summary)]
+    for outcome in result.outcomes[:14]:
+        ref = normalise(outcome.case.reference)
+        marks = ["✅" if normalise(a) == ref else "❌" for a in (outcome.base, outcome.tuned)]
+        question = next(
+            (m["content"] for m in reversed(outcome.case.prompt) if m["role"] == "user"), ""
+        )
+        blocks.append(DividerBlock())
+        blocks.append(
+            SectionBlock(
+                text=f"*#{outcome.case.number}* {question[:300]}\n_expected:_ {outcome.case.reference[:300]}",
+                fields=[
+                    MarkdownTextObject(text=f"*base* {marks[0]}\n{outcome.base[:900]}"),
+                    MarkdownTextObject(text=f"*fine-tuned* {marks[1]}\n{outcome.tuned[:900]}"),
+                ],
+            )
+        )
+    blocks += _more(len(result.outcomes), 14, "")
+    text = (
+        f"{result.tuned_model}: {result.tuned.rate(result.tuned.normalised)} normalised matches; "
+        f"base {result.base.rate(result.base.normalised)}"
+    )
+    return blocks[:50], text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -14,6 +15,7 @@ from handlers.blocks.commands import datasets_blocks, help_blocks
 from handlers.blocks.inspect import events_blocks, status_answer_blocks
 from handlers.blocks.jobs import checkpoint_blocks, cost_blocks
 from handlers.blocks.models import (
+    comparison_blocks,
     delete_confirmation,
     jobs_blocks,
     models_blocks,
@@ -21,6 +23,8 @@ from handlers.blocks.models import (
     usage_blocks,
 )
 from handlers.ids import SLASH_COMMAND
+
+PROGRESS_EVERY_S = 2.0
 
 
 def register(app: App, services: Services) -> None:
@@ -30,6 +34,13 @@ def register(app: App, services: Services) -> None:
     def handle_finetune(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         try:
             parsed = commands.parse(command.get("text") or "")
+            if isinstance(parsed, commands.Compare):
+                ack(
+                    text=f"Comparing `{parsed.model}` with its base model…",
+                    response_type="ephemeral",
+                )
+                services.background.submit(answer_compare, parsed, command, respond)
+                return
             if isinstance(parsed, commands.Try):  # a model call can take longer than 3 s
                 ack(
                     text=f"Asking `{parsed.model or 'this channel’s model'}`…",
@@ -87,6 +98,33 @@ def register(app: App, services: Services) -> None:
                 job = services.inspector.adopt(actor=user, reference=parsed.job, channel_id=channel)
                 return [], f"Watching `{job.openai_job_id}` in this channel now."
         raise commands.UsageError(commands.usage_line())
+
+    def answer_compare(parsed: commands.Compare, command: dict[str, Any], respond: Respond) -> None:
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if done < total and now - last[0] >= PROGRESS_EVERY_S:
+                last[0] = now
+                respond(
+                    text=f"Comparing `{parsed.model}` with its base model… {done}/{total} examples",
+                    response_type="ephemeral",
+                    replace_original=True,
+                )
+
+        try:
+            result = services.compare.compare(
+                model=parsed.model,
+                dataset=parsed.dataset,
+                channel_id=command["channel_id"],
+                limit=parsed.n,
+                progress=progress,
+            )
+        except UserError as error:
+            respond(text=str(error), response_type="ephemeral", replace_original=True)
+            return
+        blocks, text = comparison_blocks(result)
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
 
     def answer_try(parsed: commands.Try, command: dict[str, Any], respond: Respond) -> None:
         try:

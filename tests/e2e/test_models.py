@@ -47,8 +47,14 @@ def ask(bot: Bot, text: str, *, user: str = "U1", channel: str = "C1") -> dict[s
             response_url=hooks.url("/commands/T1/1/x"),
         )  # fmt: skip
         status, payload = bot.send(body, headers)
-        assert status == 200 and "Asking" in json.loads(payload)["text"]
-        request = wait_for(lambda: hooks.requests, what="the answer")[0]
+        first = json.loads(payload)["text"]
+        assert status == 200 and first.startswith(("Asking", "Comparing")), first
+        request = wait_for(
+            lambda: [
+                r for r in hooks.requests if not json.loads(r.body)["text"].startswith("Comparing")
+            ],
+            what="the answer",
+        )[-1]
     return json.loads(request.body)
 
 
@@ -144,3 +150,33 @@ def test_home_tab_shows_running_jobs(
         assert next(iter(openai.jobs)) in view and "drone.jsonl" in view and "/finetune" in view
     finally:
         bot.stop()
+
+
+def test_compare_reports_match_rates_from_the_answers(
+    trained: tuple[Bot, str], openai: FakeOpenAI
+) -> None:
+    import re
+
+    from tests.conftest import DATA
+    from tests.e2e.test_jobs import ready as ready_dataset
+
+    bot, model = trained
+    ready_dataset(bot, "heldout.jsonl", content=(DATA / "bom.jsonl").read_bytes())
+
+    def responder(request: dict[str, Any]) -> str:
+        question = request["messages"][-1]["content"]
+        n = int(re.search(r"number (\d+)", question).group(1))
+        if request["model"] != model:
+            return "I don't know."
+        # exact for even questions, right but differently written for odd ones
+        return f"The answer is {2 * n}." if n % 2 == 0 else f"the answer is {2 * n}"
+
+    openai.chat_responder = responder
+    result = ask(bot, f"compare {model} heldout.jsonl n=6")
+    text = json.dumps(result, ensure_ascii=False)
+    assert "exact match: fine-tuned 3/6 (50%) · base 0/6 (0%)" in text
+    assert "normalised match: fine-tuned 6/6 (100%) · base 0/6 (0%)" in text
+    assert "tokens:" in text and "gpt-4o-mini-2024-07-18" in text
+    calls = openai.calls_to("POST", "/v1/chat/completions")
+    assert sorted({c.json["model"] for c in calls}) == sorted({model, "gpt-4o-mini-2024-07-18"})
+    assert len([c for c in calls if c.json["model"] == model]) == 6

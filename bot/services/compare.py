@@ -1,0 +1,142 @@
+"""`/finetune compare`: base model and fine-tuned model answer the same held-out examples."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.core.compare import Outcome, Score, cases_from, score
+from bot.core.datasets import iter_records
+from bot.core.jobs import ServiceError, explain
+from bot.core.models import UnknownModelError, resolve_model
+from bot.openai_gateway import WatchGateway
+from bot.services.jobs import JobService, UserError
+from bot.services.ports import FileSource
+from storage.fine_tuned import ModelRepository
+from storage.jobs import JobRepository
+from storage.repositories import DatasetRecord, DatasetRepository
+
+CONCURRENCY = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The outcome of a comparison."""
+
+    tuned_model: str
+    base_model: str
+    dataset: str
+    outcomes: list[Outcome]
+    base: Score
+    tuned: Score
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+class CompareService:
+    """Runs comparisons with bounded concurrency, reporting progress as it goes."""
+
+    def __init__(
+        self,
+        *,
+        jobs: JobRepository,
+        models: ModelRepository,
+        datasets: DatasetRepository,
+        files: FileSource,
+        gateway: WatchGateway | None,
+        job_service: JobService,
+    ) -> None:
+        self._jobs = jobs
+        self._models = models
+        self._datasets = datasets
+        self._files = files
+        self._gateway = gateway
+        self._job_service = job_service
+
+    def _dataset(self, model: str, reference: str | None, channel_id: str) -> DatasetRecord:
+        if reference:
+            return self._job_service.dataset(reference, channel_id)
+        job = self._jobs.by_fine_tuned_model(model.split(":ckpt-step-")[0])
+        for dataset_id in (job.validation_dataset_id, job.dataset_id) if job else ():
+            found = self._datasets.by_id(dataset_id) if dataset_id else None
+            if found:
+                return found
+        raise UserError("Name a dataset to compare on: `/finetune compare <model> <dataset>`.")
+
+    def compare(
+        self,
+        *,
+        model: str,
+        dataset: str | None,
+        channel_id: str,
+        limit: int,
+        progress: Callable[[int, int], None],
+    ) -> Comparison:
+        """Ask both models each example; count exact and normalised matches; add up the cost."""
+        if self._gateway is None:
+            raise UserError(explain("not_configured", "", None))
+        record = self._models.get(model.split(":ckpt-step-")[0])
+        base = (
+            record.base_model
+            if record
+            else (model.split(":")[1] if model.startswith("ft:") else "")
+        )
+        try:
+            info = resolve_model(base)
+        except UnknownModelError:
+            raise UserError(f"I don't know the base model of `{model}`.") from None
+        source = self._dataset(model, dataset, channel_id)
+        remote = self._files.info(source.slack_file_id, source.channel_id)
+        with tempfile.TemporaryDirectory(prefix="ftbot-cmp-") as tmp:
+            path = Path(tmp) / "data.jsonl"
+            self._files.download(remote, path, max_bytes=max(remote.size, 1) * 2)
+            cases = cases_from(iter_records(path), limit)
+        if not cases:
+            raise UserError(f"`{source.name}` has no chat examples ending in an assistant answer.")
+        gateway = self._gateway
+        lock = threading.Lock()
+        done = 0
+        tokens = [0, 0]
+
+        def run(case: object) -> Outcome:
+            nonlocal done
+            answers = []
+            for name in (info.id, model):
+                try:
+                    text, prompt_tokens, completion_tokens = gateway.chat(
+                        model=name, messages=case.prompt
+                    )  # type: ignore[attr-defined]
+                except ServiceError as error:
+                    text, prompt_tokens, completion_tokens = f"(error: {error})", 0, 0
+                with lock:
+                    tokens[0] += prompt_tokens
+                    tokens[1] += completion_tokens
+                answers.append(text)
+            with lock:
+                done += 1
+                finished = done
+            progress(finished, len(cases))
+            return Outcome(case=case, base=answers[0], tuned=answers[1])  # type: ignore[arg-type]
+
+        with ThreadPoolExecutor(CONCURRENCY, thread_name_prefix="compare") as pool:
+            outcomes = list(pool.map(run, cases))
+        cost = (
+            tokens[0] * info.inference_input_usd_per_1m
+            + tokens[1] * info.inference_output_usd_per_1m
+        ) / 1_000_000
+        return Comparison(
+            tuned_model=model,
+            base_model=info.id,
+            dataset=source.name,
+            outcomes=outcomes,
+            base=score(outcomes, tuned=False),
+            tuned=score(outcomes, tuned=True),
+            prompt_tokens=tokens[0],
+            completion_tokens=tokens[1],
+            cost_usd=cost,
+        )
