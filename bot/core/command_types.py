@@ -1,0 +1,120 @@
+"""The typed commands `/finetune` parses into (one frozen dataclass per subcommand)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    """`help`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Datasets:
+    """`datasets`: this channel's datasets."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """`cost <dataset> [model=] [epochs=]`."""
+
+    dataset: str
+    model: str | None = None
+    epochs: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """`start <dataset> [model=] [epochs=] [batch=] [lr=] [suffix=] [validation=] [seed=] [method=]`."""
+
+    dataset: str
+    model: str | None = None
+    epochs: int | None = None
+    batch: int | None = None
+    lr: float | None = None
+    suffix: str | None = None
+    validation: str | None = None
+    seed: int | None = None
+    method: str = "supervised"
+
+
+@dataclass(frozen=True, slots=True)
+class JobAction:
+    """`cancel|pause|resume <job>`."""
+
+    action: str
+    job: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobQuery:
+    """`status|checkpoints|chart|watch <job>`."""
+
+    what: str
+    job: str
+
+
+@dataclass(frozen=True, slots=True)
+class Events:
+    """`events <job> [N]`."""
+
+    job: str
+    count: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Jobs:
+    """`jobs [mine|all]` (default: this channel's)."""
+
+    scope: str = "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class Models:
+    """`models`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Try:
+    """`try [model] <prompt>`."""
+
+    prompt: str
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteModel:
+    """`delete-model <model>`."""
+
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """`compare <model> [dataset] [n=20]`."""
+
+    model: str
+    dataset: str | None = None
+    n: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """`usage`."""
+
+
+Command = (
+    Help
+    | Datasets
+    | Cost
+    | Start
+    | JobAction
+    | JobQuery
+    | Events
+    | Jobs
+    | Models
+    | Try
+    | DeleteModel
+    | Usage
+)
