@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     FTBOT_DEFAULT_MODEL: str = "gpt-4o-mini-2024-07-18"
     FTBOT_MAX_FILE_MB: float = Field(default=512, gt=0)
     FTBOT_APPROVAL_USD: float | None = Field(default=None, ge=0)
+    FTBOT_CHAT_MODEL: str = "gpt-4.1-mini"  # understands mentions and DMs (tool calling)
 
     @field_validator("FTBOT_ADMINS", mode="before")
     @classmethod

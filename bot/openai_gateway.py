@@ -191,3 +191,17 @@ class WatchGateway(FineTuningGateway):
         """Delete a fine-tuned model; True when OpenAI confirms."""
         with _errors():
             return bool(self._client.models.delete(name).deleted)
+
+    def chat_with_tools(
+        self, *, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """One chat turn that may call tools: the assistant message as a plain dict."""
+        with _errors():
+            response = self._client.chat.completions.create(
+                model=model,
+                messages=messages,  # type: ignore[arg-type]
+                tools=tools,  # type: ignore[arg-type]
+            )
+        if not response.choices:
+            raise ServiceError("unavailable", "the chat model returned no answer")
+        return response.choices[0].message.model_dump(exclude_none=True)

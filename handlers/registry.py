@@ -8,7 +8,7 @@ from bot.app import Services
 from handlers import errors
 from handlers.actions import jobs as job_actions
 from handlers.commands import finetune
-from handlers.events import files, home
+from handlers.events import conversation, files, home
 from handlers.views import start_form
 
 
@@ -17,6 +17,12 @@ def register_all(app: App, services: Services) -> None:
     errors.register(app)
     files.register(app, services)
     home.register(app, services)
+    conversation.register(app, services)
+
+    @app.event("message")
+    def handle_other_messages() -> None:
+        """Other messages need no answer; listening keeps Bolt from logging them as unhandled."""
+
     finetune.register(app, services)
     job_actions.register(app, services)
     start_form.register(app, services)

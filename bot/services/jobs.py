@@ -79,6 +79,11 @@ class JobService:
         self._policy = policy
         self._is_workspace_admin = is_workspace_admin
 
+    @property
+    def gateway(self) -> FineTuningGateway | None:
+        """The OpenAI gateway (None when OPENAI_API_KEY is not set)."""
+        return self._gateway
+
     # ---- reading -----------------------------------------------------------------------------
 
     def dataset(self, reference: str, channel_id: str) -> DatasetRecord:

@@ -11,17 +11,8 @@ from slack_bolt.context.respond import Respond
 from bot.app import Services
 from bot.core import commands
 from bot.services.jobs import UserError
-from handlers.blocks.commands import datasets_blocks, help_blocks
-from handlers.blocks.inspect import events_blocks, status_answer_blocks
-from handlers.blocks.jobs import checkpoint_blocks, cost_blocks
-from handlers.blocks.models import (
-    comparison_blocks,
-    delete_confirmation,
-    jobs_blocks,
-    models_blocks,
-    try_blocks,
-    usage_blocks,
-)
+from handlers.blocks.models import comparison_blocks, try_blocks
+from handlers.commands.dispatch import run_command
 from handlers.ids import SLASH_COMMAND
 
 PROGRESS_EVERY_S = 2.0
@@ -48,56 +39,14 @@ def register(app: App, services: Services) -> None:
                 )
                 services.background.submit(answer_try, parsed, command, respond)
                 return
-            blocks, text = answer(parsed, command)
+            key = f"cmd:{command.get('trigger_id') or command.get('response_url')}"
+            blocks, text = run_command(
+                services, parsed, user=command["user_id"], channel=command["channel_id"], key=key
+            )
         except (commands.UsageError, UserError) as error:
             ack(text=str(error), response_type="ephemeral")
             return
         ack(text=text, blocks=blocks, response_type="ephemeral")
-
-    def answer(parsed: commands.Command, command: dict[str, Any]) -> tuple[list[Any], str]:
-        channel, user = command["channel_id"], command["user_id"]
-        match parsed:
-            case commands.Help():
-                return help_blocks()
-            case commands.Datasets():
-                return datasets_blocks(
-                    services.datasets.channel_datasets(channel), channel_id=channel
-                )
-            case commands.Cost():
-                return cost_blocks(*services.jobs.cost(parsed, channel))
-            case commands.Start():
-                key = f"cmd:{command.get('trigger_id') or command.get('response_url')}"
-                text = services.jobs.request_start(
-                    actor=user, channel_id=channel, cmd=parsed, request_key=key
-                )
-                return [], text
-            case commands.JobAction():
-                text = services.jobs.act(actor=user, action=parsed.action, reference=parsed.job)
-                return [], text
-            case commands.Events():
-                return events_blocks(*services.inspector.events(parsed.job, parsed.count))
-            case commands.JobQuery(what="status"):
-                return status_answer_blocks(services.inspector.status(parsed.job))
-            case commands.JobQuery(what="checkpoints"):
-                job, found, final = services.inspector.checkpoints(parsed.job)
-                record = job or services.jobs.resolve(parsed.job)
-                return checkpoint_blocks(job=record, checkpoints=found, final_model=final)
-            case commands.JobQuery(what="chart"):
-                return [], services.inspector.chart(reference=parsed.job)
-            case commands.Jobs():
-                lines = services.models.jobs(scope=parsed.scope, user_id=user, channel_id=channel)
-                return jobs_blocks(lines, scope=parsed.scope, now=services.datasets.now())
-            case commands.Models():
-                return models_blocks(services.models.models())
-            case commands.Usage():
-                return usage_blocks(services.models.usage())
-            case commands.DeleteModel():
-                record = services.models.check_delete(actor=user, model=parsed.model)
-                return delete_confirmation(record)
-            case commands.JobQuery(what="watch"):
-                job = services.inspector.adopt(actor=user, reference=parsed.job, channel_id=channel)
-                return [], f"Watching `{job.openai_job_id}` in this channel now."
-        raise commands.UsageError(commands.usage_line())
 
     def answer_compare(parsed: commands.Compare, command: dict[str, Any], respond: Respond) -> None:
         last = [0.0]

@@ -34,7 +34,3 @@ def register(app: App, services: Services) -> None:
                 user_id=event.get("user") or "",
                 message_ts=event.get("thread_ts") or event.get("ts"),
             )
-
-    @app.event("message")
-    def handle_other_messages() -> None:
-        """Other messages need no answer; listening keeps Bolt from logging them as unhandled."""

@@ -156,7 +156,20 @@ def test_kill_9_mid_job_and_restart(
                 timeout=60,
             )
         except pytest.fail.Exception:
-            pytest.fail(f"no completion after the restart; bot logs:\n{_logs(tmp_path)}")
+            from sqlalchemy import create_engine, text
+
+            engine = create_engine(database_url)
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    text(
+                        "select id, state, status, lease_owner, lease_until, events_cursor from jobs"
+                    )
+                ).all()
+                notes = connection.execute(
+                    text("select kind, key, status from notifications")
+                ).all()
+            engine.dispose()
+            pytest.fail(f"no completion after the restart; jobs {rows}; notifications {notes}")
         wait_for(lambda: slack.uploaded_files, what="chart", timeout=30)
         time.sleep(1.0)
     finally:

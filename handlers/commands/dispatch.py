@@ -1,0 +1,83 @@
+"""Run a parsed /finetune command as a user: shared by the slash command and conversations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.app import Services
+from bot.core import commands
+from handlers.blocks.commands import datasets_blocks, help_blocks
+from handlers.blocks.inspect import events_blocks, status_answer_blocks
+from handlers.blocks.jobs import checkpoint_blocks, cost_blocks
+from handlers.blocks.models import (
+    comparison_blocks,
+    delete_confirmation,
+    jobs_blocks,
+    models_blocks,
+    try_blocks,
+    usage_blocks,
+)
+
+
+def run_command(
+    services: Services, parsed: commands.Command, *, user: str, channel: str, key: str
+) -> tuple[list[Any], str]:
+    """Call the one service the command needs; return blocks and fallback text to show."""
+    match parsed:
+        case commands.Help():
+            return help_blocks()
+        case commands.Datasets():
+            return datasets_blocks(services.datasets.channel_datasets(channel), channel_id=channel)
+        case commands.Cost():
+            return cost_blocks(*services.jobs.cost(parsed, channel))
+        case commands.Start():
+            text = services.jobs.request_start(
+                actor=user, channel_id=channel, cmd=parsed, request_key=key
+            )
+            return [], text
+        case commands.JobAction():
+            text = services.jobs.act(actor=user, action=parsed.action, reference=parsed.job)
+            return [], text
+        case commands.Events():
+            return events_blocks(*services.inspector.events(parsed.job, parsed.count))
+        case commands.JobQuery(what="status"):
+            return status_answer_blocks(services.inspector.status(parsed.job))
+        case commands.JobQuery(what="checkpoints"):
+            job, found, final = services.inspector.checkpoints(parsed.job)
+            record = job or services.jobs.resolve(parsed.job)
+            return checkpoint_blocks(job=record, checkpoints=found, final_model=final)
+        case commands.JobQuery(what="chart"):
+            return [], services.inspector.chart(reference=parsed.job)
+        case commands.Jobs():
+            lines = services.models.jobs(scope=parsed.scope, user_id=user, channel_id=channel)
+            return jobs_blocks(lines, scope=parsed.scope, now=services.datasets.now())
+        case commands.Models():
+            return models_blocks(services.models.models())
+        case commands.Usage():
+            return usage_blocks(services.models.usage())
+        case commands.DeleteModel():
+            record = services.models.check_delete(actor=user, model=parsed.model)
+            return delete_confirmation(record)
+        case commands.JobQuery(what="watch"):
+            job = services.inspector.adopt(actor=user, reference=parsed.job, channel_id=channel)
+            return [], f"Watching `{job.openai_job_id}` in this channel now."
+    raise commands.UsageError(commands.usage_line())
+
+
+def run_slow(
+    services: Services, parsed: commands.Try | commands.Compare, *, channel: str
+) -> tuple[list[Any], str]:
+    """`try` and `compare`, which wait for model answers (run them after the ack)."""
+    if isinstance(parsed, commands.Try):
+        model, text = services.models.try_model(
+            channel_id=channel, model=parsed.model, prompt=parsed.prompt
+        )
+        return try_blocks(model, parsed.prompt, text)
+    result = services.compare.compare(
+        model=parsed.model,
+        dataset=parsed.dataset,
+        channel_id=channel,
+        limit=parsed.n,
+        progress=lambda done, total: None,
+    )
+    return comparison_blocks(result)

@@ -1,0 +1,167 @@
+"""Mentions and DMs: tool calling onto the same commands, confirmation before spend."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from handlers import ids
+from tests.e2e.conftest import Bot, wait_for
+from tests.e2e.test_jobs import creates, job_posts, ready
+from tests.fakes.fake_openai import FakeOpenAI
+from tests.fakes.signing import app_mention_event, dm_message_event
+
+pytestmark = pytest.mark.db
+
+
+def tool_call(name: str, **arguments: Any) -> dict[str, Any]:
+    return {
+        "tool_calls": [
+            {"type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+        ]
+    }
+
+
+def scripted(first: dict[str, Any], final: str = "") -> Any:
+    """A chat model that calls one tool, then answers with the tool's result in it."""
+
+    def respond(request: dict[str, Any]) -> Any:
+        last = request["messages"][-1]
+        if last["role"] == "tool":
+            return final or f"Here you go: {last['content'][:300]}"
+        return first
+
+    return respond
+
+
+def bot_replies(bot: Bot, channel: str, ts: str) -> list[str]:
+    return [m.get("text") or "" for m in bot.slack.thread(channel, ts) if m["ts"] != ts]
+
+
+def mention(bot: Bot, text: str, *, user: str = "U1", ts: str = "1700000100.000100") -> str:
+    assert bot.event(app_mention_event(text, channel="C1", user=user, ts=ts)) == 200
+    return ts
+
+
+def test_a_status_question_is_answered_with_the_real_status(bot: Bot, openai: FakeOpenAI) -> None:
+    ready(bot)
+    bot.command("start latest", user="UOWNER")
+    wait_for(lambda: job_posts(bot.slack), what="job")
+    job_id = next(iter(openai.jobs))
+    openai.chat_responder = scripted(tool_call("status", job=job_id))
+    ts = mention(bot, "<@UBOT> how is my last job doing?", user="UOWNER")
+    answer = wait_for(lambda: bot_replies(bot, "C1", ts), what="answer")[0]
+    assert job_id in answer and "validating files" in answer
+    chats = openai.calls_to("POST", "/v1/chat/completions")
+    assert {t["function"]["name"] for t in chats[0].json["tools"]} >= {
+        "start",
+        "status",
+        "jobs",
+        "cancel",
+        "usage",
+    }
+    tool_message = chats[-1].json["messages"][-1]
+    assert tool_message["role"] == "tool" and "validating files" in tool_message["content"]
+
+
+def test_start_needs_the_requesters_confirmation_and_starts_once(
+    bot: Bot, openai: FakeOpenAI
+) -> None:
+    ready(bot)
+    openai.chat_responder = scripted(
+        tool_call("start", dataset="latest", epochs="2"), "I need your OK first."
+    )
+    ts = mention(bot, "<@UBOT> start a job on the drone dataset with 2 epochs", user="UREQ")
+    confirm = wait_for(
+        lambda: [
+            m
+            for m in bot.slack.thread("C1", ts)
+            if ids.CONFIRM_COMMAND in json.dumps(m.get("blocks") or [])
+        ],
+        what="confirmation",
+    )[0]
+    assert "estimated $" in json.dumps(confirm["blocks"]) and "start latest epochs=2" in json.dumps(
+        confirm["blocks"]
+    )
+    assert creates(openai) == []
+    value = confirm["blocks"][1]["elements"][0]["value"]
+    bot.click(ids.CONFIRM_COMMAND, value, user="USOMEONE", message_ts=confirm["ts"])
+    wait_for(lambda: bot.slack.calls_to("chat.postEphemeral"), what="refusal")
+    assert "Only <@UREQ>" in bot.slack.calls_to("chat.postEphemeral")[0].params["text"]
+    for _ in range(2):  # a double click runs it once
+        bot.click(ids.CONFIRM_COMMAND, value, user="UREQ", message_ts=confirm["ts"])
+    wait_for(lambda: job_posts(bot.slack), what="job post")
+    assert len(creates(openai)) == 1
+    assert creates(openai)[0].json["method"]["supervised"]["hyperparameters"] == {"n_epochs": 2}
+    assert creates(openai)[0].json["metadata"]["slack_user"] == "UREQ"
+
+
+def test_cancel_by_someone_else_is_refused_by_the_same_check(bot: Bot, openai: FakeOpenAI) -> None:
+    ready(bot)
+    bot.command("start latest", user="UOWNER")
+    wait_for(lambda: job_posts(bot.slack), what="job")
+    job_id = next(iter(openai.jobs))
+    openai.chat_responder = scripted(tool_call("cancel", job=job_id))
+    ts = mention(bot, "<@UBOT> cancel that job", user="UOTHER")
+    confirm = wait_for(
+        lambda: [
+            m
+            for m in bot.slack.thread("C1", ts)
+            if ids.CONFIRM_COMMAND in json.dumps(m.get("blocks") or [])
+        ],
+        what="confirmation",
+    )[0]
+    bot.click(
+        ids.CONFIRM_COMMAND,
+        confirm["blocks"][1]["elements"][0]["value"],
+        user="UOTHER",
+        message_ts=confirm["ts"],
+    )
+    wait_for(
+        lambda: any(
+            "only its owner" in (c.params.get("text") or "")
+            for c in bot.slack.calls_to("chat.update")
+        ),
+        what="refusal",
+    )
+    assert openai.calls_to("POST", f"/v1/fine_tuning/jobs/{job_id}/cancel") == []
+
+
+def test_a_failing_chat_model_gives_one_friendly_line(bot: Bot, openai: FakeOpenAI) -> None:
+    openai.fail_next("POST", "/v1/chat/completions", status=500, times=10, retry_after_ms=1)
+    ts = mention(bot, "<@UBOT> what models do we have?")
+    answer = wait_for(lambda: bot_replies(bot, "C1", ts), what="answer")
+    assert len(answer) == 1 and "/finetune help" in answer[0] and "Traceback" not in answer[0]
+    assert creates(openai) == []
+
+
+def test_exact_commands_in_a_dm_need_no_language_model(bot: Bot, openai: FakeOpenAI) -> None:
+    ts = "1700000200.000100"
+    assert bot.event(dm_message_event("jobs mine", channel="D1", user="U1", ts=ts)) == 200
+    answer = wait_for(lambda: bot_replies(bot, "D1", ts), what="answer")[0]
+    assert "Your jobs" in answer
+    # edits, bot messages and Slack retries get no second answer
+    bot.event(
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": "D1",
+            "channel_type": "im",
+            "ts": "1.2",
+        }
+    )
+    bot.event(
+        {
+            "type": "message",
+            "channel": "D1",
+            "channel_type": "im",
+            "user": "UBOT",
+            "bot_id": "BBOT",
+            "text": "jobs",
+            "ts": "1.3",
+        }
+    )
+    assert openai.calls_to("POST", "/v1/chat/completions") == []
+    assert len(bot_replies(bot, "D1", ts)) == 1
