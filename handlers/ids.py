@@ -14,5 +14,6 @@ DATASET_UPLOAD = "dataset_upload"
 JOB_RETRY = "job_retry"
 MODEL_DELETE = "model_delete"
 CONFIRM_COMMAND = "confirm_command"
+LIST_MORE = "list_more"
 
 MARKER_EVENT_TYPE = "ftbot_marker"  # message metadata that lets the bot find its own posts

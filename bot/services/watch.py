@@ -90,7 +90,7 @@ class JobWatcher:
             return PollStats(0, 0)
         now = now or self._clock.now()
         claimed = self._jobs.claim_active(
-            owner=self._owner, now=now, lease=LEASE, limit=self._batch
+            owner=self._owner, now=now, lease=self._lease, limit=self._batch
         )
         failed = 0
         try:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot.app import Services
@@ -13,6 +15,7 @@ from bot.core.models import trainable_models
 from bot.services.jobs import UserError
 from handlers import ids
 from handlers.blocks.jobs import start_form
+from handlers.commands.dispatch import listing_page
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,21 @@ def register(app: App, services: Services) -> None:
     def handle_model_delete(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         _run(client, body, lambda actor, value: services.models.delete(actor=actor, model=value))
+
+    @app.action(ids.LIST_MORE)
+    def handle_list_more(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        request = json.loads(body["actions"][0]["value"])
+        channel = (body.get("channel") or {}).get("id") or ""
+        blocks, text = listing_page(
+            services,
+            kind=request["k"],
+            scope=request["s"],
+            user=body["user"]["id"],
+            channel=channel,
+            offset=int(request["o"]),
+        )
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
 
     @app.action(ids.JOB_RETRY)
     def handle_job_retry(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

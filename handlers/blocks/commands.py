@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.core.commands import help_lines
+from handlers.blocks.paging import footer, page
 from storage.repositories import DatasetRecord
-
-MAX_BLOCKS = 50
 
 
 def help_blocks() -> tuple[list[Block], str]:
@@ -42,7 +41,7 @@ def _verdict(record: DatasetRecord) -> str:
 
 
 def datasets_blocks(
-    records: Sequence[DatasetRecord], *, channel_id: str
+    records: Sequence[DatasetRecord], *, channel_id: str, offset: int = 0
 ) -> tuple[list[Block], str]:
     """This channel's datasets: name, verdict, examples, tokens, uploader (newest first)."""
     if not records:
@@ -50,8 +49,7 @@ def datasets_blocks(
         return [SectionBlock(text=text)], text
     header = f"*Datasets in <#{channel_id}>* ({len(records):,})"
     blocks: list[Block] = [SectionBlock(text=header)]
-    shown = records[: MAX_BLOCKS - 2]
-    for record in shown:
+    for record in page(records, offset):
         examples = f"{record.examples:,} examples" if record.examples is not None else "—"
         tokens = f"{record.total_tokens:,} tokens" if record.total_tokens is not None else "—"
         blocks.append(
@@ -60,10 +58,6 @@ def datasets_blocks(
                 f"uploaded by <@{record.uploader_id}> · `{record.slack_file_id}`"
             )
         )
-    if len(records) > len(shown):
-        more = len(records) - len(shown)
-        blocks.append(
-            ContextBlock(elements=[MarkdownTextObject(text=f"…and {more:,} older datasets.")])
-        )
+    blocks += footer(kind="datasets", scope=channel_id, total=len(records), offset=offset)
     text = f"{len(records):,} datasets in this channel"
     return blocks, text

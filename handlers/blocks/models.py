@@ -24,10 +24,10 @@ from bot.core.watch import progress_bar
 from bot.services.compare import Comparison
 from bot.services.models import Home, JobLine
 from handlers import ids
+from handlers.blocks.paging import footer, page
 from storage.fine_tuned import ModelRecord
 from storage.repositories import DatasetRecord
 
-MAX_ROWS = 45  # leaves room for headers and the "more" line within 50 blocks
 MAX_TEXT = 2900
 
 
@@ -38,14 +38,6 @@ def age(created: dt.datetime, now: dt.datetime) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def _more(total: int, shown: int, hint: str) -> list[Block]:
-    if total <= shown:
-        return []
-    return [
-        ContextBlock(elements=[MarkdownTextObject(text=f"…and {total - shown:,} more. {hint}")])
-    ]
 
 
 def _job_row(line: JobLine, now: dt.datetime) -> str:
@@ -63,7 +55,7 @@ def _job_row(line: JobLine, now: dt.datetime) -> str:
 
 
 def jobs_blocks(
-    lines: Sequence[JobLine], *, scope: str, now: dt.datetime
+    lines: Sequence[JobLine], *, scope: str, now: dt.datetime, offset: int = 0
 ) -> tuple[list[Block], str]:
     """`/finetune jobs`."""
     title = {"mine": "Your jobs", "all": "All jobs", "channel": "Jobs in this channel"}[scope]
@@ -71,18 +63,18 @@ def jobs_blocks(
         text = f"{title}: none yet. Start one with `/finetune start latest`."
         return [SectionBlock(text=text)], text
     blocks: list[Block] = [SectionBlock(text=f"*{title}* ({len(lines):,})")]
-    blocks += [SectionBlock(text=_job_row(line, now)) for line in lines[:MAX_ROWS]]
-    blocks += _more(len(lines), MAX_ROWS, "Use `/finetune status <job>` for one job.")
+    blocks += [SectionBlock(text=_job_row(line, now)) for line in page(lines, offset)]
+    blocks += footer(kind="jobs", scope=scope, total=len(lines), offset=offset)
     return blocks, f"{title}: {len(lines):,}"
 
 
-def models_blocks(models: Sequence[ModelRecord]) -> tuple[list[Block], str]:
+def models_blocks(models: Sequence[ModelRecord], *, offset: int = 0) -> tuple[list[Block], str]:
     """`/finetune models`."""
     if not models:
         text = "No fine-tuned models yet."
         return [SectionBlock(text=text)], text
     blocks: list[Block] = [SectionBlock(text=f"*Fine-tuned models* ({len(models):,})")]
-    for model in models[:MAX_ROWS]:
+    for model in page(models, offset):
         chosen = f"\ndefault for `try`: `{model.chosen}`" if model.chosen else ""
         blocks.append(
             SectionBlock(
@@ -90,7 +82,7 @@ def models_blocks(models: Sequence[ModelRecord]) -> tuple[list[Block], str]:
                 f"<#{model.channel_id}>{chosen}"
             )
         )
-    blocks += _more(len(models), MAX_ROWS, "")
+    blocks += footer(kind="models", scope="", total=len(models), offset=offset)
     return blocks, f"{len(models):,} fine-tuned models"
 
 
@@ -212,7 +204,9 @@ def comparison_blocks(result: Comparison) -> tuple[list[Block], str]:
                 ],
             )
         )
-    blocks += _more(len(result.outcomes), 14, "")
+    if len(result.outcomes) > 14:
+        more = f"…and {len(result.outcomes) - 14} more examples (counted in the rates above)."
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     text = (
         f"{result.tuned_model}: {result.tuned.rate(result.tuned.normalised)} normalised matches; "
         f"base {result.base.rate(result.base.normalised)}"

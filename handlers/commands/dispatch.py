@@ -81,3 +81,16 @@ def run_slow(
         progress=lambda done, total: None,
     )
     return comparison_blocks(result)
+
+
+def listing_page(
+    services: Services, *, kind: str, scope: str, user: str, channel: str, offset: int
+) -> tuple[list[Any], str]:
+    """A later page of a listing (the *Show more* button)."""
+    if kind == "jobs":
+        lines = services.models.jobs(scope=scope, user_id=user, channel_id=channel)
+        return jobs_blocks(lines, scope=scope, now=services.datasets.now(), offset=offset)
+    if kind == "models":
+        return models_blocks(services.models.models(), offset=offset)
+    records = services.datasets.channel_datasets(scope or channel)
+    return datasets_blocks(records, channel_id=scope or channel, offset=offset)

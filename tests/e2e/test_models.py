@@ -180,3 +180,30 @@ def test_compare_reports_match_rates_from_the_answers(
     calls = openai.calls_to("POST", "/v1/chat/completions")
     assert sorted({c.json["model"] for c in calls}) == sorted({model, "gpt-4o-mini-2024-07-18"})
     assert len([c for c in calls if c.json["model"] == model]) == 6
+
+
+def test_long_listings_page_with_show_more(bot: Bot) -> None:
+    import datetime as dt
+
+    jobs = bot.services.jobs._jobs
+    now = dt.datetime.now(dt.UTC)
+    for i in range(95):
+        jobs.add_request(
+            request_key=f"many:{i}", now=now - dt.timedelta(minutes=i), openai_job_id=f"ftjob-many{i:03d}",
+            channel_id="C1", owner_id=f"U{i % 7}", model="gpt-4o-mini-2024-07-18", state="created",
+            status="running",
+        )  # fmt: skip
+    _, first = bot.command("jobs all")
+    text = json.dumps(first, ensure_ascii=False)
+    assert "ftjob-many000" in text and "ftjob-many040" not in text and "showing 1–40 of 95" in text
+    value = next(
+        e["value"] for b in first["blocks"] if b["type"] == "actions" for e in b["elements"]
+        if e["action_id"] == ids.LIST_MORE
+    )  # fmt: skip
+    with RecordingHost() as hooks:
+        bot.click(ids.LIST_MORE, value, response_url=hooks.url("/actions/T1/1/x"))
+        second = json.loads(wait_for(lambda: hooks.requests, what="page 2")[0].body)
+    page_two = json.dumps(second, ensure_ascii=False)
+    assert second["replace_original"] is True
+    assert "ftjob-many040" in page_two and "ftjob-many000" not in page_two
+    assert "showing 41–80 of 95" in page_two and ids.LIST_MORE in page_two

@@ -78,8 +78,13 @@ def test_help_and_datasets_listing() -> None:
     within_limits(blocks)
     rendered = json.dumps([b.to_dict() for b in blocks], ensure_ascii=False)
     assert "1,234 examples" in rendered and "8,233 tokens" in rendered and "<@U1>" in rendered
-    assert "older datasets" in rendered
+    assert "showing 1–40 of 300" in rendered and "list_more" in rendered
     assert "300 datasets" in text
+    blocks, _ = datasets_blocks(records, channel_id="C1", offset=280)
+    within_limits(blocks)
+    last = json.dumps([b.to_dict() for b in blocks], ensure_ascii=False)
+    assert "showing 281–300 of 300" in last and "list_more" not in last
+    assert "d299.jsonl" in last and "d0.jsonl" not in last
 
 
 def test_json_array_reports_item_numbers() -> None:
