@@ -31,6 +31,26 @@ START_CALLBACK = "start_job"
 FORM_FIELDS = ("epochs", "batch", "lr", "suffix", "seed")
 
 
+def cancel_actions(job_id: str) -> ActionsBlock:
+    """The Cancel button of a job (with a confirmation dialog)."""
+    return ActionsBlock(
+        elements=[
+            ButtonElement(
+                text="Cancel",
+                action_id=ids.JOB_CANCEL,
+                value=job_id,
+                style="danger",
+                confirm=ConfirmObject(
+                    title="Cancel this job?",
+                    text=f"Cancel `{job_id}`? Training stops and cannot be resumed.",
+                    confirm="Cancel job",
+                    deny="Keep it",
+                ),
+            )
+        ]
+    )
+
+
 def job_blocks(
     *, job: JobRecord, dataset: DatasetRecord, snapshot: JobSnapshot, epochs: int
 ) -> tuple[list[Block], str]:
@@ -48,22 +68,7 @@ def job_blocks(
     blocks: list[Block] = [
         SectionBlock(text=text),
         ContextBlock(elements=[MarkdownTextObject(text=" · ".join(details))]),
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text="Cancel",
-                    action_id=ids.JOB_CANCEL,
-                    value=snapshot.id,
-                    style="danger",
-                    confirm=ConfirmObject(
-                        title="Cancel this job?",
-                        text=f"Cancel `{snapshot.id}`? Training stops and cannot be resumed.",
-                        confirm="Cancel job",
-                        deny="Keep it",
-                    ),
-                )
-            ]
-        ),
+        cancel_actions(snapshot.id),
     ]
     return blocks, text
 
@@ -231,25 +236,7 @@ def status_blocks(
     )
     blocks: list[Block] = [SectionBlock(text=head), SectionBlock(text=view)]
     if not finished and job.openai_job_id:
-        blocks.append(
-            ActionsBlock(
-                elements=[
-                    ButtonElement(
-                        text="Cancel",
-                        action_id=ids.JOB_CANCEL,
-                        value=job.openai_job_id,
-                        style="danger",
-                        confirm=ConfirmObject(
-                            title="Cancel this job?",
-                            text=f"Cancel `{job.openai_job_id}`? Training stops and cannot be "
-                            "resumed.",
-                            confirm="Cancel job",
-                            deny="Keep it",
-                        ),
-                    )
-                ]
-            )
-        )
+        blocks.append(cancel_actions(job.openai_job_id))
     return blocks, f"{head}\n{view}"
 
 
