@@ -63,9 +63,10 @@ class Services:
         """Start polling jobs every FTBOT_POLL_SECONDS."""
         from bot.scheduler import start_polling
 
-        self.datasets.resume_stale()
         self.scheduler = start_polling(
-            self.watcher.poll_once, seconds=self.settings.FTBOT_POLL_SECONDS
+            self.watcher.poll_once,
+            seconds=self.settings.FTBOT_POLL_SECONDS,
+            housekeeping=self.datasets.resume_stale,
         )
 
     def close(self) -> None:

@@ -11,9 +11,30 @@ from apscheduler.schedulers.background import BackgroundScheduler
 log = logging.getLogger(__name__)
 
 
-def start_polling(poll: Callable[[], object], *, seconds: float) -> BackgroundScheduler:
-    """Run `poll` every `seconds` (first run now); one run at a time, late runs coalesced."""
+def start_polling(
+    poll: Callable[[], object],
+    *,
+    seconds: float,
+    housekeeping: Callable[[], object] | None = None,
+    housekeeping_seconds: float = 60.0,
+) -> BackgroundScheduler:
+    """Run `poll` every `seconds` (first run now); one run at a time, late runs coalesced.
+
+    `housekeeping` (resuming work a crashed replica left behind) runs every minute.
+    """
     scheduler = BackgroundScheduler(timezone=dt.UTC)
+    if housekeeping is not None:
+        scheduler.add_job(
+            housekeeping,
+            "interval",
+            seconds=housekeeping_seconds,
+            id="housekeeping",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=dt.datetime.now(dt.UTC),
+        )
     scheduler.add_job(
         poll,
         "interval",

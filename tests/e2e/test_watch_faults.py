@@ -31,6 +31,18 @@ def replies(slack: FakeSlack, root_ts: str) -> list[dict[str, Any]]:
     return [m for m in slack.thread("C1", root_ts) if m["ts"] != root_ts]
 
 
+def wait_done(slack: FakeSlack, root_ts: str) -> None:
+    """The last notice of a succeeded job (the checkpoint choice) is in the thread."""
+    wait_for(
+        lambda: any(
+            ids.CHECKPOINT_CHOOSE in json.dumps(m.get("blocks") or [])
+            for m in replies(slack, root_ts)
+        ),
+        what="checkpoint choice (nothing lost)",
+        timeout=60,
+    )
+
+
 def assert_exactly_once(slack: FakeSlack, root_ts: str, uploads: int = 1) -> None:
     thread = replies(slack, root_ts)
     for message in MESSAGES:
@@ -79,6 +91,7 @@ def test_flaky_openai_and_slack(slack: FakeSlack, database_url: str, openai: Fak
         wait_for(lambda: slack.uploaded_files, what="chart", timeout=60)
         openai.chaos(0, 0)
         slack.chaos(0)
+        wait_done(slack, root)
         time.sleep(1.5)  # more polls after the storm
         faults = [c for c in slack.calls if c.fault] + [c for c in openai.calls if c.status >= 429]
         assert len(faults) > 5  # the storm really happened
@@ -171,6 +184,7 @@ def test_kill_9_mid_job_and_restart(
             engine.dispose()
             pytest.fail(f"no completion after the restart; jobs {rows}; notifications {notes}")
         wait_for(lambda: slack.uploaded_files, what="chart", timeout=30)
+        wait_done(slack, root)
         time.sleep(1.0)
     finally:
         second.send_signal(signal.SIGTERM)
@@ -193,6 +207,7 @@ def test_two_serve_processes_on_one_database(
             timeout=60,
         )
         wait_for(lambda: slack.uploaded_files, what="chart", timeout=30)
+        wait_done(slack, root)
         time.sleep(1.5)
     finally:
         for proc in (one, two):
