@@ -59,9 +59,17 @@ class ServiceError(Exception):
         self.param = param
 
     @property
+    def explained(self) -> str:
+        """The error in plain words for the user."""
+        return explain(self.kind, str(self), self.param)
+
+    @property
     def retryable(self) -> bool:
         """Worth trying again later (rate limit, outage, timeout)."""
         return self.kind in ("rate_limited", "unavailable")
+
+
+NOT_CONFIGURED = "OpenAI is not configured (OPENAI_API_KEY is not set). Ask an admin."
 
 
 def explain(kind: str, message: str, param: str | None) -> str:
@@ -83,8 +91,6 @@ def explain(kind: str, message: str, param: str | None) -> str:
         return "OpenAI refused our API key (OPENAI_API_KEY). Ask an admin to check it."
     if kind == "not_found":
         return f"OpenAI does not know that: {message}"
-    if kind == "not_configured":
-        return "OpenAI is not configured (OPENAI_API_KEY is not set). Ask an admin."
     return message
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.core.compare import Outcome, Score, cases_from, score
 from bot.core.datasets import iter_records
-from bot.core.jobs import ServiceError, explain
+from bot.core.jobs import NOT_CONFIGURED, ServiceError
 from bot.core.models import UnknownModelError, resolve_model
 from bot.openai_gateway import WatchGateway
 from bot.services.jobs import JobService, UserError
@@ -79,7 +79,7 @@ class CompareService:
     ) -> Comparison:
         """Ask both models each example; count exact and normalised matches; add up the cost."""
         if self._gateway is None:
-            raise UserError(explain("not_configured", "", None))
+            raise UserError(NOT_CONFIGURED)
         record = self._models.get(model.split(":ckpt-step-")[0])
         base = (
             record.base_model

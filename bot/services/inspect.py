@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.jobs import JobSnapshot, ServiceError, explain
+from bot.core.jobs import NOT_CONFIGURED, JobSnapshot, ServiceError
 from bot.core.permissions import may_adopt
 from bot.core.watch import Event, metrics_from_dict, status_view
 from bot.openai_gateway import WatchGateway
@@ -53,14 +53,14 @@ class JobInspector:
 
     def _gw(self) -> WatchGateway:
         if self._gateway is None:
-            raise UserError(explain("not_configured", "", None))
+            raise UserError(NOT_CONFIGURED)
         return self._gateway
 
     def _snapshot(self, job_id: str) -> JobSnapshot:
         try:
             return self._gw().retrieve(job_id)
         except ServiceError as error:
-            raise UserError(explain(error.kind, str(error), error.param)) from None
+            raise UserError(error.explained) from None
 
     def _job_or_id(self, reference: str) -> tuple[JobRecord | None, str]:
         try:
@@ -92,7 +92,7 @@ class JobInspector:
         try:
             page, _ = self._gw().events(job_id, limit=max(1, min(count, 100)))
         except ServiceError as error:
-            raise UserError(explain(error.kind, str(error), error.param)) from None
+            raise UserError(error.explained) from None
         return job_id, list(reversed(page))
 
     def checkpoints(self, reference: str) -> tuple[JobRecord | None, list[dict[str, Any]], str]:
@@ -102,7 +102,7 @@ class JobInspector:
         try:
             found = self._gw().checkpoints(job_id)
         except ServiceError as error:
-            raise UserError(explain(error.kind, str(error), error.param)) from None
+            raise UserError(error.explained) from None
         return job, found, snapshot.fine_tuned_model or ""
 
     def chart(self, *, reference: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.core import commands
 from bot.core.billing import BillingLine, billing_line
-from bot.core.jobs import ServiceError, explain, status_text
+from bot.core.jobs import NOT_CONFIGURED, ServiceError, status_text
 from bot.core.models import ModelInfo, UnknownModelError, resolve_model
 from bot.core.permissions import may_approve, may_modify
 from bot.openai_gateway import FineTuningGateway
@@ -265,7 +265,7 @@ class JobService:
         try:
             snapshot = self._create_on_openai(job, dataset)
         except ServiceError as error:
-            text = explain(error.kind, str(error), error.param)
+            text = error.explained
             state = "retryable" if error.retryable else "failed"
             self._jobs.update(
                 request_key=request_key, now=self._clock.now(), state=state, error=text
@@ -373,7 +373,7 @@ class JobService:
         try:
             file_id = self.ensure_uploaded(dataset)
         except ServiceError as error:
-            text = explain(error.kind, str(error), error.param)
+            text = error.explained
         else:
             text = (
                 f"<@{actor}> uploaded `{dataset.name}` to OpenAI: `{file_id}` (purpose "
@@ -402,7 +402,7 @@ class JobService:
         try:
             snapshot = gateway.act(action, job.openai_job_id or "")
         except ServiceError as error:
-            raise UserError(explain(error.kind, str(error), error.param)) from None
+            raise UserError(error.explained) from None
         self._jobs.update(
             request_key=job.request_key, now=self._clock.now(), status=snapshot.status
         )
@@ -439,7 +439,7 @@ class JobService:
 
     def _require_gateway(self) -> FineTuningGateway:
         if self._gateway is None:
-            raise UserError(explain("not_configured", "", None))
+            raise UserError(NOT_CONFIGURED)
         return self._gateway
 
     def _job_by_key(self, request_key: str) -> JobRecord:

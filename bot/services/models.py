@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.jobs import ServiceError, explain
+from bot.core.jobs import NOT_CONFIGURED, ServiceError
 from bot.core.models import UnknownModelError, resolve_model
 from bot.core.usage import Usage, usage
 from bot.openai_gateway import WatchGateway
@@ -83,7 +83,7 @@ class ModelService:
         if record and record.deleted:
             raise UserError(f"`{name}` was deleted.")
         if self._gateway is None:
-            raise UserError(explain("not_configured", "", None))
+            raise UserError(NOT_CONFIGURED)
         try:
             answer, _, _ = self._gateway.chat(
                 model=name, messages=[{"role": "user", "content": prompt}]
@@ -94,7 +94,7 @@ class ModelService:
                     f"`{name}` can't answer: it may be retired, deleted, or still loading "
                     f"({error})."
                 ) from None
-            raise UserError(explain(error.kind, str(error), error.param)) from None
+            raise UserError(error.explained) from None
         return name, answer
 
     def check_delete(self, *, actor: str, model: str) -> ModelRecord:
@@ -112,11 +112,11 @@ class ModelService:
         """Delete through the models API, record it, say so in the channel."""
         record = self.check_delete(actor=actor, model=model)
         if self._gateway is None:
-            raise UserError(explain("not_configured", "", None))
+            raise UserError(NOT_CONFIGURED)
         try:
             self._gateway.delete_model(model)
         except ServiceError as error:
-            raise UserError(explain(error.kind, str(error), error.param)) from None
+            raise UserError(error.explained) from None
         self._models.mark_deleted(name=model, now=self._clock.now())
         job = self._jobs.by_fine_tuned_model(model)
         if job:
