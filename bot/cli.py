@@ -95,14 +95,8 @@ def _validate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
-        unit = "item" if _is_array(path) else "line"
-        print(render(report, path.name, unit))
+        print(render(report, path.name))
     return EXIT_VALID if report.valid else EXIT_NEEDS_FIXES
-
-
-def _is_array(path: Path) -> bool:
-    with path.open("rb") as f:
-        return f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,8 +14,9 @@ from bot.core.reports import (
 )
 
 
-def render(report: DatasetReport, name: str, unit: str = "line") -> str:
+def render(report: DatasetReport, name: str) -> str:
     """The whole report: verdict first, then problems, tokens and billing."""
+    unit = report.numbering
     verdict = "READY TO TRAIN" if report.valid else "NEEDS FIXES"
     out = [
         f"{name}: {verdict}",

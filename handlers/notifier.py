@@ -89,9 +89,8 @@ class SlackNotifier:
         replace_ts: str | None = None,
     ) -> str:
         """Post (or put in place of the progress message) the dataset's report."""
-        unit = "item" if dataset.name.lower().endswith(".json") else "line"
         blocks = dataset_report_blocks(
-            name=dataset.name, report=report, file_id=dataset.slack_file_id, unit=unit
+            name=dataset.name, report=report, file_id=dataset.slack_file_id
         )
         text = report_text(dataset.name, report)
         if replace_ts:

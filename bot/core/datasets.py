@@ -23,14 +23,23 @@ _MAX_ITEM_BUFFER = 256 << 20  # give up on one unparseable JSON-array item past 
 _WS = " \t\r\n"
 
 
-def iter_records(path: str | Path) -> Iterator[Record]:
-    """Every example of the file with its line or item number, parsed or with its error kind."""
+def is_document(path: str | Path) -> bool:
+    """True when the file is one JSON value (examples numbered by item), False for JSONL."""
     path = Path(path)
     with path.open("rb") as f:
-        if _is_document(f, path.suffix.lower() == ".json"):
-            yield from _iter_document(f)
-        else:
-            yield from _iter_lines(f)
+        return _is_document(f, path.suffix.lower() == ".json")
+
+
+def iter_records(path: str | Path, *, document: bool | None = None) -> Iterator[Record]:
+    """Every example of the file with its line or item number, parsed or with its error kind.
+
+    `document` is `is_document(path)`, when the caller has already asked.
+    """
+    path = Path(path)
+    if document is None:
+        document = is_document(path)
+    with path.open("rb") as f:
+        yield from (_iter_document(f) if document else _iter_lines(f))
 
 
 def _is_document(f: BinaryIO, json_suffix: bool) -> bool:

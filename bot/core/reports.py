@@ -110,6 +110,7 @@ class DatasetReport:
     billing: BillingLine
     other_billing: tuple[BillingLine, ...]
     notes: tuple[str, ...] = field(default=())
+    numbering: str = "line"  # "item" for a JSON array: what the issue line numbers count
 
     @property
     def valid(self) -> bool:

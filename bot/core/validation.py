@@ -16,7 +16,7 @@ import orjson
 
 from bot.core import rules
 from bot.core.billing import BillingLine, billing_line, default_epochs
-from bot.core.datasets import iter_records
+from bot.core.datasets import is_document, iter_records
 from bot.core.models import ModelInfo, trainable_models
 from bot.core.reports import MAX_LINES, DatasetReport, IssueSummary, token_stats
 from bot.core.tokens import BatchCounter, get_encoding
@@ -142,7 +142,7 @@ class _Analysis:
         if checked.reply is not None:
             self.reply_hashes.add(hash(checked.reply), line)
 
-    def finish(self, epochs: int | None, today: dt.date) -> DatasetReport:
+    def finish(self, epochs: int | None, today: dt.date, *, document: bool) -> DatasetReport:
         if self.file_format is None:
             self._decide(rules.CHAT)
         for counter in self.counters:
@@ -168,6 +168,7 @@ class _Analysis:
             billing=lines[0],
             other_billing=tuple(lines[1:]),
             notes=tuple(_notes(self.model, file_format, self.estimated, lines[0])),
+            numbering="item" if document else "line",
         )
 
     def _file_level_errors(self) -> None:
@@ -273,14 +274,15 @@ def analyze(
     """Validate the dataset at `path` for `model` and estimate its training cost."""
     today = today or dt.date.today()
     size = os.path.getsize(path)
+    document = is_document(path)
     workers = min(4, os.cpu_count() or 1)
     if size < _PARALLEL_BYTES or workers < 2:
         analysis = _Analysis(model, today, None)
-        for record in iter_records(path):
+        for record in iter_records(path, document=document):
             analysis.feed(*record)
-        return analysis.finish(epochs, today)
+        return analysis.finish(epochs, today, document=document)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tokens") as executor:
         analysis = _Analysis(model, today, executor)
-        for record in iter_records(path):
+        for record in iter_records(path, document=document):
             analysis.feed(*record)
-        return analysis.finish(epochs, today)
+        return analysis.finish(epochs, today, document=document)

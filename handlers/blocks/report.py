@@ -72,10 +72,9 @@ def _billing_table(lines: list[BillingLine]) -> str:
     return "```" + "\n".join(rows) + "```"
 
 
-def dataset_report_blocks(
-    *, name: str, report: DatasetReport, file_id: str, unit: str = "line"
-) -> list[Block]:
+def dataset_report_blocks(*, name: str, report: DatasetReport, file_id: str) -> list[Block]:
     """The report posted in the upload's thread."""
+    unit = report.numbering
     t = report.tokens
     approx = "~" if report.tokens_estimated else ""
     blocks: list[Block] = [

@@ -183,3 +183,11 @@ def test_epochs_override() -> None:
     assert (report["epochs"], report["default_epochs"]) == (2, 10)
     expected = round(report["billed_tokens_per_epoch"] * 2 * 3.0 / 1e6, 8)
     assert report["estimated_cost_usd"] == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "numbering"),
+    [("array.json", "item"), ("array_one_line.jsonl", "item"), ("bom.jsonl", "line")],
+)
+def test_the_reader_decides_what_line_numbers_count(name: str, numbering: str) -> None:
+    assert analyze(DATA / name, model=MINI, today=TODAY).numbering == numbering

@@ -90,9 +90,6 @@ def test_help_and_datasets_listing() -> None:
 def test_json_array_reports_item_numbers() -> None:
     report = analyze(DATA / "array.json", model=MINI, today=TODAY)
     text = json.dumps(
-        [
-            b.to_dict()
-            for b in dataset_report_blocks(name="a.json", report=report, file_id="F", unit="item")
-        ]
+        [b.to_dict() for b in dataset_report_blocks(name="a.json", report=report, file_id="F")]
     )
     assert "item 4" in text
