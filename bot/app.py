@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from bot.config import Settings, SettingsError, require
 from bot.core.models import resolve_model
 from bot.openai_gateway import WatchGateway
+from bot.services.access import AccessService
 from bot.services.compare import CompareService
 from bot.services.datasets import DatasetIntake
 from bot.services.inspect import JobInspector
@@ -37,6 +38,7 @@ from storage.repositories import DatasetRepository, DeliveryRepository
 log = logging.getLogger(__name__)
 
 LISTENER_THREADS = 32  # Bolt's default of 5 would let a few slow listeners block the rest
+COMMAND_THREADS = 16  # slash commands answered after the ack when OpenAI is slow
 INTAKE_THREADS = 4  # datasets validated at once (each streams; memory stays bounded)
 
 
@@ -47,6 +49,7 @@ class Services:
     settings: Settings
     engine: Engine
     client: WebClient
+    access: AccessService
     datasets: DatasetIntake
     jobs: JobService
     watcher: JobWatcher
@@ -54,6 +57,7 @@ class Services:
     models: ModelService
     compare: CompareService
     background: ThreadPoolExecutor
+    commands: ThreadPoolExecutor
     deliveries: DeliveryRepository
     bot_user_id: str | None
     executors: list[ThreadPoolExecutor] = field(default_factory=list)
@@ -112,7 +116,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
     from handlers.notifier import SlackJobNotifier, SlackNotifier, SlackWatchNotifier
     from handlers.registry import register_all
     from handlers.slack_files import SlackFileSource, allowed_hosts
-    from handlers.users import WorkspaceAdmins
+    from handlers.users import ConversationMembers, WorkspaceAdmins
 
     require(settings, "SLACK_BOT_TOKEN")
     if not settings.socket_mode:
@@ -158,7 +162,6 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
             approval_usd=settings.FTBOT_APPROVAL_USD,
             default_model=settings.FTBOT_DEFAULT_MODEL,
         ),
-        is_workspace_admin=WorkspaceAdmins(client=client),
     )
     watch_notifier = SlackWatchNotifier(client=client)
     watcher = JobWatcher(
@@ -173,10 +176,16 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
         lease=dt.timedelta(seconds=max(3 * settings.FTBOT_POLL_SECONDS, 1.0)),
     )
     background = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="background")
+    command_pool = ThreadPoolExecutor(COMMAND_THREADS, thread_name_prefix="command")
     services = Services(
         settings=settings,
         engine=engine,
         client=client,
+        access=AccessService(
+            admins=settings.FTBOT_ADMINS,
+            is_workspace_admin=WorkspaceAdmins(client=client),
+            is_member=ConversationMembers(client=client),
+        ),
         datasets=DatasetIntake(
             repo=datasets,
             files=files,
@@ -214,9 +223,10 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
             job_service=job_service,
         ),
         background=background,
+        commands=command_pool,
         deliveries=DeliveryRepository(engine=engine),
         bot_user_id=bot_user_id,
-        executors=[listener_pool, intake_pool, jobs_pool, background],
+        executors=[listener_pool, intake_pool, jobs_pool, background, command_pool],
     )
     secret = settings.SLACK_SIGNING_SECRET
     app = App(

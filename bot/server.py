@@ -121,11 +121,11 @@ class HttpServer:
 
     def serve_forever(self) -> None:
         """Serve until close() is called."""
-        try:
-            self._server.run()
-        except OSError:  # the listening socket closed under select() during close()
-            if not self._closing:
-                raise
+        from waitress import wasyncore
+
+        server: Any = self._server
+        while not self._closing:
+            wasyncore.loop(timeout=0.2, map=server._map, use_poll=True, count=1)
 
     def start(self) -> HttpServer:
         """Serve on a background thread."""
@@ -134,12 +134,19 @@ class HttpServer:
         return self
 
     def close(self) -> None:
-        """Stop serving: no new connections, then let running requests finish."""
+        """Stop: let requests in progress finish and flush, then stop the loop and close sockets.
+
+        Closing sockets under a running loop (or under a worker still writing) makes waitress
+        log tracebacks at shutdown; this order does not."""
+        from waitress import wasyncore
+
+        server: Any = self._server
+        server.accepting = False
+        server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
         self._closing = True
-        self._server.close()
-        self._server.task_dispatcher.shutdown()  # type: ignore[union-attr]
         if self._thread:
             self._thread.join(timeout=5)
+        wasyncore.close_all(server._map)
 
 
 def serve(app: App, services: Services) -> None:

@@ -123,14 +123,17 @@ class JobRepository:
             row = session.scalar(select(Job).where(Job.request_key == request_key))
             return _job(row) if row else None
 
-    def matching(self, reference: str) -> list[JobRecord]:
-        """Jobs whose OpenAI id is `reference` or starts with it (at most a few)."""
+    def matching(self, reference: str, *, limit: int = 200) -> list[JobRecord]:
+        """Jobs whose OpenAI id is `reference` or starts with it (newest first, at most `limit`)."""
         with self._sessions() as session:
             exact = session.scalar(select(Job).where(Job.openai_job_id == reference))
             if exact:
                 return [_job(exact)]
             rows = session.scalars(
-                select(Job).where(Job.openai_job_id.startswith(reference, autoescape=True)).limit(5)
+                select(Job)
+                .where(Job.openai_job_id.startswith(reference, autoescape=True))
+                .order_by(Job.created_at.desc(), Job.id.desc())
+                .limit(limit)
             )
             return [_job(row) for row in rows]
 

@@ -193,8 +193,9 @@ class DatasetRepository:
             row = session.get(Dataset, dataset_id)
             return _dataset(row) if row else None
 
-    def find(self, *, reference: str, channel_id: str) -> DatasetRecord | None:
-        """A dataset by Slack file id, OpenAI file id, name in this channel, or `latest`."""
+    def find(self, *, reference: str, channel_id: str, limit: int = 50) -> list[DatasetRecord]:
+        """Datasets a reference may mean, newest first: Slack file id, OpenAI file id, name in
+        this channel, or `latest` (the caller keeps the ones the requester may see)."""
         with self._sessions() as session:
             query = select(Dataset).where(Dataset.status == "reported")
             if reference == "latest":
@@ -205,8 +206,10 @@ class DatasetRepository:
                 query = query.where(Dataset.slack_file_id == reference)
             else:
                 query = query.where(Dataset.channel_id == channel_id, Dataset.name == reference)
-            row = session.scalar(query.order_by(Dataset.created_at.desc(), Dataset.id.desc()))
-            return _dataset(row) if row else None
+            rows = session.scalars(
+                query.order_by(Dataset.created_at.desc(), Dataset.id.desc()).limit(limit)
+            )
+            return [_dataset(row) for row in rows]
 
     def claim_upload(self, *, dataset_id: int, token: str, now: dt.datetime) -> bool:
         """Take the right to upload this dataset to OpenAI (one uploader at a time)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.text import inert, literal
+
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 STATUS_TEXT = {
     "validating_files": "validating files",
@@ -47,7 +49,7 @@ class JobSnapshot:
 
 def status_text(status: str | None) -> str:
     """A status in words (unknown ones are shown as they are)."""
-    return STATUS_TEXT.get(status or "", status or "unknown")
+    return STATUS_TEXT.get(status or "", inert(status or "unknown", limit=40))
 
 
 class ServiceError(Exception):
@@ -73,7 +75,8 @@ NOT_CONFIGURED = "OpenAI is not configured (OPENAI_API_KEY is not set). Ask an a
 
 
 def explain(kind: str, message: str, param: str | None) -> str:
-    """What the user reads for an OpenAI error."""
+    """What the user reads for an OpenAI error (its words made inert: they may echo input)."""
+    message = inert(message, limit=500)
     if kind == "training_not_available":
         return (
             "This OpenAI organisation can no longer start fine-tuning jobs: OpenAI is winding "
@@ -81,7 +84,7 @@ def explain(kind: str, message: str, param: str | None) -> str:
             "uploads and existing models keep working."
         )
     if kind == "invalid_request":
-        field_note = f" (field `{param}`)" if param else ""
+        field_note = f" (field {literal(param)})" if param else ""
         return f"OpenAI rejected the request{field_note}: {message}"
     if kind == "rate_limited":
         return f"OpenAI is rate-limiting us right now ({message}). Nothing was lost: try again."

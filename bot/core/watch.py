@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.core.jobs import TERMINAL, JobSnapshot, status_text
+from bot.core.text import inert, literal
 
 BAR_WIDTH = 20
 ELAPSED_STEP_S = 600
@@ -305,8 +306,8 @@ def completion_text(
         took = f" in {_duration(snapshot.finished_at - snapshot.created_at)}"
     if snapshot.status == "succeeded":
         tokens = snapshot.trained_tokens
-        parts = [f"🎉 <@{owner_id}> fine-tuning job `{snapshot.id}` succeeded{took}."]
-        parts.append(f"Model: `{snapshot.fine_tuned_model}`.")
+        parts = [f"🎉 <@{owner_id}> fine-tuning job {literal(snapshot.id)} succeeded{took}."]
+        parts.append(f"Model: {literal(snapshot.fine_tuned_model)}.")
         if tokens is not None:
             parts.append(f"Trained tokens: {tokens:,}.")
             if usd_per_1m is not None:
@@ -315,11 +316,11 @@ def completion_text(
                 parts.append(f"Actual cost: ${actual:,.2f}{estimate}.")
         return " ".join(parts)
     if snapshot.status == "failed":
-        reason = snapshot.error_message or "OpenAI gave no reason"
-        code = f" (`{snapshot.error_code}`)" if snapshot.error_code else ""
+        reason = inert(snapshot.error_message or "OpenAI gave no reason", limit=600)
+        code = f" ({literal(snapshot.error_code)})" if snapshot.error_code else ""
         advice = ADVICE.get(
             snapshot.error_code or "",
             "start it again; if it fails the same way, contact OpenAI support with the job id",
         )
-        return f"❌ <@{owner_id}> fine-tuning job `{snapshot.id}` failed{took}: {reason}{code}. What to do: {advice}."
-    return f"⏹️ <@{owner_id}> fine-tuning job `{snapshot.id}` was cancelled{took}."
+        return f"❌ <@{owner_id}> fine-tuning job {literal(snapshot.id)} failed{took}: {reason}{code}. What to do: {advice}."
+    return f"⏹️ <@{owner_id}> fine-tuning job {literal(snapshot.id)} was cancelled{took}."

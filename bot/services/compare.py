@@ -9,10 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.access import Viewer, may_see
 from bot.core.compare import Outcome, Score, cases_from, score
 from bot.core.datasets import iter_records
 from bot.core.jobs import NOT_CONFIGURED, ServiceError
 from bot.core.models import UnknownModelError, resolve_model
+from bot.core.text import literal
 from bot.openai_gateway import WatchGateway
 from bot.services.jobs import JobService, UserError
 from bot.services.ports import FileSource
@@ -58,19 +60,22 @@ class CompareService:
         self._gateway = gateway
         self._job_service = job_service
 
-    def _dataset(self, model: str, reference: str | None, channel_id: str) -> DatasetRecord:
+    def _dataset(
+        self, model: str, reference: str | None, viewer: Viewer, channel_id: str
+    ) -> DatasetRecord:
         if reference:
-            return self._job_service.dataset(reference, channel_id)
+            return self._job_service.dataset(reference, viewer, channel_id)
         job = self._jobs.by_fine_tuned_model(model.split(":ckpt-step-")[0])
         for dataset_id in (job.validation_dataset_id, job.dataset_id) if job else ():
             found = self._datasets.by_id(dataset_id) if dataset_id else None
-            if found:
+            if found and may_see(viewer, found.channel_id):
                 return found
         raise UserError("Name a dataset to compare on: `/finetune compare <model> <dataset>`.")
 
     def compare(
         self,
         *,
+        viewer: Viewer,
         model: str,
         dataset: str | None,
         channel_id: str,
@@ -81,6 +86,8 @@ class CompareService:
         if self._gateway is None:
             raise UserError(NOT_CONFIGURED)
         record = self._models.get(model.split(":ckpt-step-")[0])
+        if record is not None and (record.deleted or not may_see(viewer, record.channel_id)):
+            raise UserError(f"I don't know a model {literal(model)} (see `/finetune models`).")
         base = (
             record.base_model
             if record
@@ -89,15 +96,17 @@ class CompareService:
         try:
             info = resolve_model(base)
         except UnknownModelError:
-            raise UserError(f"I don't know the base model of `{model}`.") from None
-        source = self._dataset(model, dataset, channel_id)
+            raise UserError(f"I don't know the base model of {literal(model)}.") from None
+        source = self._dataset(model, dataset, viewer, channel_id)
         remote = self._files.info(source.slack_file_id, source.channel_id)
         with tempfile.TemporaryDirectory(prefix="ftbot-cmp-") as tmp:
             path = Path(tmp) / "data.jsonl"
             self._files.download(remote, path, max_bytes=max(remote.size, 1) * 2)
             cases = cases_from(iter_records(path), limit)
         if not cases:
-            raise UserError(f"`{source.name}` has no chat examples ending in an assistant answer.")
+            raise UserError(
+                f"{literal(source.name)} has no chat examples ending in an assistant answer."
+            )
         gateway = self._gateway
         lock = threading.Lock()
         done = 0

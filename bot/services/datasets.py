@@ -10,8 +10,10 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
 
+from bot.core.access import Viewer, may_see
 from bot.core.models import ModelInfo
 from bot.core.reports import DatasetReport
+from bot.core.text import literal
 from bot.core.validation import analyze
 from bot.services.ports import Clock, DownloadRefused, FileSource, Notifier, RemoteFile
 from storage.repositories import DatasetRecord, DatasetRepository
@@ -103,7 +105,7 @@ class DatasetIntake:
                     channel=channel_id,
                     thread_ts=thread_ts,
                     text=f"I only read fine-tuning datasets (`.jsonl`, or `.json` holding an "
-                    f"array); `{remote.name}` is not one, so I left it alone.",
+                    f"array); {literal(remote.name)} is not one, so I left it alone.",
                 )
             return
         if thread_ts:
@@ -118,7 +120,7 @@ class DatasetIntake:
             progress = _Progress(self._notifier, channel_id, thread_ts, remote)
             report, sha256 = self._validate(remote, progress)
         except DownloadRefused as refused:
-            text = f"I can't check `{remote.name}`: {refused}"
+            text = f"I can't check {literal(remote.name)}: {refused}"
             self._fail(file_id, channel_id, thread_ts, text, replace_ts=progress and progress.ts)
             return
         dataset = self._store(file_id, report, sha256)
@@ -130,7 +132,7 @@ class DatasetIntake:
         except Exception:
             log.exception("dataset %s failed", file_id)
             record = self._repo.get(slack_file_id=file_id)
-            name = f"`{record.name}`" if record and record.name else "this file"
+            name = f"{literal(record.name)}" if record and record.name else "this file"
             thread = record.thread_ts if record else message_ts
             try:
                 self._fail(
@@ -214,8 +216,10 @@ class DatasetIntake:
         """The service clock's time."""
         return self._clock.now()
 
-    def channel_datasets(self, channel_id: str) -> list[DatasetRecord]:
-        """This channel's datasets, newest first."""
+    def channel_datasets(self, channel_id: str, viewer: Viewer) -> list[DatasetRecord]:
+        """A conversation's datasets, newest first (none unless the viewer may see them)."""
+        if not may_see(viewer, channel_id):
+            return []
         return self._repo.in_channel(channel_id=channel_id)
 
 
@@ -235,7 +239,7 @@ class _Progress:
             self.ts = notifier.post_text(
                 channel=channel,
                 thread_ts=thread_ts,
-                text=f":hourglass_flowing_sand: Downloading `{remote.name}` "
+                text=f":hourglass_flowing_sand: Downloading {literal(remote.name)} "
                 f"({remote.size / 1e6:,.1f} MB)…",
             )
 
@@ -248,7 +252,7 @@ class _Progress:
         self._notifier.update_text(
             channel=self._channel,
             ts=self.ts,
-            text=f":hourglass_flowing_sand: Downloading `{self._remote.name}`: {share:.0%} "
+            text=f":hourglass_flowing_sand: Downloading {literal(self._remote.name)}: {share:.0%} "
             f"of {self._remote.size / 1e6:,.1f} MB…",
         )
 
@@ -257,6 +261,6 @@ class _Progress:
             self._notifier.update_text(
                 channel=self._channel,
                 ts=self.ts,
-                text=f":hourglass_flowing_sand: Validating `{self._remote.name}` and counting "
+                text=f":hourglass_flowing_sand: Validating {literal(self._remote.name)} and counting "
                 "tokens…",
             )

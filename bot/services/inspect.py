@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.access import Viewer, may_change, may_see
 from bot.core.jobs import NOT_CONFIGURED, JobSnapshot, ServiceError
 from bot.core.permissions import may_adopt
+from bot.core.text import literal
 from bot.core.watch import Event, metrics_from_dict, status_view
 from bot.openai_gateway import WatchGateway
 from bot.services.jobs import JobService, UserError
@@ -62,18 +64,25 @@ class JobInspector:
         except ServiceError as error:
             raise UserError(error.explained) from None
 
-    def _job_or_id(self, reference: str) -> tuple[JobRecord | None, str]:
+    def _job_or_id(self, reference: str, viewer: Viewer) -> tuple[JobRecord | None, str]:
         try:
-            job = self._service.resolve(reference)
+            job = self._service.resolve(reference, viewer)
             return job, job.openai_job_id or ""
         except UserError:
-            if reference.startswith("ftjob-"):
-                return None, reference  # a job started elsewhere: readable by anyone
+            # A job started elsewhere (dashboard, API) belongs to no conversation: admins may
+            # read it before adopting it. A job the store knows is never read this way.
+            reference = reference.strip()
+            if (
+                reference.startswith("ftjob-")
+                and may_see(viewer, None)
+                and self._jobs.by_openai_id(reference) is None
+            ):
+                return None, reference
             raise
 
-    def status(self, reference: str) -> StatusAnswer:
+    def status(self, reference: str, viewer: Viewer) -> StatusAnswer:
         """One job's details and latest metrics."""
-        job, job_id = self._job_or_id(reference)
+        job, job_id = self._job_or_id(reference, viewer)
         snapshot = self._snapshot(job_id)
         stored = self._jobs.snapshot_of(job.id)[0] if job else None
         metrics = metrics_from_dict((stored or {}).get("metrics"))
@@ -86,18 +95,20 @@ class JobInspector:
             fine_tuned_model=snapshot.fine_tuned_model,
         )
 
-    def events(self, reference: str, count: int) -> tuple[str, list[Event]]:
+    def events(self, reference: str, count: int, viewer: Viewer) -> tuple[str, list[Event]]:
         """The last `count` events, oldest first."""
-        _, job_id = self._job_or_id(reference)
+        _, job_id = self._job_or_id(reference, viewer)
         try:
             page, _ = self._gw().events(job_id, limit=max(1, min(count, 100)))
         except ServiceError as error:
             raise UserError(error.explained) from None
         return job_id, list(reversed(page))
 
-    def checkpoints(self, reference: str) -> tuple[JobRecord | None, list[dict[str, Any]], str]:
+    def checkpoints(
+        self, reference: str, viewer: Viewer
+    ) -> tuple[JobRecord | None, list[dict[str, Any]], str]:
         """The job's checkpoints and final model."""
-        job, job_id = self._job_or_id(reference)
+        job, job_id = self._job_or_id(reference, viewer)
         snapshot = self._snapshot(job_id)
         try:
             found = self._gw().checkpoints(job_id)
@@ -105,40 +116,47 @@ class JobInspector:
             raise UserError(error.explained) from None
         return job, found, snapshot.fine_tuned_model or ""
 
-    def chart(self, *, reference: str) -> str:
+    def chart(self, *, reference: str, viewer: Viewer) -> str:
         """Upload the loss chart into the job's thread."""
-        job = self._service.resolve(reference)
+        job = self._service.resolve(reference, viewer)
         snapshot = self._snapshot(job.openai_job_id or "")
         stamp = int(self._clock.now().timestamp())
         self._watcher.post_chart(job, snapshot, key=marker(job, "chart", f"request-{stamp}"))
-        return f"Posted the loss chart of `{job.openai_job_id}` in its thread."
+        return f"Posted the loss chart of {literal(job.openai_job_id)} in its thread."
 
-    def choose(self, *, actor: str, model: str) -> tuple[JobRecord, str]:
-        """Make a checkpoint (or the final model) the default for `/finetune try`."""
+    def choose(self, *, viewer: Viewer, model: str) -> tuple[JobRecord, str]:
+        """Make a checkpoint (or the final model) the default for `/finetune try`.
+
+        The choice must be the job's final model or one of the checkpoints the job made."""
         final = model.split(CKPT)[0]
         record = self._models.get(final)
-        if record is None or record.job_id is None:
-            raise UserError(f"I don't know the model `{final}`.")
-        job = self._jobs.by_fine_tuned_model(final)
-        if job is None:
-            raise UserError(f"I don't know the job that made `{final}`.")
-        self._service.require_modify(actor, job)
+        job = self._jobs.by_fine_tuned_model(final) if record and not record.deleted else None
+        if record is None or job is None or not may_see(viewer, record.channel_id):
+            raise UserError(f"I don't know the model {literal(final)}.")
+        if not may_change(viewer, conversation_id=record.channel_id, owner_id=job.owner_id):
+            self._service.require_modify(viewer, job)  # says who may
+        if model != final:
+            try:
+                made = {c["model"] for c in self._gw().checkpoints(job.openai_job_id or "")}
+            except ServiceError as error:
+                raise UserError(error.explained) from None
+            if model not in made:
+                raise UserError(f"{literal(model)} is not a checkpoint of {literal(final)}.")
         now = self._clock.now()
         self._models.choose(name=final, chosen=model, now=now)
         self._jobs.save_poll(job_id=job.id, now=now, chosen_model=model)
         return job, model
 
-    def adopt(self, *, actor: str, reference: str, channel_id: str) -> JobRecord:
+    def adopt(self, *, viewer: Viewer, reference: str, channel_id: str) -> JobRecord:
         """An admin brings a job started elsewhere into this channel."""
-        decision = may_adopt(
-            actor_id=actor, admins=(), workspace_admin=self._service.is_admin(actor)
-        )
+        actor = viewer.user_id
+        decision = may_adopt(actor_id=actor, admins=(), workspace_admin=viewer.admin)
         if not decision.allowed:
             raise UserError(f"You can't do that: {decision.reason}.")
         job_id = reference.strip()
         existing = self._jobs.by_openai_id(job_id)
         if existing:
-            raise UserError(f"`{job_id}` is already watched in <#{existing.channel_id}>.")
+            raise UserError(f"{literal(job_id)} is already watched in <#{existing.channel_id}>.")
         snapshot = self._snapshot(job_id)
         owner = snapshot.metadata.get("slack_user") or actor
         now = self._clock.now()

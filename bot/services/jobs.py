@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
-import uuid
-from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from bot.core import commands
+from bot.core.access import Viewer, may_see, visible
 from bot.core.billing import BillingLine, billing_line
 from bot.core.jobs import NOT_CONFIGURED, ServiceError, status_text
 from bot.core.models import ModelInfo, UnknownModelError, resolve_model
 from bot.core.permissions import may_approve, may_modify
+from bot.core.text import literal
 from bot.openai_gateway import FineTuningGateway
 from bot.services.ports import Clock, FileSource, JobNotifier
+from bot.services.uploads import ensure_uploaded
 from storage.jobs import JobRecord, JobRepository
 from storage.repositories import DatasetRecord, DatasetRepository
 
@@ -26,7 +25,6 @@ log = logging.getLogger(__name__)
 
 PAST = {"cancel": "cancelled", "pause": "paused", "resume": "resumed"}
 CREATE_ATTEMPTS = 3
-UPLOAD_WAIT_S = 120.0
 
 
 class UserError(Exception):
@@ -67,7 +65,6 @@ class JobService:
         clock: Clock,
         executor: Executor,
         policy: JobPolicy,
-        is_workspace_admin: Callable[[str], bool],
     ) -> None:
         self._jobs = jobs
         self._datasets = datasets
@@ -77,7 +74,6 @@ class JobService:
         self._clock = clock
         self._executor = executor
         self._policy = policy
-        self._is_workspace_admin = is_workspace_admin
 
     @property
     def gateway(self) -> FineTuningGateway | None:
@@ -86,19 +82,23 @@ class JobService:
 
     # ---- reading -----------------------------------------------------------------------------
 
-    def dataset(self, reference: str, channel_id: str) -> DatasetRecord:
-        """Resolve a dataset reference or explain why not."""
-        found = self._datasets.find(reference=reference, channel_id=channel_id)
-        if found is None:
-            what = "valid dataset in this channel" if reference == "latest" else f"`{reference}`"
+    def dataset(self, reference: str, viewer: Viewer, channel_id: str) -> DatasetRecord:
+        """Resolve a dataset reference the viewer may see, or explain why not.
+
+        One the viewer may not see gets the same answer as one that does not exist."""
+        candidates = self._datasets.find(reference=reference, channel_id=channel_id)
+        found = visible(viewer, candidates, lambda d: d.channel_id)
+        if not found:
+            what = "valid dataset in this channel" if reference == "latest" else literal(reference)
             raise UserError(
                 f"I can't find {what}. `/finetune datasets` lists this channel's datasets."
             )
-        return found
+        return found[0]
 
-    def by_file(self, slack_file_id: str) -> DatasetRecord | None:
-        """The dataset of a Slack file."""
-        return self._datasets.get(slack_file_id=slack_file_id)
+    def by_file(self, slack_file_id: str, viewer: Viewer) -> DatasetRecord | None:
+        """The dataset of a Slack file, if the viewer may see it."""
+        found = self._datasets.get(slack_file_id=slack_file_id)
+        return found if found is not None and may_see(viewer, found.channel_id) else None
 
     def estimate(self, dataset: DatasetRecord, model: ModelInfo, epochs: int | None) -> BillingLine:
         """The cost of training `model` on `dataset` for `epochs` (default: the service's)."""
@@ -110,22 +110,24 @@ class JobService:
             if line.get("model") == model.id:
                 per_epoch = line.get("billed_tokens_per_epoch")
         if per_epoch is None:
-            raise UserError(f"I have no token count of `{dataset.name}` for `{model.id}`.")
+            raise UserError(f"I have no token count of {literal(dataset.name)} for `{model.id}`.")
         chosen = epochs or int(report.get("default_epochs") or 3)
         return billing_line(model, int(per_epoch), chosen, self._clock.now().date())
 
-    def cost(self, cmd: commands.Cost, channel_id: str) -> tuple[DatasetRecord, BillingLine]:
+    def cost(
+        self, cmd: commands.Cost, viewer: Viewer, channel_id: str
+    ) -> tuple[DatasetRecord, BillingLine]:
         """`/finetune cost`."""
-        dataset = self.dataset(cmd.dataset, channel_id)
+        dataset = self.dataset(cmd.dataset, viewer, channel_id)
         model = resolve_model(cmd.model or self._policy.default_model)
         return dataset, self.estimate(dataset, model, cmd.epochs)
 
-    def plan(self, cmd: commands.Start, channel_id: str) -> Plan:
-        """Check a start request: valid dataset, trainable model, matching method."""
-        dataset = self.dataset(cmd.dataset, channel_id)
+    def plan(self, cmd: commands.Start, viewer: Viewer, channel_id: str) -> Plan:
+        """Check a start request: a dataset the viewer may use, trainable model, matching method."""
+        dataset = self.dataset(cmd.dataset, viewer, channel_id)
         if not dataset.valid:
             raise UserError(
-                f"`{dataset.name}` needs fixes before it can be trained (see its report in the "
+                f"{literal(dataset.name)} needs fixes before it can be trained (see its report in the "
                 "thread where it was shared)."
             )
         try:
@@ -140,25 +142,27 @@ class JobService:
         wanted = ("dpo",) if cmd.method == "dpo" else ("chat", "chat_tools")
         if dataset.format not in wanted:
             raise UserError(
-                f"`{dataset.name}` is {dataset.format} data; method `{cmd.method}` needs "
+                f"{literal(dataset.name)} is {dataset.format} data; method `{cmd.method}` needs "
                 f"{' or '.join(wanted)} data."
             )
         validation = None
         if cmd.validation:
-            validation = self.dataset(cmd.validation, channel_id)
+            validation = self.dataset(cmd.validation, viewer, channel_id)
             if not validation.valid or validation.format not in wanted:
-                raise UserError(f"`{validation.name}` can't be the validation file for this job.")
+                raise UserError(
+                    f"{literal(validation.name)} can't be the validation file for this job."
+                )
         estimate = self.estimate(dataset, model, cmd.epochs)
         return Plan(dataset, validation, model, estimate.epochs, estimate)
 
     # ---- starting ----------------------------------------------------------------------------
 
     def request_start(
-        self, *, actor: str, channel_id: str, cmd: commands.Start, request_key: str
+        self, *, viewer: Viewer, channel_id: str, cmd: commands.Start, request_key: str
     ) -> str:
         """Record a start request once (by its key); create the job now or ask for approval."""
         self._require_gateway()
-        plan = self.plan(cmd, channel_id)
+        plan = self.plan(cmd, viewer, channel_id)
         threshold = self._policy.approval_usd
         needs_approval = threshold is not None and plan.estimate.cost_usd > threshold
         hyper = {
@@ -173,7 +177,7 @@ class JobService:
             validation_dataset_id=plan.validation.id if plan.validation else None,
             channel_id=plan.dataset.channel_id,
             thread_ts=plan.dataset.thread_ts,
-            owner_id=actor,
+            owner_id=viewer.user_id,
             model=plan.model.id,
             method=cmd.method,
             hyperparameters={k: v for k, v in hyper.items() if v is not None},
@@ -197,18 +201,16 @@ class JobService:
             )
         self._executor.submit(self._create_guarded, request_key)
         return (
-            f"Starting fine-tuning of `{plan.model.id}` on `{plan.dataset.name}` "
+            f"Starting fine-tuning of `{plan.model.id}` on {literal(plan.dataset.name)} "
             f"({plan.epochs} epochs, estimated {cost}). I'll post the job in the dataset's thread."
         )
 
-    def approve(self, *, actor: str, request_key: str) -> str:
+    def approve(self, *, viewer: Viewer, request_key: str) -> str:
         """An admin's approval: the job is created once."""
-        job = self._job_by_key(request_key)
+        job = self._job_by_key(request_key, viewer)
+        actor = viewer.user_id
         decision = may_approve(
-            actor_id=actor,
-            requester_id=job.owner_id,
-            admins=self._policy.admins,
-            workspace_admin=self._is_workspace_admin(actor),
+            actor_id=actor, requester_id=job.owner_id, admins=(), workspace_admin=viewer.admin
         )
         if not decision.allowed:
             raise UserError(f"You can't approve this: {decision.reason}.")
@@ -226,10 +228,10 @@ class JobService:
         self._executor.submit(self._create_guarded, request_key)
         return "Approved: starting the job."
 
-    def retry(self, *, actor: str, request_key: str) -> str:
+    def retry(self, *, viewer: Viewer, request_key: str) -> str:
         """Try a failed (retryable) creation again: the requester or an admin."""
-        job = self._job_by_key(request_key)
-        self.require_modify(actor, job)
+        job = self._job_by_key(request_key, viewer)
+        self.require_modify(viewer, job)
         if job.state != "retryable":
             return "That request is not waiting for a retry."
         self._executor.submit(self._create_guarded, request_key)
@@ -259,9 +261,9 @@ class JobService:
             state="creating",
         ):
             return
-        job = self._job_by_key(request_key)
-        dataset = self._datasets.by_id(job.dataset_id or 0)
-        assert dataset is not None
+        job = self._jobs.by_key(request_key)
+        dataset = self._datasets.by_id(job.dataset_id or 0) if job else None
+        assert job is not None and dataset is not None
         try:
             snapshot = self._create_on_openai(job, dataset)
         except ServiceError as error:
@@ -279,7 +281,7 @@ class JobService:
             openai_job_id=snapshot.id,
             status=snapshot.status,
         )
-        job = self._job_by_key(request_key)
+        job = self._jobs.by_key(request_key) or job
         epochs = int((job.hyperparameters or {}).get("n_epochs") or 0) or int(
             (dataset.report or {}).get("default_epochs") or 3
         )
@@ -325,48 +327,18 @@ class JobService:
 
     def ensure_uploaded(self, dataset: DatasetRecord) -> str:
         """The dataset's OpenAI file id, uploading it unless the same content already was."""
-        gateway = self._require_gateway()
-        now = self._clock.now()
-        if dataset.openai_file_id and dataset.openai_file_id.startswith("file-"):
-            return dataset.openai_file_id
-        if dataset.sha256:
-            earlier = self._datasets.uploaded_with_sha(sha256=dataset.sha256)
-            if earlier:
-                self._datasets.set_openai_file(
-                    dataset_id=dataset.id, openai_file_id=earlier, now=now
-                )
-                return earlier
-        token = f"uploading:{uuid.uuid4().hex}"
-        if not self._datasets.claim_upload(dataset_id=dataset.id, token=token, now=now):
-            return self._wait_for_upload(dataset.id)
-        try:
-            remote = self._files.info(dataset.slack_file_id, dataset.channel_id)
-            with tempfile.TemporaryDirectory(prefix="ftbot-up-") as tmp:
-                path = Path(tmp) / Path(dataset.name).name
-                self._files.download(remote, path, max_bytes=max(remote.size, 1) * 2)
-                file_id = gateway.upload(path, name=dataset.name)
-        except BaseException:
-            self._datasets.set_openai_file(dataset_id=dataset.id, openai_file_id=None, now=now)
-            raise
-        self._datasets.set_openai_file(
-            dataset_id=dataset.id, openai_file_id=file_id, now=self._clock.now()
+        return ensure_uploaded(
+            dataset,
+            datasets=self._datasets,
+            files=self._files,
+            gateway=self._require_gateway(),
+            clock=self._clock,
         )
-        return file_id
 
-    def _wait_for_upload(self, dataset_id: int) -> str:
-        deadline = time.monotonic() + UPLOAD_WAIT_S
-        while time.monotonic() < deadline:
-            record = self._datasets.by_id(dataset_id)
-            if record and record.openai_file_id and record.openai_file_id.startswith("file-"):
-                return record.openai_file_id
-            if record and record.openai_file_id is None:
-                raise ServiceError("unavailable", "the upload of this dataset failed")
-            time.sleep(0.2)
-        raise ServiceError("unavailable", "the upload of this dataset is taking too long")
-
-    def upload_only(self, *, actor: str, slack_file_id: str) -> None:
+    def upload_only(self, *, viewer: Viewer, slack_file_id: str) -> None:
         """The report's *Upload only* button: upload (once) and say where it went."""
-        dataset = self._datasets.get(slack_file_id=slack_file_id)
+        actor = viewer.user_id
+        dataset = self.by_file(slack_file_id, viewer)
         if dataset is None or not dataset.valid:
             raise UserError("Only a dataset that is ready to train can be uploaded.")
         self._require_gateway()
@@ -376,28 +348,37 @@ class JobService:
             text = error.explained
         else:
             text = (
-                f"<@{actor}> uploaded `{dataset.name}` to OpenAI: `{file_id}` (purpose "
+                f"<@{actor}> uploaded {literal(dataset.name)} to OpenAI: {literal(file_id)} (purpose "
                 f"`fine-tune`). `/finetune start {file_id}` trains on it."
             )
         self._notifier.post_text(channel=dataset.channel_id, thread_ts=dataset.thread_ts, text=text)
 
     # ---- stopping ----------------------------------------------------------------------------
 
-    def resolve(self, reference: str) -> JobRecord:
-        """A started job by its OpenAI id or an unambiguous prefix of it."""
-        matches = self._jobs.matching(reference.strip())
-        started = [j for j in matches if j.openai_job_id]
+    def resolve(self, reference: str, viewer: Viewer) -> JobRecord:
+        """A started job the viewer may see, by its OpenAI id or an unambiguous prefix of it.
+
+        Jobs the viewer may not see take no part: they neither match nor make a prefix ambiguous."""
+        reference = reference.strip()
+        matches = (
+            [j for j in self._jobs.matching(reference) if j.openai_job_id] if reference else []
+        )
+        started = visible(viewer, matches, lambda j: j.channel_id)
         if not started:
-            raise UserError(f"No job matches `{reference}`. `/finetune jobs` lists them.")
+            raise UserError(f"No job matches {literal(reference)}. `/finetune jobs` lists them.")
         if len(started) > 1:
-            ids = ", ".join(f"`{j.openai_job_id}`" for j in started)
-            raise UserError(f"`{reference}` matches several jobs ({ids}); give more of the id.")
+            ids = ", ".join(f"{literal(j.openai_job_id)}" for j in started[:5])
+            more = " …" if len(started) > 5 else ""
+            raise UserError(
+                f"{literal(reference)} matches several jobs ({ids}{more}); give more of the id."
+            )
         return started[0]
 
-    def act(self, *, actor: str, action: str, reference: str) -> str:
+    def act(self, *, viewer: Viewer, action: str, reference: str) -> str:
         """cancel / pause / resume: the owner or an admin; anyone else is refused before OpenAI."""
-        job = self.resolve(reference)
-        self.require_modify(actor, job)
+        actor = viewer.user_id
+        job = self.resolve(reference, viewer)
+        self.require_modify(viewer, job)
         gateway = self._require_gateway()
         try:
             snapshot = gateway.act(action, job.openai_job_id or "")
@@ -409,20 +390,21 @@ class JobService:
         self._notifier.post_text(
             channel=job.channel_id,
             thread_ts=job.thread_ts,
-            text=f"<@{actor}> {PAST[action]} job `{job.openai_job_id}` "
+            text=f"<@{actor}> {PAST[action]} job {literal(job.openai_job_id)} "
             f"(now {status_text(snapshot.status)}).",
         )
-        return f"Job `{job.openai_job_id}` {PAST[action]} (now {status_text(snapshot.status)})."
+        return (
+            f"Job {literal(job.openai_job_id)} {PAST[action]} (now {status_text(snapshot.status)})."
+        )
 
     # ---- helpers -----------------------------------------------------------------------------
 
-    def require_modify(self, actor: str, job: JobRecord) -> None:
-        """Refuse (UserError) unless `actor` owns the job or is an admin."""
+    def require_modify(self, viewer: Viewer, job: JobRecord) -> None:
+        """Refuse (UserError) unless the viewer may see the job and owns it or is an admin."""
+        if not may_see(viewer, job.channel_id):
+            raise UserError("No job matches that. `/finetune jobs` lists them.")
         decision = may_modify(
-            actor_id=actor,
-            owner_id=job.owner_id,
-            admins=self._policy.admins,
-            workspace_admin=actor != job.owner_id and self._is_workspace_admin(actor),
+            actor_id=viewer.user_id, owner_id=job.owner_id, admins=(), workspace_admin=viewer.admin
         )
         if not decision.allowed:
             raise UserError(f"You can't do that: {decision.reason}.")
@@ -433,17 +415,13 @@ class JobService:
             channel=job.channel_id, thread_ts=job.thread_ts or job.status_ts, text=text
         )
 
-    def is_admin(self, actor: str) -> bool:
-        """FTBOT_ADMINS member or Slack workspace admin/owner."""
-        return actor in self._policy.admins or self._is_workspace_admin(actor)
-
     def _require_gateway(self) -> FineTuningGateway:
         if self._gateway is None:
             raise UserError(NOT_CONFIGURED)
         return self._gateway
 
-    def _job_by_key(self, request_key: str) -> JobRecord:
+    def _job_by_key(self, request_key: str, viewer: Viewer) -> JobRecord:
         job = self._jobs.by_key(request_key)
-        if job is None:
+        if job is None or not may_see(viewer, job.channel_id):
             raise UserError("I don't know that job request any more.")
         return job

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.access import Viewer, may_see, visible
 from bot.core.jobs import NOT_CONFIGURED, ServiceError
 from bot.core.models import UnknownModelError, resolve_model
+from bot.core.text import inert, literal
 from bot.core.usage import Usage, usage
 from bot.openai_gateway import WatchGateway
 from bot.services.jobs import JobService, UserError
@@ -60,28 +62,47 @@ class ModelService:
         self._job_service = job_service
         self._clock = clock
 
-    def jobs(self, *, scope: str, user_id: str, channel_id: str) -> list[JobLine]:
-        """`jobs` (this channel), `jobs mine`, `jobs all`."""
+    def jobs(self, *, scope: str, viewer: Viewer, channel_id: str) -> list[JobLine]:
+        """`jobs` (this channel), `jobs mine`, `jobs all`: only jobs the viewer may see."""
+        if scope == "channel" and not may_see(viewer, channel_id):
+            return []
         records = self._jobs.listing(
             channel_id=channel_id if scope == "channel" else None,
-            owner_id=user_id if scope == "mine" else None,
+            owner_id=viewer.user_id if scope == "mine" else None,
         )
-        return [JobLine(job, *self._jobs.progress(job.id)) for job in records]
+        shown = visible(viewer, records, lambda job: job.channel_id)
+        return [JobLine(job, *self._jobs.progress(job.id)) for job in shown]
 
-    def models(self) -> list[ModelRecord]:
-        """Every fine-tuned model the bot knows, newest first."""
-        return self._models.listing()
+    def models(self, viewer: Viewer) -> list[ModelRecord]:
+        """The fine-tuned models the viewer may see, newest first."""
+        return visible(viewer, self._models.listing(), lambda model: model.channel_id)
 
-    def try_model(self, *, channel_id: str, model: str | None, prompt: str) -> tuple[str, str]:
+    def visible_model(self, name: str, viewer: Viewer) -> ModelRecord | None:
+        """The stored model a name (or one of its checkpoints) stands for, if the viewer may see
+        it; raises UserError for a model of ours they may not see or that was deleted."""
+        record = self._models.get(name.split(":ckpt-step-")[0])
+        if record is None:
+            return None
+        if not may_see(viewer, record.channel_id):
+            raise UserError(f"I don't know a model {literal(name)} (see `/finetune models`).")
+        if record.deleted:
+            raise UserError(f"{literal(name)} was deleted.")
+        return record
+
+    def try_model(
+        self, *, viewer: Viewer, channel_id: str, model: str | None, prompt: str
+    ) -> tuple[str, str]:
         """Answer `prompt` with `model` (default: the channel's chosen checkpoint or model)."""
-        name = model or self._models.default_for_channel(channel_id)
+        name = model or (
+            self._models.default_for_channel(channel_id) if may_see(viewer, channel_id) else None
+        )
         if not name:
             raise UserError(
                 "No fine-tuned model in this channel yet. Name one: `/finetune try <model> <prompt>`."
             )
-        record = self._models.get(name.split(":ckpt-step-")[0])
-        if record and record.deleted:
-            raise UserError(f"`{name}` was deleted.")
+        # Models the bot made belong to their job's conversation; others (base models, models
+        # made outside the bot) belong to none and are the organisation's to try.
+        self.visible_model(name, viewer)
         if self._gateway is None:
             raise UserError(NOT_CONFIGURED)
         try:
@@ -91,26 +112,27 @@ class ModelService:
         except ServiceError as error:
             if error.kind in ("not_found", "invalid_request"):
                 raise UserError(
-                    f"`{name}` can't answer: it may be retired, deleted, or still loading "
-                    f"({error})."
+                    f"{literal(name)} can't answer: it may be retired, deleted, or still loading "
+                    f"({inert(str(error), limit=300)})."
                 ) from None
             raise UserError(error.explained) from None
         return name, answer
 
-    def check_delete(self, *, actor: str, model: str) -> ModelRecord:
-        """The model, if `actor` may delete it (owner or admin); else UserError."""
+    def check_delete(self, *, viewer: Viewer, model: str) -> ModelRecord:
+        """The model, if the viewer may delete it (owner or admin who may see it); else UserError."""
         record = self._models.get(model)
-        if record is None or record.deleted:
-            raise UserError(f"I don't know a model `{model}` (see `/finetune models`).")
+        if record is None or record.deleted or not may_see(viewer, record.channel_id):
+            raise UserError(f"I don't know a model {literal(model)} (see `/finetune models`).")
         job = self._jobs.by_fine_tuned_model(model)
         if job is None:
-            raise UserError(f"I don't know the job that made `{model}`.")
-        self._job_service.require_modify(actor, job)
+            raise UserError(f"I don't know the job that made {literal(model)}.")
+        self._job_service.require_modify(viewer, job)
         return record
 
-    def delete(self, *, actor: str, model: str) -> str:
+    def delete(self, *, viewer: Viewer, model: str) -> str:
         """Delete through the models API, record it, say so in the channel."""
-        record = self.check_delete(actor=actor, model=model)
+        actor = viewer.user_id
+        record = self.check_delete(viewer=viewer, model=model)
         if self._gateway is None:
             raise UserError(NOT_CONFIGURED)
         try:
@@ -120,20 +142,29 @@ class ModelService:
         self._models.mark_deleted(name=model, now=self._clock.now())
         job = self._jobs.by_fine_tuned_model(model)
         if job:
-            self._job_service.announce(job=job, text=f"<@{actor}> deleted the model `{model}`.")
-        return f"Deleted `{model}` (it was trained on `{record.base_model}`)."
+            self._job_service.announce(
+                job=job, text=f"<@{actor}> deleted the model {literal(model)}."
+            )
+        return f"Deleted {literal(model)} (it was trained on {literal(record.base_model)})."
 
-    def usage(self) -> Usage:
-        """Spend by user and channel, estimated and actual, this month and all time."""
-        return usage(self._jobs.costs(), today=self._clock.now().date(), price=_price)
+    def usage(self, viewer: Viewer) -> Usage:
+        """Spend by user and channel, estimated and actual, this month and all time (of the
+        conversations the viewer may see)."""
+        costs = visible(viewer, self._jobs.costs(), lambda cost: cost.channel_id)
+        return usage(costs, today=self._clock.now().date(), price=_price)
 
-    def home(self, user_id: str) -> Home:
-        """The user's running jobs, recent models and datasets."""
+    def home(self, viewer: Viewer) -> Home:
+        """The user's running jobs, recent models and datasets (that they may still see)."""
+        user_id = viewer.user_id
         running = [
             line
-            for line in self.jobs(scope="mine", user_id=user_id, channel_id="")
+            for line in self.jobs(scope="mine", viewer=viewer, channel_id="")
             if line.job.state in ("created", "requested", "creating", "awaiting_approval")
         ]
-        models = [m for m in self._models.listing() if m.owner_id == user_id][:10]
-        datasets = self._datasets.by_uploader(uploader_id=user_id, limit=10)
+        models = [m for m in self.models(viewer) if m.owner_id == user_id][:10]
+        datasets = visible(
+            viewer,
+            self._datasets.by_uploader(uploader_id=user_id, limit=50),
+            lambda d: d.channel_id,
+        )[:10]
         return Home(running=running[:20], models=models, datasets=datasets)

@@ -18,6 +18,7 @@ from typing import Any
 from bot.charts import loss_chart
 from bot.core.jobs import JobSnapshot, ServiceError
 from bot.core.models import UnknownModelError, resolve_model
+from bot.core.text import inert
 from bot.core.watch import (
     Event,
     completion_text,
@@ -206,7 +207,9 @@ class JobWatcher:
         if record.kind == "event":
             icon = LEVEL_ICON.get(record.payload.get("level", ""), "•")
             return self._notifier.post_in_thread(
-                job=job, text=f"{icon} {record.payload.get('message', '')}", key=key
+                job=job,
+                text=f"{icon} {inert(record.payload.get('message', ''), limit=1500)}",
+                key=key,
             )
         if record.kind == "completion":
             try:

@@ -11,7 +11,9 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot.app import Services
+from bot.core.access import Viewer
 from bot.core.models import trainable_models
+from bot.core.text import literal
 from bot.services.jobs import UserError
 from handlers import ids
 from handlers.blocks.jobs import start_form
@@ -36,7 +38,8 @@ def register(app: App, services: Services) -> None:
     def handle_dataset_start(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         file_id = body["actions"][0]["value"]
-        dataset = services.jobs.by_file(file_id)
+        viewer = services.access.viewer(body["user"]["id"])
+        dataset = services.jobs.by_file(file_id, viewer)
         if dataset is None or not dataset.valid:
             _tell(client, body, "That dataset isn't ready to train.")
             return
@@ -50,7 +53,7 @@ def register(app: App, services: Services) -> None:
                 continue
         choices = [
             d
-            for d in services.datasets.channel_datasets(dataset.channel_id)
+            for d in services.datasets.channel_datasets(dataset.channel_id, viewer)
             if d.valid and d.id != dataset.id and d.format == dataset.format
         ]
         view = start_form(
@@ -67,7 +70,8 @@ def register(app: App, services: Services) -> None:
         ack()
         try:
             services.jobs.upload_only(
-                actor=body["user"]["id"], slack_file_id=body["actions"][0]["value"]
+                viewer=services.access.viewer(body["user"]["id"]),
+                slack_file_id=body["actions"][0]["value"],
             )
         except UserError as error:
             _tell(client, body, str(error))
@@ -76,35 +80,48 @@ def register(app: App, services: Services) -> None:
     def handle_job_cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         _run(
+            services,
             client,
             body,
-            lambda actor, value: services.jobs.act(actor=actor, action="cancel", reference=value),
+            lambda viewer, value: services.jobs.act(
+                viewer=viewer, action="cancel", reference=value
+            ),
         )
 
     @app.action(ids.JOB_APPROVE)
     def handle_job_approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         _run(
-            client, body, lambda actor, value: services.jobs.approve(actor=actor, request_key=value)
+            services,
+            client,
+            body,
+            lambda viewer, value: services.jobs.approve(viewer=viewer, request_key=value),
         )
 
     @app.action(ids.CHECKPOINT_CHOOSE)
     def handle_checkpoint_choose(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
 
-        def choose(actor: str, value: str) -> str:
-            job, model = services.inspector.choose(actor=actor, model=value)
+        def choose(viewer: Viewer, value: str) -> str:
+            job, model = services.inspector.choose(viewer=viewer, model=value)
             services.jobs.announce(
-                job=job, text=f"<@{actor}> chose `{model}` as the default for `/finetune try`."
+                job=job,
+                text=f"<@{viewer.user_id}> chose {literal(model)} as the default for "
+                "`/finetune try`.",
             )
-            return f"`{model}` is now the default for `/finetune try`."
+            return f"{literal(model)} is now the default for `/finetune try`."
 
-        _run(client, body, choose)
+        _run(services, client, body, choose)
 
     @app.action(ids.MODEL_DELETE)
     def handle_model_delete(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        _run(client, body, lambda actor, value: services.models.delete(actor=actor, model=value))
+        _run(
+            services,
+            client,
+            body,
+            lambda viewer, value: services.models.delete(viewer=viewer, model=value),
+        )
 
     @app.action(ids.LIST_MORE)
     def handle_list_more(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -115,7 +132,7 @@ def register(app: App, services: Services) -> None:
             services,
             kind=request["k"],
             scope=request["s"],
-            user=body["user"]["id"],
+            viewer=services.access.viewer(body["user"]["id"]),
             channel=channel,
             offset=int(request["o"]),
         )
@@ -124,13 +141,18 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.JOB_RETRY)
     def handle_job_retry(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        _run(client, body, lambda actor, value: services.jobs.retry(actor=actor, request_key=value))
+        _run(
+            services,
+            client,
+            body,
+            lambda viewer, value: services.jobs.retry(viewer=viewer, request_key=value),
+        )
 
 
-def _run(client: WebClient, body: dict[str, Any], call: Any) -> None:
+def _run(services: Services, client: WebClient, body: dict[str, Any], call: Any) -> None:
     """Run a button's use case as the clicking user; tell them the outcome ephemerally."""
     try:
-        text = call(body["user"]["id"], body["actions"][0]["value"])
+        text = call(services.access.viewer(body["user"]["id"]), body["actions"][0]["value"])
     except UserError as error:
         text = str(error)
     _tell(client, body, text)

@@ -6,6 +6,8 @@ from typing import Any
 
 from bot.app import Services
 from bot.core import commands
+from bot.core.access import Viewer
+from bot.core.text import literal
 from handlers.blocks.commands import datasets_blocks, help_blocks
 from handlers.blocks.inspect import events_blocks, status_answer_blocks
 from handlers.blocks.jobs import checkpoint_blocks, cost_blocks
@@ -20,60 +22,62 @@ from handlers.blocks.models import (
 
 
 def run_command(
-    services: Services, parsed: commands.Command, *, user: str, channel: str, key: str
+    services: Services, parsed: commands.Command, *, viewer: Viewer, channel: str, key: str
 ) -> tuple[list[Any], str]:
-    """Call the one service the command needs; return blocks and fallback text to show."""
+    """Call the one service the command needs, as `viewer`; return blocks and fallback text."""
     match parsed:
         case commands.Help():
             return help_blocks()
         case commands.Datasets():
-            return datasets_blocks(services.datasets.channel_datasets(channel), channel_id=channel)
+            records = services.datasets.channel_datasets(channel, viewer)
+            return datasets_blocks(records, channel_id=channel)
         case commands.Cost():
-            return cost_blocks(*services.jobs.cost(parsed, channel))
+            return cost_blocks(*services.jobs.cost(parsed, viewer, channel))
         case commands.Start():
             text = services.jobs.request_start(
-                actor=user, channel_id=channel, cmd=parsed, request_key=key
+                viewer=viewer, channel_id=channel, cmd=parsed, request_key=key
             )
             return [], text
         case commands.JobAction():
-            text = services.jobs.act(actor=user, action=parsed.action, reference=parsed.job)
+            text = services.jobs.act(viewer=viewer, action=parsed.action, reference=parsed.job)
             return [], text
         case commands.Events():
-            return events_blocks(*services.inspector.events(parsed.job, parsed.count))
+            return events_blocks(*services.inspector.events(parsed.job, parsed.count, viewer))
         case commands.JobQuery(what="status"):
-            return status_answer_blocks(services.inspector.status(parsed.job))
+            return status_answer_blocks(services.inspector.status(parsed.job, viewer))
         case commands.JobQuery(what="checkpoints"):
-            job, found, final = services.inspector.checkpoints(parsed.job)
-            record = job or services.jobs.resolve(parsed.job)
+            job, found, final = services.inspector.checkpoints(parsed.job, viewer)
+            record = job or services.jobs.resolve(parsed.job, viewer)
             return checkpoint_blocks(job=record, checkpoints=found, final_model=final)
         case commands.JobQuery(what="chart"):
-            return [], services.inspector.chart(reference=parsed.job)
+            return [], services.inspector.chart(reference=parsed.job, viewer=viewer)
         case commands.Jobs():
-            lines = services.models.jobs(scope=parsed.scope, user_id=user, channel_id=channel)
+            lines = services.models.jobs(scope=parsed.scope, viewer=viewer, channel_id=channel)
             return jobs_blocks(lines, scope=parsed.scope, now=services.datasets.now())
         case commands.Models():
-            return models_blocks(services.models.models())
+            return models_blocks(services.models.models(viewer))
         case commands.Usage():
-            return usage_blocks(services.models.usage())
+            return usage_blocks(services.models.usage(viewer))
         case commands.DeleteModel():
-            record = services.models.check_delete(actor=user, model=parsed.model)
+            record = services.models.check_delete(viewer=viewer, model=parsed.model)
             return delete_confirmation(record)
         case commands.JobQuery(what="watch"):
-            job = services.inspector.adopt(actor=user, reference=parsed.job, channel_id=channel)
-            return [], f"Watching `{job.openai_job_id}` in this channel now."
+            job = services.inspector.adopt(viewer=viewer, reference=parsed.job, channel_id=channel)
+            return [], f"Watching {literal(job.openai_job_id)} in this channel now."
     raise commands.UsageError(commands.usage_line())
 
 
 def run_slow(
-    services: Services, parsed: commands.Try | commands.Compare, *, channel: str
+    services: Services, parsed: commands.Try | commands.Compare, *, viewer: Viewer, channel: str
 ) -> tuple[list[Any], str]:
     """`try` and `compare`, which wait for model answers (run them after the ack)."""
     if isinstance(parsed, commands.Try):
         model, text = services.models.try_model(
-            channel_id=channel, model=parsed.model, prompt=parsed.prompt
+            viewer=viewer, channel_id=channel, model=parsed.model, prompt=parsed.prompt
         )
         return try_blocks(model, parsed.prompt, text)
     result = services.compare.compare(
+        viewer=viewer,
         model=parsed.model,
         dataset=parsed.dataset,
         channel_id=channel,
@@ -84,13 +88,15 @@ def run_slow(
 
 
 def listing_page(
-    services: Services, *, kind: str, scope: str, user: str, channel: str, offset: int
+    services: Services, *, kind: str, scope: str, viewer: Viewer, channel: str, offset: int
 ) -> tuple[list[Any], str]:
-    """A later page of a listing (the *Show more* button)."""
+    """A later page of a listing (the *Show more* button), re-checked for the clicking viewer."""
     if kind == "jobs":
-        lines = services.models.jobs(scope=scope, user_id=user, channel_id=channel)
+        if scope not in ("channel", "mine", "all"):
+            scope = "channel"
+        lines = services.models.jobs(scope=scope, viewer=viewer, channel_id=channel)
         return jobs_blocks(lines, scope=scope, now=services.datasets.now(), offset=offset)
     if kind == "models":
-        return models_blocks(services.models.models(), offset=offset)
-    records = services.datasets.channel_datasets(scope or channel)
+        return models_blocks(services.models.models(viewer), offset=offset)
+    records = services.datasets.channel_datasets(scope or channel, viewer)
     return datasets_blocks(records, channel_id=scope or channel, offset=offset)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from typing import Any
@@ -12,6 +14,8 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 
 from bot.app import Services
 from bot.core import commands
+from bot.core.access import Viewer
+from bot.core.text import literal
 from bot.services.conversation import Conversation
 from bot.services.jobs import UserError
 from handlers import ids
@@ -33,23 +37,46 @@ def blocks_text(blocks: list[Any], fallback: str) -> str:
     return "\n".join(parts)[:3500] or fallback
 
 
+def viewer_in(services: Services, user: str, channel: str) -> Viewer:
+    """The requester, answered in `channel`: in a DM only they read it; elsewhere everyone in the
+    conversation does, so only that conversation's own things may appear."""
+    audience = None if channel.startswith("D") else channel
+    return services.access.viewer(user, audience=audience)
+
+
 def run_as(services: Services, text: str, *, user: str, channel: str, key: str) -> str:
-    """Run one command's text as `user`; any refusal comes back as text."""
+    """Run one command's text as `user`, answered in `channel`; any refusal comes back as text."""
+    viewer = viewer_in(services, user, channel)
     try:
         parsed = commands.parse(text)
         if isinstance(parsed, commands.Try | commands.Compare):
-            blocks, fallback = run_slow(services, parsed, channel=channel)
+            blocks, fallback = run_slow(services, parsed, viewer=viewer, channel=channel)
         else:
-            blocks, fallback = run_command(services, parsed, user=user, channel=channel, key=key)
+            blocks, fallback = run_command(
+                services, parsed, viewer=viewer, channel=channel, key=key
+            )
     except (commands.UsageError, UserError) as error:
         return str(error)
     return blocks_text(blocks, fallback)
 
 
-def _confirmation(text: str, user: str, channel: str, estimate: str) -> list[Any]:
-    value = json.dumps({"u": user, "c": channel, "t": text})
+def _seal(key: bytes, channel: str, ts: str, user: str, text: str) -> str:
+    """A MAC binding a confirmation to its own message: a click is honoured only on the message
+    the bot posted for that request (button values are not trusted)."""
+    message = json.dumps([channel, ts, user, text]).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def _confirmation(text: str, user: str, estimate: str, *, seal: str | None = None) -> list[Any]:
+    question = SectionBlock(
+        text=f"<@{user}> I'm about to run {literal('/finetune ' + text, limit=400)}{estimate}. "
+        "Confirm?"
+    )
+    if seal is None:
+        return [question]
+    value = json.dumps({"u": user, "t": text, "m": seal})
     return [
-        SectionBlock(text=f"<@{user}> I'm about to run `/finetune {text}`{estimate}. Confirm?"),
+        question,
         ActionsBlock(
             elements=[
                 ButtonElement(
@@ -63,6 +90,10 @@ def _confirmation(text: str, user: str, channel: str, estimate: str) -> list[Any
 def register(app: App, services: Services) -> None:
     """app_mention and DM listeners, and the confirmation button."""
     gateway = services.jobs.gateway
+    secret = services.settings.SLACK_SIGNING_SECRET or services.settings.SLACK_BOT_TOKEN
+    key = hashlib.sha256(
+        b"ftbot-confirm:" + (secret.get_secret_value() if secret else "").encode()
+    ).digest()
 
     def chat(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
         assert gateway is not None
@@ -109,17 +140,25 @@ def register(app: App, services: Services) -> None:
             parsed = commands.parse(command)
             if isinstance(parsed, commands.Start):
                 try:
-                    cost = services.jobs.plan(parsed, channel).estimate.cost_usd
+                    plan = services.jobs.plan(parsed, viewer_in(services, user, channel), channel)
+                    cost = plan.estimate.cost_usd
                     estimate = f" (estimated ${cost:,.2f})"
                 except UserError as error:
                     client.chat_postMessage(channel=channel, thread_ts=thread, text=str(error))
                     continue
-            blocks = _confirmation(command, user, channel, estimate)
-            client.chat_postMessage(
+            question = f"Confirm {literal('/finetune ' + command, limit=400)}?"
+            posted = client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread,
-                text=f"Confirm `/finetune {command}`?",
-                blocks=blocks,
+                text=question,
+                blocks=_confirmation(command, user, estimate),
+            )
+            seal = _seal(key, channel, posted["ts"], user, command)
+            client.chat_update(
+                channel=channel,
+                ts=posted["ts"],
+                text=question,
+                blocks=_confirmation(command, user, estimate, seal=seal),
             )
 
     @app.event("app_mention")
@@ -141,25 +180,36 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.CONFIRM_COMMAND)
     def handle_confirm(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        request = json.loads(body["actions"][0]["value"])
         actor = body["user"]["id"]
-        channel = request["c"]
-        message_ts = (body.get("container") or {}).get("message_ts") or ""
-        if actor != request["u"] and not services.jobs.is_admin(actor):
+        container = body.get("container") or {}
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
+        message_ts = container.get("message_ts") or ""
+        try:
+            request = json.loads(body["actions"][0]["value"])
+            requester, text, seal = str(request["u"]), str(request["t"]), str(request["m"])
+        except (ValueError, KeyError, TypeError):
+            requester, text, seal = "", "", ""
+        expected = _seal(key, channel, message_ts, requester, text)
+        if not (channel and message_ts and hmac.compare_digest(seal, expected)):
+            client.chat_postEphemeral(
+                channel=channel, user=actor, text="That button is no longer valid."
+            )
+            return
+        if actor != requester and not services.access.viewer(actor).admin:
             client.chat_postEphemeral(
                 channel=channel,
                 user=actor,
-                text=f"Only <@{request['u']}> (who asked) or an admin can confirm this.",
+                text=f"Only <@{requester}> (who asked) or an admin can confirm this.",
             )
             return
         if not services.deliveries.first_time(
             event_id=f"confirm:{channel}:{message_ts}", now=services.datasets.now()
         ):
             return  # a double click
-        result = run_as(services, request["t"], user=actor, channel=channel, key=f"nl:{message_ts}")
+        result = run_as(services, text, user=actor, channel=channel, key=f"nl:{message_ts}")
         client.chat_update(
             channel=channel,
             ts=message_ts,
-            text=f"<@{actor}> confirmed `/finetune {request['t']}`: {result}",
+            text=f"<@{actor}> confirmed {literal('/finetune ' + text, limit=400)}: {result}",
             blocks=[],
         )

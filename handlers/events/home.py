@@ -21,6 +21,8 @@ def register(app: App, services: Services) -> None:
             return
         user = event["user"]
         view = home_view(
-            services.models.home(user), now=services.datasets.now(), commands=help_lines()
+            services.models.home(services.access.viewer(user)),
+            now=services.datasets.now(),
+            commands=help_lines(),
         )
         client.views_publish(user_id=user, view=view)

@@ -52,25 +52,34 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors", errors=errors)
             return
         file_id = json.loads(view.get("private_metadata") or "{}").get("dataset", "")
-        dataset = services.jobs.by_file(file_id)
+        user = body["user"]["id"]
+        viewer = services.access.viewer(user)
+        # The form's metadata names the dataset but is not trusted: it must be one the
+        # submitter may see, and the job goes to that dataset's own conversation.
+        dataset = services.jobs.by_file(str(file_id), viewer)
+        if dataset is None:
+            ack(
+                response_action="errors",
+                errors={"model": "That dataset is no longer available to you."},
+            )
+            return
         cmd = commands.Start(
-            dataset=file_id,
+            dataset=dataset.slack_file_id,
             model=_value(values, "model"),
             method=_value(values, "method") or "supervised",
             validation=_value(values, "validation"),
             **options,
         )
-        user = body["user"]["id"]
-        channel = dataset.channel_id if dataset else ""
+        channel = dataset.channel_id
         try:
-            services.jobs.plan(cmd, channel)
+            services.jobs.plan(cmd, viewer, channel)
         except UserError as error:
             ack(response_action="errors", errors={"model": str(error).replace("`", "")})
             return
         ack()
         try:
             text = services.jobs.request_start(
-                actor=user, channel_id=channel, cmd=cmd, request_key=f"view:{view['id']}"
+                viewer=viewer, channel_id=channel, cmd=cmd, request_key=f"view:{view['id']}"
             )
         except UserError as error:
             text = str(error)

@@ -60,6 +60,7 @@ class Bot:
         return status, payload
 
     def command(self, text: str, *, user: str = "U1", channel: str = "C1") -> tuple[int, Any]:
+        self.slack.ensure_user(user)
         body, headers = command_request(text=text, secret=SECRET, user_id=user, channel_id=channel)
         status, payload = self.send(body, headers)
         return status, json.loads(payload) if payload else None
@@ -67,6 +68,7 @@ class Bot:
     def click(
         self, action_id: str, value: str, *, user: str = "U1", channel: str = "C1", **kwargs: Any
     ) -> int:
+        self.slack.ensure_user(user)
         body, headers = action_request(
             action_id, value, secret=SECRET, user_id=user, channel_id=channel, **kwargs
         )
@@ -75,6 +77,7 @@ class Bot:
     def submit(
         self, callback_id: str, values: dict[str, Any], *, user: str = "U1", **kwargs: Any
     ) -> tuple[int, Any]:
+        self.slack.ensure_user(user)
         body, headers = view_submission_request(
             callback_id, values, secret=SECRET, user_id=user, **kwargs
         )
@@ -82,6 +85,9 @@ class Bot:
         return status, json.loads(payload) if payload else None
 
     def event(self, event: dict[str, Any], **kwargs: Any) -> int:
+        for key in ("user", "user_id"):
+            if isinstance(event.get(key), str):
+                self.slack.ensure_user(event[key])
         body, headers = event_request(event, secret=SECRET, **kwargs)
         return self.send(body, headers)[0]
 

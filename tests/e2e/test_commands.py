@@ -54,7 +54,7 @@ def _stored(bot: Bot) -> list[dict]:
     return [
         {"status": d.status}
         for c in ("C1", "C2")
-        for d in bot.services.datasets.channel_datasets(c)
+        for d in bot.services.datasets._repo.in_channel(channel_id=c)
     ]
 
 

@@ -41,6 +41,7 @@ def trained(slack: FakeSlack, database_url: str, openai: FakeOpenAI) -> Iterator
 
 def ask(bot: Bot, text: str, *, user: str = "U1", channel: str = "C1") -> dict[str, Any]:
     """Run a slow command and return what it sent to its response_url."""
+    bot.slack.ensure_user(user)
     with RecordingHost() as hooks:
         body, headers = command_request(
             text=text, secret=SECRET, user_id=user, channel_id=channel,
@@ -69,12 +70,14 @@ def test_try_uses_the_chosen_checkpoint(trained: tuple[Bot, str], openai: FakeOp
     # the owner picks step 10; later an admin picks step 20: try follows
     bot.click(ids.CHECKPOINT_CHOOSE, f"{model}:ckpt-step-10", user="UOWNER")
     wait_for(
-        lambda: bot.services.models.models()[0].chosen == f"{model}:ckpt-step-10", what="choice"
+        lambda: bot.services.inspector._models.listing()[0].chosen == f"{model}:ckpt-step-10",
+        what="choice",
     )
     assert ask(bot, "try hello")["text"].startswith(f"{model}:ckpt-step-10:")
     bot.click(ids.CHECKPOINT_CHOOSE, f"{model}:ckpt-step-20", user="UADMIN")
     wait_for(
-        lambda: bot.services.models.models()[0].chosen == f"{model}:ckpt-step-20", what="choice"
+        lambda: bot.services.inspector._models.listing()[0].chosen == f"{model}:ckpt-step-20",
+        what="choice",
     )
     assert (
         openai.calls_to("POST", "/v1/chat/completions")[-1].json["model"] != f"{model}:ckpt-step-20"
@@ -118,9 +121,13 @@ def test_delete_model_needs_the_owner_or_an_admin_and_a_confirmation(
     assert openai.calls_to("DELETE", f"/v1/models/{model}") == []  # not before the click
     bot.click(ids.MODEL_DELETE, model, user="UOWNER")
     wait_for(lambda: openai.calls_to("DELETE", f"/v1/models/{model}"), what="delete")
-    wait_for(lambda: bot.services.models.models() == [], what="recorded")
-    assert any(
-        f"deleted the model `{model}`" in (m.get("text") or "") for m in bot.slack.messages("C1")
+    wait_for(lambda: bot.services.inspector._models.listing() == [], what="recorded")
+    wait_for(
+        lambda: any(
+            f"deleted the model `{model}`" in (m.get("text") or "")
+            for m in bot.slack.messages("C1")
+        ),
+        what="the deletion said in the channel",
     )
     assert "was deleted" in ask(bot, f"try {model} hi")["text"]
 

@@ -139,6 +139,7 @@ def start_job_through(url: str, slack: FakeSlack, openai: FakeOpenAI) -> tuple[s
     root = file["shares"]["public"]["C1"][0]["ts"]
     post(url, *event_request(file_shared_event(file["id"], "C1", "U1"), secret=SECRET))
     wait_for(lambda: "white_check_mark" in slack.reactions("C1", root), what="report")
+    slack.ensure_user("UOWNER")  # a member of #C1, which is open to everyone the fake knows
     post(url, *command_request(text="start latest", secret=SECRET, user_id="UOWNER"))
     wait_for(lambda: job_posts(slack), what="job post")
     return next(iter(openai.jobs)), root

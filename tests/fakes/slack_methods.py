@@ -111,8 +111,8 @@ class SlackMethods(SlackState):
         return {"channel": {k: v for k, v in chan.items() if not k.startswith("_")}}
 
     def api_conversations_members(self, params: dict[str, Any]) -> dict[str, Any]:
-        members = list(self._channel(params.get("channel"))["_members"])
-        return {"members": members, "response_metadata": {"next_cursor": ""}}
+        page = _page(self.members_of(str(params.get("channel"))), params, 100)  # type: ignore[arg-type]
+        return {"members": page["messages"], "response_metadata": page["response_metadata"]}
 
     def api_conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
         users = [u for u in str(params.get("users", "")).split(",") if u]

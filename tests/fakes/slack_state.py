@@ -197,9 +197,15 @@ class SlackState:
         name: str | None = None,
         members: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Register a conversation; ids starting with ``D`` are IMs, ``G`` private channels."""
+        """Register a conversation; ids starting with ``D`` are IMs, ``G`` private channels.
+
+        Without ``members`` a channel is open: every user the fake knows (now or later) is a
+        member, as in a workspace's #general. An IM ``D<x>`` is between ``U<x>`` and the bot."""
         kind = channel_id[:1]
         with self.lock:
+            is_open = members is None and kind != "D"
+            if members is None and kind == "D":
+                members = ["U" + channel_id[1:], BOT_USER_ID]
             if members is None:
                 members = [u for u, d in self._users.items() if not d["is_bot"]] + [BOT_USER_ID]
             if kind == "D":
@@ -234,8 +240,25 @@ class SlackState:
                     "purpose": {"value": "", "creator": "", "last_set": 0},
                 }
             chan["_members"] = list(members)
+            chan["_open"] = is_open
             self._channels[channel_id] = chan
             return chan
+
+    def ensure_user(self, user_id: str) -> None:
+        """Register `user_id` with default fields unless the fake knows it already."""
+        with self.lock:
+            known = user_id in self._users
+        if not known:
+            self.add_user(user_id)
+
+    def members_of(self, channel_id: str) -> list[str]:
+        """The conversation's members as ``conversations.members`` lists them."""
+        with self.lock:
+            chan = self._channel(channel_id)
+            members = list(chan["_members"])
+            if chan.get("_open"):
+                members += [u for u, d in self._users.items() if u not in members]
+            return members
 
     def add_file(
         self,
