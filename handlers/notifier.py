@@ -20,6 +20,7 @@ from handlers.blocks.jobs import (
     status_blocks,
 )
 from handlers.blocks.report import dataset_report_blocks, report_text
+from handlers.text import code, escape, plain, user
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
 
@@ -181,9 +182,9 @@ class SlackWatchNotifier(SlackNotifier):
             channel=job.channel_id,
             thread_ts=job.thread_ts or job.status_ts,
             content=png,
-            filename=f"{job.openai_job_id}-loss.png",
+            filename=plain(f"{job.openai_job_id}-loss.png", limit=200),
             title=title,
-            initial_comment=f"Loss and accuracy by step for `{job.openai_job_id}`.",
+            initial_comment=f"Loss and accuracy by step for {code(job.openai_job_id or '')}.",
         )
         file = response.get("file") or (response.get("files") or [{}])[0]
         return str(file.get("id")) if file else None
@@ -204,7 +205,8 @@ class SlackWatchNotifier(SlackNotifier):
 
     def post_adopted(self, *, job: JobRecord, adopter: str) -> str:
         """The status message of an adopted job, at the top of the channel (its thread root)."""
-        view = f"*Status:* {job.status or 'unknown'} · adopted by <@{adopter}>"
+        status = escape(job.status or "unknown", limit=100)
+        view = f"*Status:* {status} · adopted by {user(adopter)}"
         blocks, text = status_blocks(
             job=job, dataset_name="a dataset started elsewhere", view=view, finished=False
         )

@@ -8,6 +8,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 
 from bot.core.commands import help_lines
 from handlers.blocks.paging import footer, page
+from handlers.text import channel, code, user
 from storage.repositories import DatasetRecord
 
 
@@ -47,15 +48,15 @@ def datasets_blocks(
     if not records:
         text = "No datasets in this channel yet. Drop a `.jsonl` file here and I'll check it."
         return [SectionBlock(text=text)], text
-    header = f"*Datasets in <#{channel_id}>* ({len(records):,})"
+    header = f"*Datasets in {channel(channel_id)}* ({len(records):,})"
     blocks: list[Block] = [SectionBlock(text=header)]
     for record in page(records, offset):
         examples = f"{record.examples:,} examples" if record.examples is not None else "—"
         tokens = f"{record.total_tokens:,} tokens" if record.total_tokens is not None else "—"
         blocks.append(
             SectionBlock(
-                text=f"*{record.name}* · {_verdict(record)}\n{examples} · {tokens} · "
-                f"uploaded by <@{record.uploader_id}> · `{record.slack_file_id}`"
+                text=f"{code(record.name)} · {_verdict(record)}\n{examples} · {tokens} · "
+                f"uploaded by {user(record.uploader_id)} · {code(record.slack_file_id)}"
             )
         )
     blocks += footer(kind="datasets", scope=channel_id, total=len(records), offset=offset)

@@ -9,33 +9,38 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 
 from bot.core.watch import Event
 from bot.services.inspect import StatusAnswer
+from handlers.text import clip, code, escape, user
 
 MAX_TEXT = 2900
+MAX_EVENT = 500
 
 
 def status_answer_blocks(answer: StatusAnswer) -> tuple[list[Block], str]:
     """`/finetune status`."""
-    owner = f" · owner <@{answer.owner_id}>" if answer.owner_id else ""
-    head = f"*`{answer.job_id}`* · `{answer.model}`{owner}"
-    blocks: list[Block] = [SectionBlock(text=head), SectionBlock(text=answer.view)]
+    owner = f" · owner {user(answer.owner_id)}" if answer.owner_id else ""
+    head = f"*{code(answer.job_id)}* · {code(answer.model)}{owner}"
+    view = clip(answer.view, MAX_TEXT)  # preformatted mrkdwn (bot.core.watch.status_view)
+    blocks: list[Block] = [SectionBlock(text=head), SectionBlock(text=view)]
     if answer.fine_tuned_model:
         blocks.append(
-            ContextBlock(elements=[MarkdownTextObject(text=f"Model: `{answer.fine_tuned_model}`")])
+            ContextBlock(
+                elements=[MarkdownTextObject(text=f"Model: {code(answer.fine_tuned_model)}")]
+            )
         )
-    return blocks, f"{head}\n{answer.view}"
+    return blocks, f"{head}\n{view}"
 
 
 def events_blocks(job_id: str, events: Sequence[Event]) -> tuple[list[Block], str]:
     """`/finetune events`: oldest first, clipped to Slack's limits."""
     if not events:
-        text = f"`{job_id}` has no events yet."
+        text = f"{code(job_id)} has no events yet."
         return [SectionBlock(text=text)], text
     lines = []
     for event in events:
         when = dt.datetime.fromtimestamp(event.created_at, dt.UTC).strftime("%H:%M:%S")
-        lines.append(f"`{when}` {event.message}")
+        lines.append(f"`{when}` {escape(event.message, limit=MAX_EVENT)}")
     body = "\n".join(lines)
     if len(body) > MAX_TEXT:
         body = "…\n" + body[-MAX_TEXT:].split("\n", 1)[-1]
-    text = f"Last {len(events)} events of `{job_id}` (UTC)"
+    text = f"Last {len(events)} events of {code(job_id)} (UTC)"
     return [SectionBlock(text=f"*{text}*"), SectionBlock(text=body)], text

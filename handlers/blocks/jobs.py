@@ -24,11 +24,23 @@ from bot.core.billing import BillingLine
 from bot.core.jobs import JobSnapshot, status_text
 from bot.core.reports import usd
 from handlers import ids
+from handlers.text import (
+    BUTTON_VALUE,
+    CONFIRM_TEXT,
+    OPTION_TEXT,
+    OPTION_VALUE,
+    clip,
+    code,
+    escape,
+    plain,
+    user,
+)
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
 
 START_CALLBACK = "start_job"
 FORM_FIELDS = ("epochs", "batch", "lr", "suffix", "seed")
+MAX_TEXT = 2900
 
 
 def cancel_actions(job_id: str) -> ActionsBlock:
@@ -38,11 +50,14 @@ def cancel_actions(job_id: str) -> ActionsBlock:
             ButtonElement(
                 text="Cancel",
                 action_id=ids.JOB_CANCEL,
-                value=job_id,
+                value=clip(job_id, BUTTON_VALUE),
                 style="danger",
                 confirm=ConfirmObject(
                     title="Cancel this job?",
-                    text=f"Cancel `{job_id}`? Training stops and cannot be resumed.",
+                    text=clip(
+                        f"Cancel {code(job_id)}? Training stops and cannot be resumed.",
+                        CONFIRM_TEXT,
+                    ),
                     confirm="Cancel job",
                     deny="Keep it",
                 ),
@@ -57,17 +72,20 @@ def job_blocks(
     """The job's post in the dataset's thread, with a Cancel button."""
     cost = usd(job.estimated_cost_usd or 0)
     text = (
-        f"🚀 <@{job.owner_id}> started fine-tuning `{job.model}` on `{dataset.name}`: job "
-        f"`{snapshot.id}` ({status_text(snapshot.status)}). Estimated cost {cost} for {epochs} "
-        f"epochs ({job.estimated_tokens or 0:,} billed tokens)."
+        f"🚀 {user(job.owner_id)} started fine-tuning {code(job.model)} on {code(dataset.name)}: "
+        f"job {code(snapshot.id)} ({escape(status_text(snapshot.status), limit=100)}). "
+        f"Estimated cost {cost} for {epochs} epochs ({job.estimated_tokens or 0:,} billed tokens)."
     )
-    details = [f"method `{job.method}`"]
-    details += [f"{k} `{v}`" for k, v in (job.hyperparameters or {}).items()]
+    details = [f"method {code(job.method)}"]
+    details += [
+        f"{escape(str(k), limit=50)} {code(str(v), limit=100)}"
+        for k, v in (job.hyperparameters or {}).items()
+    ]
     if job.suffix:
-        details.append(f"suffix `{job.suffix}`")
+        details.append(f"suffix {code(job.suffix, limit=100)}")
     blocks: list[Block] = [
         SectionBlock(text=text),
-        ContextBlock(elements=[MarkdownTextObject(text=" · ".join(details))]),
+        ContextBlock(elements=[MarkdownTextObject(text=clip(" · ".join(details), MAX_TEXT))]),
         cancel_actions(snapshot.id),
     ]
     return blocks, text
@@ -78,8 +96,8 @@ def approval_blocks(
 ) -> tuple[list[Block], str]:
     """A request waiting for an admin, with an Approve button."""
     text = (
-        f"✋ <@{job.owner_id}> asks to fine-tune `{job.model}` on `{dataset.name}` for {epochs} "
-        f"epochs: estimated {usd(job.estimated_cost_usd or 0)}, above the "
+        f"✋ {user(job.owner_id)} asks to fine-tune {code(job.model)} on {code(dataset.name)} for "
+        f"{epochs} epochs: estimated {usd(job.estimated_cost_usd or 0)}, above the "
         f"{usd(threshold)} approval threshold. An admin must approve it."
     )
     return [
@@ -89,7 +107,7 @@ def approval_blocks(
                 ButtonElement(
                     text="Approve",
                     action_id=ids.JOB_APPROVE,
-                    value=job.request_key,
+                    value=clip(job.request_key, BUTTON_VALUE),
                     style="primary",
                 )
             ]
@@ -102,21 +120,25 @@ def approved_blocks(
 ) -> tuple[list[Block], str]:
     """The approval request after an admin approved it (no button any more)."""
     text = (
-        f"✅ <@{approver_id}> approved <@{job.owner_id}>'s request to fine-tune `{job.model}` on "
-        f"`{dataset.name}` (estimated {usd(job.estimated_cost_usd or 0)})."
+        f"✅ {user(approver_id)} approved {user(job.owner_id)}'s request to fine-tune "
+        f"{code(job.model)} on {code(dataset.name)} (estimated {usd(job.estimated_cost_usd or 0)})."
     )
     return [SectionBlock(text=text)], text
 
 
 def error_blocks(*, job: JobRecord, text: str, retry: bool) -> tuple[list[Block], str]:
-    """A failed start, with a Retry button when trying again can help."""
-    message = f"⚠️ <@{job.owner_id}> the job on `{job.model}` didn't start. {text}"
-    blocks: list[Block] = [SectionBlock(text=message)]
+    """A failed start, with a Retry button when trying again can help (`text`: preformatted)."""
+    message = f"⚠️ {user(job.owner_id)} the job on {code(job.model)} didn't start. {text}"
+    blocks: list[Block] = [SectionBlock(text=clip(message, MAX_TEXT))]
     if retry:
         blocks.append(
             ActionsBlock(
                 elements=[
-                    ButtonElement(text="Retry", action_id=ids.JOB_RETRY, value=job.request_key)
+                    ButtonElement(
+                        text="Retry",
+                        action_id=ids.JOB_RETRY,
+                        value=clip(job.request_key, BUTTON_VALUE),
+                    )
                 ]
             )
         )
@@ -126,7 +148,7 @@ def error_blocks(*, job: JobRecord, text: str, retry: bool) -> tuple[list[Block]
 def cost_blocks(dataset: DatasetRecord, line: BillingLine) -> tuple[list[Block], str]:
     """`/finetune cost`: the billing part of the report for one model and epoch count."""
     text = (
-        f"`{dataset.name}` on `{line.model}`: {line.billed_tokens_per_epoch:,} billed tokens per "
+        f"{code(dataset.name)} on {code(line.model)}: {line.billed_tokens_per_epoch:,} billed tokens per "
         f"epoch × {line.epochs} epochs = {line.billed_tokens:,} tokens × "
         f"${line.usd_per_1m:,.2f}/1M = *{usd(line.cost_usd)}*"
     )
@@ -136,7 +158,9 @@ def cost_blocks(dataset: DatasetRecord, line: BillingLine) -> tuple[list[Block],
 
 
 def _option(value: str, label: str | None = None) -> Option:
-    return Option(value=value, label=(label or value)[:75])
+    return Option(
+        value=plain(value, limit=OPTION_VALUE), label=plain(label or value, limit=OPTION_TEXT)
+    )
 
 
 def start_form(
@@ -150,14 +174,17 @@ def start_form(
     """The *Start fine-tuning…* modal."""
     method = "dpo" if dataset.format == "dpo" else "supervised"
     rows = "\n".join(
-        f"• `{line.model}`: {usd(line.cost_usd)} for {line.epochs} epochs "
+        f"• {code(line.model)}: {usd(line.cost_usd)} for {line.epochs} epochs "
         f"({usd(line.cost_usd / line.epochs if line.epochs else 0)} per epoch)"
         for line in estimates
     )
     blocks: list[Block] = [
         SectionBlock(
-            text=f"*{dataset.name}* · {dataset.examples or 0:,} examples · "
-            f"{dataset.total_tokens or 0:,} tokens\n*Estimated cost* (default epochs):\n{rows}"
+            text=clip(
+                f"{code(dataset.name)} · {dataset.examples or 0:,} examples · "
+                f"{dataset.total_tokens or 0:,} tokens\n*Estimated cost* (default epochs):\n{rows}",
+                MAX_TEXT,
+            )
         ),
         InputBlock(
             block_id="model",
@@ -229,11 +256,12 @@ def start_form(
 def status_blocks(
     *, job: JobRecord, dataset_name: str, view: str, finished: bool
 ) -> tuple[list[Block], str]:
-    """The job's status message: who, what, live status; Cancel while it runs."""
+    """The job's status message: who, what, status (`view`: preformatted); Cancel while it runs."""
     head = (
-        f"🚀 <@{job.owner_id}> fine-tuning `{job.model}` on `{dataset_name}`: job "
-        f"`{job.openai_job_id}` · estimated {usd(job.estimated_cost_usd or 0)}"
+        f"🚀 {user(job.owner_id)} fine-tuning {code(job.model)} on {code(dataset_name)}: job "
+        f"{code(job.openai_job_id or '')} · estimated {usd(job.estimated_cost_usd or 0)}"
     )
+    view = clip(view, MAX_TEXT)
     blocks: list[Block] = [SectionBlock(text=head), SectionBlock(text=view)]
     if not finished and job.openai_job_id:
         blocks.append(cancel_actions(job.openai_job_id))
@@ -248,29 +276,38 @@ def _metric(metrics: dict[str, object], *names: str, percent: bool = False) -> s
     return "—"
 
 
+def _step(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) else escape(str(value), limit=20)
+
+
 def checkpoint_blocks(
     *, job: JobRecord, checkpoints: Sequence[dict[str, object]], final_model: str
 ) -> tuple[list[Block], str]:
     """One entry per checkpoint plus the final model, each with *Use this checkpoint*."""
-    text = f"Checkpoints of `{job.openai_job_id}`: pick the default model for `/finetune try`."
+    text = (
+        f"Checkpoints of {code(job.openai_job_id or '')}: pick the default model for "
+        "`/finetune try`."
+    )
     blocks: list[Block] = [SectionBlock(text=f"*{text}*")]
     entries = [
         (
-            f"Step {c['step']:,} · validation loss "
+            f"Step {_step(c.get('step'))} · validation loss "
             f"{_metric(c.get('metrics') or {}, 'full_valid_loss', 'valid_loss')} · accuracy "  # type: ignore[arg-type]
             f"{_metric(c.get('metrics') or {}, 'full_valid_mean_token_accuracy', 'valid_mean_token_accuracy', percent=True)}",  # type: ignore[arg-type]
-            str(c["model"]),
+            str(c.get("model") or ""),
         )
         for c in checkpoints
     ]
     if final_model:
         entries.append(("Final model", final_model))
-    for label, model in entries[:45]:
+    for label, model in [entry for entry in entries if entry[1]][:45]:
         blocks.append(
             SectionBlock(
-                text=f"{label}\n`{model}`",
+                text=f"{label}\n{code(model)}",
                 accessory=ButtonElement(
-                    text="Use this checkpoint", action_id=ids.CHECKPOINT_CHOOSE, value=model
+                    text="Use this checkpoint",
+                    action_id=ids.CHECKPOINT_CHOOSE,
+                    value=clip(model, BUTTON_VALUE),
                 ),
             )
         )

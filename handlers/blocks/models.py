@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -25,10 +25,20 @@ from bot.services.compare import Comparison
 from bot.services.models import Home, JobLine
 from handlers import ids
 from handlers.blocks.paging import footer, page
+from handlers.text import (
+    BUTTON_VALUE,
+    channel,
+    clip,
+    code,
+    escape,
+    quote,
+    user,
+)
 from storage.fine_tuned import ModelRecord
 from storage.repositories import DatasetRecord
 
 MAX_TEXT = 2900
+FIELD = 900
 
 
 def age(created: dt.datetime, now: dt.datetime) -> str:
@@ -42,15 +52,16 @@ def age(created: dt.datetime, now: dt.datetime) -> str:
 
 def _job_row(line: JobLine, now: dt.datetime) -> str:
     job = line.job
-    name = f"`{job.openai_job_id}`" if job.openai_job_id else f"request ({job.state})"
+    name = code(job.openai_job_id) if job.openai_job_id else f"request ({escape(job.state)})"
     progress = (
         f"\n`{progress_bar(line.step, line.total_steps)}`"
         if line.total_steps and job.status not in ("succeeded", "failed", "cancelled")
         else ""
     )
     return (
-        f"{name} · *{status_text(job.status or job.state)}* · `{job.model}` · <@{job.owner_id}> "
-        f"· <#{job.channel_id}> · {age(job.created_at, now)} ago{progress}"
+        f"{name} · *{escape(status_text(job.status or job.state), limit=100)}* · "
+        f"{code(job.model)} · {user(job.owner_id)} · {channel(job.channel_id)} · "
+        f"{age(job.created_at, now)} ago{progress}"
     )
 
 
@@ -75,38 +86,38 @@ def models_blocks(models: Sequence[ModelRecord], *, offset: int = 0) -> tuple[li
         return [SectionBlock(text=text)], text
     blocks: list[Block] = [SectionBlock(text=f"*Fine-tuned models* ({len(models):,})")]
     for model in page(models, offset):
-        chosen = f"\ndefault for `try`: `{model.chosen}`" if model.chosen else ""
+        chosen = f"\ndefault for `try`: {code(model.chosen)}" if model.chosen else ""
         blocks.append(
             SectionBlock(
-                text=f"`{model.name}`\nowner <@{model.owner_id}> · base `{model.base_model}` · "
-                f"<#{model.channel_id}>{chosen}"
+                text=f"{code(model.name)}\nowner {user(model.owner_id)} · base "
+                f"{code(model.base_model)} · {channel(model.channel_id)}{chosen}"
             )
         )
     blocks += footer(kind="models", scope="", total=len(models), offset=offset)
     return blocks, f"{len(models):,} fine-tuned models"
 
 
-def _table(title: str, tallies: dict[str, Tally], mention: str) -> str:
+def _table(title: str, tallies: dict[str, Tally], mention: Callable[[str], str]) -> str:
     if not tallies:
         return f"*{title}*\nnothing yet"
     rows = sorted(tallies.items(), key=lambda item: -item[1].estimated_usd)[:25]
     lines = [f"*{title}*"]
     for key, t in rows:
         lines.append(
-            f"{mention.format(key)}: {t.jobs} jobs · estimated {t.estimated_tokens:,} tokens "
+            f"{mention(key)}: {t.jobs} jobs · estimated {t.estimated_tokens:,} tokens "
             f"${t.estimated_usd:,.2f} · actual {t.trained_tokens:,} tokens ${t.actual_usd:,.2f}"
         )
-    return "\n".join(lines)[:MAX_TEXT]
+    return clip("\n".join(lines), MAX_TEXT)
 
 
 def usage_blocks(result: Usage) -> tuple[list[Block], str]:
     """`/finetune usage`: by user and by channel, this month and all time."""
     blocks: list[Block] = [
-        SectionBlock(text=_table("This month, by user", result.month_by_user, "<@{}>")),
-        SectionBlock(text=_table("This month, by channel", result.month_by_channel, "<#{}>")),
+        SectionBlock(text=_table("This month, by user", result.month_by_user, user)),
+        SectionBlock(text=_table("This month, by channel", result.month_by_channel, channel)),
         DividerBlock(),
-        SectionBlock(text=_table("All time, by user", result.by_user, "<@{}>")),
-        SectionBlock(text=_table("All time, by channel", result.by_channel, "<#{}>")),
+        SectionBlock(text=_table("All time, by user", result.by_user, user)),
+        SectionBlock(text=_table("All time, by channel", result.by_channel, channel)),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
@@ -121,17 +132,18 @@ def usage_blocks(result: Usage) -> tuple[list[Block], str]:
 
 
 def try_blocks(model: str, prompt: str, answer: str) -> tuple[list[Block], str]:
-    """A `/finetune try` answer, with the model that gave it."""
+    """A `/finetune try` answer, with the model that gave it (prompt and answer made inert)."""
+    shown = escape(answer, limit=MAX_TEXT - 300) if answer.strip() else "_(empty answer)_"
     blocks: list[Block] = [
-        SectionBlock(text=f"*Prompt*\n{prompt[:1000]}"),
-        SectionBlock(text=f"*`{model}`*\n{answer[:MAX_TEXT] or '_(empty answer)_'}"),
+        SectionBlock(text=f"*Prompt*\n{quote(prompt, limit=1000)}"),
+        SectionBlock(text=f"*{code(model)}*\n{shown}"),
     ]
-    return blocks, f"{model}: {answer[:200]}"
+    return blocks, f"{escape(model, limit=300)}: {escape(answer, limit=200)}"
 
 
 def delete_confirmation(model: ModelRecord) -> tuple[list[Block], str]:
     """Ask before deleting."""
-    text = f"Delete `{model.name}`? This cannot be undone."
+    text = f"Delete {code(model.name)}? This cannot be undone."
     return [
         SectionBlock(text=text),
         ActionsBlock(
@@ -139,7 +151,7 @@ def delete_confirmation(model: ModelRecord) -> tuple[list[Block], str]:
                 ButtonElement(
                     text="Delete model",
                     action_id=ids.MODEL_DELETE,
-                    value=model.name,
+                    value=clip(model.name, BUTTON_VALUE),
                     style="danger",
                 )
             ]
@@ -158,7 +170,7 @@ def home_view(home: Home, *, now: dt.datetime, commands: Sequence[tuple[str, str
         )
     blocks += [DividerBlock(), SectionBlock(text="*Recent models*")]
     blocks += [
-        SectionBlock(text=f"`{m.name}` · base `{m.base_model}`") for m in home.models[:8]
+        SectionBlock(text=f"{code(m.name)} · base {code(m.base_model)}") for m in home.models[:8]
     ] or [SectionBlock(text="none yet")]
     blocks += [DividerBlock(), SectionBlock(text="*Recent datasets*")]
     blocks += [_dataset_line(d) for d in home.datasets[:8]] or [SectionBlock(text="none yet")]
@@ -170,16 +182,16 @@ def home_view(home: Home, *, now: dt.datetime, commands: Sequence[tuple[str, str
 def _dataset_line(dataset: DatasetRecord) -> SectionBlock:
     verdict = "✅" if dataset.valid else "⚠️"
     return SectionBlock(
-        text=f"{verdict} *{dataset.name}* · {dataset.examples or 0:,} examples · "
-        f"{dataset.total_tokens or 0:,} tokens · <#{dataset.channel_id}>"
+        text=f"{verdict} {code(dataset.name)} · {dataset.examples or 0:,} examples · "
+        f"{dataset.total_tokens or 0:,} tokens · {channel(dataset.channel_id)}"
     )
 
 
 def comparison_blocks(result: Comparison) -> tuple[list[Block], str]:
     """The side-by-side table with match rates and the comparison's token cost."""
     summary = (
-        f"*`{result.tuned_model}`* vs base *`{result.base_model}`* on {len(result.outcomes)} "
-        f"examples of `{result.dataset}`\n"
+        f"*{code(result.tuned_model)}* vs base *{code(result.base_model)}* on "
+        f"{len(result.outcomes)} examples of {code(result.dataset)}\n"
         f"• exact match: fine-tuned {result.tuned.rate(result.tuned.exact)} · base "
         f"{result.base.rate(result.base.exact)}\n"
         f"• normalised match: fine-tuned {result.tuned.rate(result.tuned.normalised)} · base "
@@ -192,15 +204,19 @@ def comparison_blocks(result: Comparison) -> tuple[list[Block], str]:
         ref = normalise(outcome.case.reference)
         marks = ["✅" if normalise(a) == ref else "❌" for a in (outcome.base, outcome.tuned)]
         question = next(
-            (m["content"] for m in reversed(outcome.case.prompt) if m["role"] == "user"), ""
+            (str(m["content"]) for m in reversed(outcome.case.prompt) if m["role"] == "user"), ""
         )
         blocks.append(DividerBlock())
         blocks.append(
             SectionBlock(
-                text=f"*#{outcome.case.number}* {question[:300]}\n_expected:_ {outcome.case.reference[:300]}",
+                text=f"*#{outcome.case.number}* {escape(question, limit=300)}\n"
+                f"_expected:_ {escape(outcome.case.reference, limit=300)}",
                 fields=[
-                    MarkdownTextObject(text=f"*base* {marks[0]}\n{outcome.base[:900]}"),
-                    MarkdownTextObject(text=f"*fine-tuned* {marks[1]}\n{outcome.tuned[:900]}"),
+                    MarkdownTextObject(text=f"*{label}* {mark}\n{escape(answer, limit=FIELD)}")
+                    for label, mark, answer in (
+                        ("base", marks[0], outcome.base),
+                        ("fine-tuned", marks[1], outcome.tuned),
+                    )
                 ],
             )
         )
@@ -208,7 +224,8 @@ def comparison_blocks(result: Comparison) -> tuple[list[Block], str]:
         more = f"…and {len(result.outcomes) - 14} more examples (counted in the rates above)."
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     text = (
-        f"{result.tuned_model}: {result.tuned.rate(result.tuned.normalised)} normalised matches; "
+        f"{escape(result.tuned_model, limit=300)}: "
+        f"{result.tuned.rate(result.tuned.normalised)} normalised matches; "
         f"base {result.base.rate(result.base.normalised)}"
     )
     return blocks[:50], text

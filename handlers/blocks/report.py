@@ -26,13 +26,9 @@ from bot.core.reports import (
     usd,
 )
 from handlers import ids
+from handlers.text import CONTEXT_TEXT, HEADER_TEXT, clip, code, escape, plain, pre
 
 MAX_TEXT = 2900  # section text limit is 3,000 characters
-MAX_HEADER = 150
-
-
-def _clip(text: str, limit: int = MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def verdict(report: DatasetReport) -> str:
@@ -43,9 +39,9 @@ def verdict(report: DatasetReport) -> str:
 def report_text(name: str, report: DatasetReport) -> str:
     """Fallback text of the report (notifications, screen readers)."""
     return (
-        f"{verdict(report)}: {name} — {report.examples:,} examples, "
+        f"{verdict(report)}: {escape(name, limit=300)} — {report.examples:,} examples, "
         f"{report.tokens.total:,} tokens, estimated {usd(report.billing.cost_usd)} on "
-        f"{report.billing.model} ({report.billing.epochs} epochs)"
+        f"{escape(report.billing.model)} ({report.billing.epochs} epochs)"
     )
 
 
@@ -58,7 +54,7 @@ def _issues(title: str, issues: dict[str, IssueSummary], texts: dict[str, str], 
             f"• `{kind}` — {summary.count:,} example{plural}: {texts.get(kind, kind)}"
             + (f" ({where})" if where else "")
         )
-    return _clip("\n".join(rows))
+    return clip("\n".join(rows), MAX_TEXT)
 
 
 def _billing_table(lines: list[BillingLine]) -> str:
@@ -69,7 +65,7 @@ def _billing_table(lines: list[BillingLine]) -> str:
             f"{line.model:<26}{line.billed_tokens_per_epoch:>14,}{line.epochs:>7}"
             f"{usd(line.cost_usd):>11}{mark}"
         )
-    return "```" + "\n".join(rows) + "```"
+    return pre("\n".join(rows), limit=MAX_TEXT - 20)
 
 
 def dataset_report_blocks(*, name: str, report: DatasetReport, file_id: str) -> list[Block]:
@@ -78,7 +74,11 @@ def dataset_report_blocks(*, name: str, report: DatasetReport, file_id: str) -> 
     t = report.tokens
     approx = "~" if report.tokens_estimated else ""
     blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text=_clip(f"{verdict(report)}: {name}", MAX_HEADER))),
+        HeaderBlock(
+            text=PlainTextObject(
+                text=plain(f"{verdict(report)}: {name}", limit=HEADER_TEXT), emoji=False
+            )
+        ),
         SectionBlock(
             fields=[
                 MarkdownTextObject(text=f"*Format*\n{FORMAT_NAMES.get(report.format)}"),
@@ -93,7 +93,7 @@ def dataset_report_blocks(*, name: str, report: DatasetReport, file_id: str) -> 
                 ),
                 MarkdownTextObject(
                     text=f"*Estimated cost*\n{usd(report.billing.cost_usd)} on "
-                    f"`{report.billing.model}`"
+                    f"{code(report.billing.model)}"
                 ),
             ]
         ),
@@ -104,18 +104,23 @@ def dataset_report_blocks(*, name: str, report: DatasetReport, file_id: str) -> 
         blocks.append(SectionBlock(text=_issues("Warnings", report.warnings, WARNING_TEXT, unit)))
     blocks += [
         SectionBlock(
-            text=f"*Tokens per example* ({t.counted:,} counted)\n```"
-            f"{'min':>8}{'mean':>12}{'median':>10}{'p95':>12}{'max':>10}\n"
-            f"{number(t.min):>8}{number(t.mean):>12}{number(t.median):>10}"
-            f"{number(t.p95):>12}{number(t.max):>10}```"
+            text=f"*Tokens per example* ({t.counted:,} counted)\n"
+            + pre(
+                f"{'min':>8}{'mean':>12}{'median':>10}{'p95':>12}{'max':>10}\n"
+                f"{number(t.min):>8}{number(t.mean):>12}{number(t.median):>10}"
+                f"{number(t.p95):>12}{number(t.max):>10}"
+            )
         ),
-        SectionBlock(
-            text=_clip("*Billing*\n" + _billing_table([report.billing, *report.other_billing]))
-        ),
+        SectionBlock(text="*Billing*\n" + _billing_table([report.billing, *report.other_billing])),
     ]
     if report.notes:
         blocks.append(
-            ContextBlock(elements=[MarkdownTextObject(text=_clip(n, 2000)) for n in report.notes])
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(text=escape(n, limit=CONTEXT_TEXT))
+                    for n in report.notes[:10]
+                ]
+            )
         )
     if report.valid:
         blocks += [

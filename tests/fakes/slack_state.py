@@ -329,7 +329,7 @@ class SlackState:
         ftype, mime, pretty = _FILE_TYPES.get(ext, ("binary", "application/octet-stream", "Binary"))
         host = kw.get("foreign_host")
         origin = (host if host.startswith("http") else f"http://{host}") if host else self.origin
-        safe = quote(name.lower().replace(" ", "_"))
+        safe = quote(name.lower().replace(" ", "_"), safe="")  # one path segment, as Slack does
         now = int(time.time())
         file: dict[str, Any] = {
             "id": file_id,
