@@ -34,6 +34,7 @@ class Reply:
 
     text: str
     confirm: tuple[str, ...] = ()
+    from_model: bool = False  # the chat model's own words: untrusted, escaped when posted
 
 
 def tools() -> list[dict[str, Any]]:
@@ -119,7 +120,7 @@ class Conversation:
                 calls = message.get("tool_calls") or []
                 if not calls:
                     answer = (message.get("content") or "").strip()
-                    return Reply(answer or "Done.", tuple(pending))
+                    return Reply(answer or "Done.", tuple(pending), from_model=bool(answer))
                 messages.append(
                     {k: v for k, v in message.items() if k in ("role", "content", "tool_calls")}
                 )

@@ -20,6 +20,7 @@ from bot.services.conversation import Conversation
 from bot.services.jobs import UserError
 from handlers import ids
 from handlers.commands.dispatch import run_command, run_slow
+from handlers.text import SECTION_TEXT, escape
 
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
 CONTEXT_MESSAGES = 6
@@ -134,7 +135,8 @@ def register(app: App, services: Services) -> None:
             ),
         )
         reply = conversation.reply(text=text, context=context(client, channel, thread, ts))
-        client.chat_postMessage(channel=channel, thread_ts=thread, text=reply.text)
+        shown = escape(reply.text, limit=SECTION_TEXT) if reply.from_model else reply.text
+        client.chat_postMessage(channel=channel, thread_ts=thread, text=shown)
         for command in reply.confirm:
             estimate = ""
             parsed = commands.parse(command)

@@ -165,3 +165,13 @@ def test_exact_commands_in_a_dm_need_no_language_model(bot: Bot, openai: FakeOpe
     )
     assert openai.calls_to("POST", "/v1/chat/completions") == []
     assert len(bot_replies(bot, "D1", ts)) == 1
+
+
+def test_the_chat_models_own_words_never_ping(bot: Bot, openai: FakeOpenAI) -> None:
+    from tests.inert import check_sent
+
+    openai.chat_responder = lambda request: "<!everyone> look: <https://evil.example|login> <@U9>"
+    ts = mention(bot, "<@UBOT> say something nice", user="U1")
+    reply = wait_for(lambda: bot_replies(bot, "C1", ts), what="the reply")[0]
+    assert "&lt;!everyone&gt;" in reply and "<!everyone>" not in reply
+    check_sent(bot.slack, users=["U1"])
