@@ -29,6 +29,7 @@ from bot.services.models import ModelService
 from bot.services.ports import Clock, SystemClock
 from bot.services.watch import JobWatcher
 from storage import migrate
+from storage.catchup import CatchupRepository
 from storage.db import make_engine
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRepository
@@ -70,7 +71,8 @@ class Services:
         self.scheduler = start_polling(
             self.watcher.poll_once,
             seconds=self.settings.FTBOT_POLL_SECONDS,
-            housekeeping=self.datasets.resume_stale,
+            housekeeping=self.datasets.housekeep,
+            recovery=self.datasets.recover,
         )
 
     def close(self) -> None:
@@ -115,6 +117,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
     """Wire the bot for `settings`: migrate the database, check the token, register listeners."""
     from handlers.notifier import SlackJobNotifier, SlackNotifier, SlackWatchNotifier
     from handlers.registry import register_all
+    from handlers.slack_catchup import SlackRecentFiles
     from handlers.slack_files import SlackFileSource, allowed_hosts
     from handlers.users import ConversationMembers, WorkspaceAdmins
 
@@ -194,6 +197,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
             executor=intake_pool,
             model=lambda: resolve_model(settings.FTBOT_DEFAULT_MODEL),
             max_bytes=settings.max_file_bytes,
+            recent=SlackRecentFiles(client=client, bot_user_id=bot_user_id),
+            marks=CatchupRepository(engine=engine),
         ),
         jobs=job_service,
         watcher=watcher,
@@ -238,5 +243,6 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
+    services.datasets.record_start()
     register_all(app, services)
     return app, services

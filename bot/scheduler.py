@@ -17,12 +17,26 @@ def start_polling(
     seconds: float,
     housekeeping: Callable[[], object] | None = None,
     housekeeping_seconds: float = 60.0,
+    recovery: Callable[[], object] | None = None,
+    recovery_seconds: float = 2.0,
 ) -> BackgroundScheduler:
     """Run `poll` every `seconds` (first run now); one run at a time, late runs coalesced.
 
-    `housekeeping` (resuming work a crashed replica left behind) runs every minute.
+    `housekeeping` (resuming work a crashed replica left behind, catching up on lost uploads)
+    runs now and every minute; `recovery` (a no-op unless an outage was noticed) every 2 s.
     """
     scheduler = BackgroundScheduler(timezone=dt.UTC)
+    if recovery is not None:
+        scheduler.add_job(
+            recovery,
+            "interval",
+            seconds=recovery_seconds,
+            id="recovery",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
     if housekeeping is not None:
         scheduler.add_job(
             housekeeping,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, exc, text
 
 
 def make_engine(url: str) -> Engine:
@@ -34,6 +35,22 @@ def ping(engine: Engine) -> bool:
             connection.execute(text("SELECT 1"))
     except Exception:  # any failure means "not healthy"; /healthz reports it
         return False
+    return True
+
+
+_SQLITE_OUTAGES = ("unable to open", "database is locked", "disk i/o error")
+
+
+def unreachable(error: BaseException) -> bool:
+    """True when `error` means the database cannot be reached (down, refusing, connection lost)."""
+    if isinstance(error, exc.TimeoutError):  # no pooled connection came free
+        return True
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, exc.OperationalError | exc.InterfaceError):
+        return False
+    if isinstance(error.orig, sqlite3.Error):  # SQLite says OperationalError for bugs too
+        return any(text in str(error.orig).lower() for text in _SQLITE_OUTAGES)
     return True
 
 

@@ -136,3 +136,13 @@ class FineTunedModel(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+
+
+class CatchupMark(Base):
+    """How far the upload catch-up got, and when this database first saw the bot run."""
+
+    __tablename__ = "catchup_marks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mark: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]

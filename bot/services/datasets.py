@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -15,7 +16,16 @@ from bot.core.models import ModelInfo
 from bot.core.reports import DatasetReport
 from bot.core.text import literal
 from bot.core.validation import analyze
-from bot.services.ports import Clock, DownloadRefused, FileSource, Notifier, RemoteFile
+from bot.services.ports import (
+    Clock,
+    DownloadRefused,
+    FileSource,
+    Notifier,
+    RecentFiles,
+    RemoteFile,
+)
+from storage.catchup import CatchupRepository
+from storage.db import unreachable
 from storage.repositories import DatasetRecord, DatasetRepository
 
 log = logging.getLogger(__name__)
@@ -25,6 +35,10 @@ WORKING, READY, NEEDS_FIXES, FAILED = "hourglass_flowing_sand", "white_check_mar
 CLAIM_LEASE = dt.timedelta(minutes=10)
 LARGE_FILE = 20 * 1024 * 1024  # above this, a progress message is kept up to date
 PROGRESS_EVERY_S = 3.0
+# Catch-up: files whose events were lost (bot or database down) are found again in Slack, but
+# never older than the window, nor shared before this database first saw the bot run.
+CATCHUP_WINDOW = dt.timedelta(hours=24)
+CATCHUP_OVERLAP = dt.timedelta(minutes=10)  # Slack's clock vs ours; files listed late
 
 
 def is_dataset_name(name: str) -> bool:
@@ -50,6 +64,8 @@ class DatasetIntake:
         executor: Executor,
         model: Callable[[], ModelInfo],
         max_bytes: int,
+        recent: RecentFiles | None = None,
+        marks: CatchupRepository | None = None,
     ) -> None:
         self._repo = repo
         self._files = files
@@ -58,11 +74,31 @@ class DatasetIntake:
         self._executor = executor
         self._model = model
         self._max_bytes = max_bytes
+        self._recent = recent
+        self._marks = marks
+        self._lock = threading.Lock()
+        self._behind = False  # an outage made us miss something: catch up once it is over
+        self._outages = 0  # operations failed by an outage (a pass clears `_behind` if none new)
+        self._interrupted: dict[str, tuple[str, str | None]] = {}  # file -> (channel, ts)
+        self._failing: set[str] = set()  # housekeeping steps failing (logged once each)
 
     def file_shared(
         self, *, file_id: str, channel_id: str, user_id: str, message_ts: str | None
     ) -> bool:
-        """Take a shared file for reporting (once) and process it in the background."""
+        """Take a shared file for reporting (once) and process it in the background.
+
+        With the database down the file is left to the catch-up (Slack does not redeliver an
+        acked event); one warning is logged per outage.
+        """
+        try:
+            return self._take(file_id, channel_id, user_id, message_ts)
+        except Exception as error:
+            if not unreachable(error):
+                raise
+            self._outage(error, f"{file_id} will be reported when it is back")
+            return False
+
+    def _take(self, file_id: str, channel_id: str, user_id: str, message_ts: str | None) -> bool:
         claimed = self._repo.claim(
             slack_file_id=file_id,
             channel_id=channel_id,
@@ -92,6 +128,83 @@ class DatasetIntake:
                 )
                 resumed += 1
         return resumed
+
+    def record_start(self) -> None:
+        """Remember when this database first saw the bot run (the catch-up never reaches earlier)."""
+        if self._marks is not None:
+            self._marks.first_run(now=self._clock.now())
+
+    def catch_up(self) -> int:
+        """Take the files whose events were lost: shared since the last complete pass (minus an
+        overlap) in the bot's conversations, within the window and after the first run."""
+        if self._recent is None or self._marks is None:
+            return 0
+        now = self._clock.now()
+        since = max(now - CATCHUP_WINDOW, self._marks.first_run(now=now))
+        mark = self._marks.caught_up_to()
+        if mark is not None:
+            since = max(since, mark - CATCHUP_OVERLAP)
+        since = since.replace(microsecond=0)  # Slack's `created` is in whole seconds
+        found = [
+            file
+            for file in self._recent.shared_between(oldest=since, latest=now)
+            if file.created >= since and is_dataset_name(file.name)
+        ]
+        known = self._marks.known(slack_file_ids=[file.id for file in found])
+        taken = sum(
+            self._take(file.id, file.channel_id, file.user_id, None)  # ts: the share's, later
+            for file in found
+            if file.id not in known
+        )
+        self._marks.advance(to=now, now=self._clock.now())
+        if taken:
+            log.info("catch-up: %d file(s) shared while their events were lost", taken)
+        return taken
+
+    def housekeep(self) -> None:
+        """At start and every minute: resume checks cut short by a crash or an outage, catch up."""
+        with self._lock:
+            outages = self._outages
+        complete = True
+        for step in (self.resume_stale, self.catch_up, self._resume_interrupted):
+            name = step.__name__
+            try:
+                step()
+            except Exception as error:
+                if unreachable(error):
+                    self._outage(error, "catching up when it is back")
+                    return
+                if name not in self._failing:  # one traceback per failing streak, not a minute
+                    log.exception("housekeeping step %s failed", name)
+                self._failing.add(name)
+                complete = False
+                continue
+            self._failing.discard(name)
+        with self._lock:
+            recovered = complete and self._behind and self._outages == outages
+            if recovered:
+                self._behind = False
+        if recovered:
+            log.info("database reachable again; files shared meanwhile are caught up")
+
+    def recover(self) -> None:
+        """Soon after an outage: housekeep as soon as the database answers (no-op otherwise)."""
+        if self._behind:
+            self.housekeep()
+
+    def _resume_interrupted(self) -> None:
+        with self._lock:
+            pending, self._interrupted = self._interrupted, {}
+        for file_id, (channel_id, message_ts) in pending.items():
+            self._executor.submit(self._guarded, file_id, channel_id, message_ts)
+
+    def _outage(self, error: BaseException, consequence: str) -> None:
+        with self._lock:
+            first, self._behind = not self._behind, True
+            self._outages += 1
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:200]
+        level = logging.WARNING if first else logging.DEBUG
+        log.log(level, "database unreachable (%s); %s", reason, consequence)
 
     def process(self, file_id: str, channel_id: str, message_ts: str | None) -> None:
         """Fetch, validate, store and report one claimed file."""
@@ -129,7 +242,12 @@ class DatasetIntake:
     def _guarded(self, file_id: str, channel_id: str, message_ts: str | None) -> None:
         try:
             self.process(file_id, channel_id, message_ts)
-        except Exception:
+        except Exception as error:
+            if unreachable(error):  # our claim stands: the check resumes when it is back
+                with self._lock:
+                    self._interrupted[file_id] = (channel_id, message_ts)
+                self._outage(error, f"the check of {file_id} resumes when it is back")
+                return
             log.exception("dataset %s failed", file_id)
             record = self._repo.get(slack_file_id=file_id)
             name = f"{literal(record.name)}" if record and record.name else "this file"

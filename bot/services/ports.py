@@ -62,6 +62,25 @@ class FileSource(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class SharedFile:
+    """A file someone else shared in a conversation the bot is in, as the catch-up lists it."""
+
+    id: str
+    name: str
+    user_id: str
+    channel_id: str
+    created: dt.datetime
+
+
+class RecentFiles(Protocol):
+    """Files shared lately where the bot is a member (found again after lost events)."""
+
+    def shared_between(self, *, oldest: dt.datetime, latest: dt.datetime) -> list[SharedFile]:
+        """Files created in [oldest, latest] in the bot's conversations, not the bot's own."""
+        ...
+
+
 class Notifier(Protocol):
     """How the bot talks back in the chat."""
 

@@ -16,6 +16,7 @@ import pytest
 from bot.app import Services, build
 from bot.config import load_settings
 from bot.server import HttpServer, SlackWsgiApp
+from bot.services.ports import Clock
 from tests.db import fresh_database_url
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
@@ -102,9 +103,10 @@ def start_bot(
     openai: FakeOpenAI | None = None,
     *,
     poll: bool = False,
+    clock: Clock | None = None,
     **settings: Any,
 ) -> Bot:
-    """Build and serve the bot against the fakes."""
+    """Build and serve the bot against the fakes (`clock`: the services' time, default UTC now)."""
     if openai is not None:
         settings.setdefault("OPENAI_API_KEY", "sk-test-key")
         settings.setdefault("OPENAI_BASE_URL", openai.base_url)
@@ -115,7 +117,7 @@ def start_bot(
         DATABASE_URL=database_url,
         **settings,
     )
-    app, services = build(config)
+    app, services = build(config, clock=clock)
     if poll:
         services.start_background()
     wsgi = SlackWsgiApp(app=app, services=services, signing_secret=SECRET)

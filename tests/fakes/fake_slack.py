@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from tests.fakes._http import DROP, FakeServer, Request, Response, parse_multipart
+from tests.fakes.slack_listings import SlackListings
 from tests.fakes.slack_methods import SlackMethods
 from tests.fakes.slack_state import (
     APP_ID,
@@ -73,7 +74,7 @@ class _Bucket:
         return (1 - self.tokens) / self.rate
 
 
-class FakeSlack(SlackMethods, FakeServer):
+class FakeSlack(SlackMethods, SlackListings, FakeServer):
     """Fake Slack workspace ``T1`` with bot user ``UBOT`` (bot ``BBOT``, app ``A1``).
 
     Pre-registered users: ``U1`` (regular member) and ``UBOT`` (the bot). Channels are created

@@ -297,6 +297,8 @@ class SlackState:
             if redirect_to:
                 self._redirects[file_id] = redirect_to
             chan = self._channels.get(channel) or self.add_channel(channel)
+            if ts:  # an upload back then: files.list filters on `created`
+                file["created"] = file["timestamp"] = int(float(ts))
             ts = ts or self._next_ts()
             existing = next((m for m in self._messages.get(channel, []) if m["ts"] == ts), None)
             snapshot = {k: v for k, v in file.items() if k not in ("shares", "channels")}
