@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import openai  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 
-from bot.openai_gateway import WatchGateway  # noqa: E402
+from bot.openai_gateway import OpenAIGateway  # noqa: E402
 from bot.services.ports import SystemClock  # noqa: E402
 from bot.services.watch import JobWatcher  # noqa: E402
 from handlers.notifier import SlackWatchNotifier  # noqa: E402
@@ -96,7 +96,7 @@ def run(
         notifications=NotificationRepository(engine=engine),
         models=ModelRepository(engine=engine),
         datasets=DatasetRepository(engine=engine),
-        gateway=WatchGateway(client),
+        gateway=OpenAIGateway(client),
         notifier=SlackWatchNotifier(client=web),
         clock=SystemClock(),
         concurrency=8,

@@ -19,14 +19,13 @@ from sqlalchemy import Engine
 
 from bot.config import Settings, SettingsError, require
 from bot.core.models import resolve_model
-from bot.openai_gateway import WatchGateway
 from bot.services.access import AccessService
 from bot.services.compare import CompareService
 from bot.services.datasets import DatasetIntake
 from bot.services.inspect import JobInspector
 from bot.services.jobs import JobPolicy, JobService
 from bot.services.models import ModelService
-from bot.services.ports import Clock, SystemClock
+from bot.services.ports import Clock, FineTuningBackend, NotConfigured, SystemClock
 from bot.services.watch import JobWatcher
 from storage import migrate
 from storage.catchup import CatchupRepository
@@ -98,11 +97,13 @@ def web_client(settings: Settings) -> WebClient:
     )
 
 
-def openai_gateway(settings: Settings) -> WatchGateway | None:
-    """The OpenAI gateway (None without OPENAI_API_KEY); OPENAI_BASE_URL is honoured."""
+def openai_gateway(settings: Settings) -> FineTuningBackend:
+    """The OpenAI backend (NotConfigured without OPENAI_API_KEY); OPENAI_BASE_URL is honoured."""
     if settings.OPENAI_API_KEY is None:
-        return None
+        return NotConfigured()
     from openai import OpenAI
+
+    from bot.openai_gateway import OpenAIGateway
 
     client = OpenAI(
         api_key=settings.OPENAI_API_KEY.get_secret_value(),
@@ -110,7 +111,7 @@ def openai_gateway(settings: Settings) -> WatchGateway | None:
         max_retries=2,
         timeout=120.0,
     )
-    return WatchGateway(client)
+    return OpenAIGateway(client)
 
 
 def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Services]:

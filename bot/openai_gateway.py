@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import openai
 from openai import OpenAI
 
-from bot.core.jobs import JobSnapshot, ServiceError, snapshot_from
+from bot.core.jobs import Checkpoint, JobSnapshot, ServiceError, snapshot_from
 from bot.core.watch import Event
 
 SINGLE_REQUEST_LIMIT = 512 * 1024 * 1024  # larger files go through the Uploads API in parts
@@ -49,8 +49,35 @@ def _message(error: openai.APIError) -> str:
     return str(body.get("message") or error.message)
 
 
-class FineTuningGateway:
-    """Files, uploads and fine-tuning jobs through the official SDK client."""
+def retry(call: Callable[[], T], *, attempts: int = 3, delay: float = 0.5) -> T:
+    """Run `call`, trying again on retryable ServiceErrors with a short backoff."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except ServiceError as error:
+            if not error.retryable or attempt == attempts - 1:
+                raise
+            time.sleep(delay * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _event(item: Any) -> Event:
+    data = item.data if isinstance(getattr(item, "data", None), dict) else {}
+    return Event(
+        id=str(item.id),
+        created_at=int(item.created_at or 0),
+        level=str(item.level or "info"),
+        message=str(item.message or ""),
+        type=str(getattr(item, "type", None) or "message"),
+        data=data,
+    )
+
+
+class OpenAIGateway:
+    """OpenAI's files, uploads, fine-tuning jobs, events, checkpoints, models and chat
+    completions through the official SDK client (the FineTuningBackend port)."""
+
+    configured = True
 
     def __init__(
         self,
@@ -118,34 +145,6 @@ class FineTuningGateway:
         with _errors():
             return snapshot_from(call(job_id).model_dump())
 
-
-def retry(call: Callable[[], T], *, attempts: int = 3, delay: float = 0.5) -> T:
-    """Run `call`, trying again on retryable ServiceErrors with a short backoff."""
-    for attempt in range(attempts):
-        try:
-            return call()
-        except ServiceError as error:
-            if not error.retryable or attempt == attempts - 1:
-                raise
-            time.sleep(delay * 2**attempt)
-    raise AssertionError("unreachable")
-
-
-def _event(item: Any) -> Event:
-    data = item.data if isinstance(getattr(item, "data", None), dict) else {}
-    return Event(
-        id=str(item.id),
-        created_at=int(item.created_at or 0),
-        level=str(item.level or "info"),
-        message=str(item.message or ""),
-        type=str(getattr(item, "type", None) or "message"),
-        data=data,
-    )
-
-
-class WatchGateway(FineTuningGateway):
-    """What the poller reads: events page by page, checkpoints, result files."""
-
     def events(
         self, job_id: str, *, after: str | None = None, limit: int = 50
     ) -> tuple[list[Event], bool]:
@@ -156,19 +155,23 @@ class WatchGateway(FineTuningGateway):
             )
             return [_event(item) for item in page.data], bool(page.has_more)
 
-    def checkpoints(self, job_id: str) -> list[dict[str, Any]]:
+    def checkpoints(self, job_id: str) -> list[Checkpoint]:
         """The job's checkpoints (step, model name, metrics), oldest first."""
         with _errors():
             items = list(self._client.fine_tuning.jobs.checkpoints.list(job_id, limit=50))
         found = [
-            {
-                "step": item.step_number,
-                "model": item.fine_tuned_model_checkpoint,
-                "metrics": item.metrics.model_dump() if item.metrics else {},
-            }
+            Checkpoint(
+                step=int(item.step_number),
+                model=str(item.fine_tuned_model_checkpoint),
+                metrics={
+                    k: float(v)
+                    for k, v in (item.metrics.model_dump() if item.metrics else {}).items()
+                    if isinstance(v, int | float)
+                },
+            )
             for item in items
         ]
-        return sorted(found, key=lambda c: c["step"])
+        return sorted(found, key=lambda c: c.step)
 
     def file_content(self, file_id: str) -> bytes:
         """A file's bytes (the job's result CSV)."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.jobs import JobSnapshot
+from bot.core.jobs import Checkpoint, JobSnapshot
+from bot.core.message import Mention, Message, Text, say
 from bot.core.reports import DatasetReport
 from handlers import ids
 from handlers.blocks.jobs import (
@@ -20,7 +20,7 @@ from handlers.blocks.jobs import (
     status_blocks,
 )
 from handlers.blocks.report import dataset_report_blocks, report_text
-from handlers.text import code, escape, plain, user
+from handlers.text import code, plain, render
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
 
@@ -52,14 +52,16 @@ class SlackNotifier:
             if error.response.get("error") != benign:
                 log.warning("reaction %s on %s failed: %s", name, ts, error.response.get("error"))
 
-    def post_text(self, *, channel: str, thread_ts: str | None, text: str) -> str:
-        """Post a plain message (in the thread when given); returns its ts."""
-        response = self._client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+    def post_text(self, *, channel: str, thread_ts: str | None, text: Message) -> str:
+        """Post a message (in the thread when given); returns its ts."""
+        response = self._client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, text=render(text)
+        )
         return str(response["ts"])
 
-    def update_text(self, *, channel: str, ts: str, text: str) -> None:
+    def update_text(self, *, channel: str, ts: str, text: Message) -> None:
         """Replace a message's text."""
-        self._client.chat_update(channel=channel, ts=ts, text=text, blocks=[])
+        self._client.chat_update(channel=channel, ts=ts, text=render(text), blocks=[])
 
     def find_marked(self, *, channel: str, thread_ts: str, key: str) -> str | None:
         """The ts of the bot's message in the thread carrying `key` in its metadata."""
@@ -141,7 +143,7 @@ class SlackJobNotifier(SlackNotifier):
             channel=job.channel_id, ts=job.approval_ts, text=text, blocks=blocks
         )
 
-    def post_job_error(self, *, job: JobRecord, text: str, retry: bool) -> None:
+    def post_job_error(self, *, job: JobRecord, text: Message, retry: bool) -> None:
         """A start that failed, in the thread, with a Retry button when it may help."""
         blocks, message = error_blocks(job=job, text=text, retry=retry)
         self._client.chat_postMessage(
@@ -153,7 +155,7 @@ class SlackWatchNotifier(SlackNotifier):
     """The WatchNotifier port: status edits, thread replies, the chart and checkpoints."""
 
     def update_status(
-        self, *, job: JobRecord, dataset_name: str, view: str, finished: bool
+        self, *, job: JobRecord, dataset_name: str, view: Message, finished: bool
     ) -> None:
         """Edit the job's status message in place."""
         blocks, text = status_blocks(
@@ -164,13 +166,13 @@ class SlackWatchNotifier(SlackNotifier):
         )
 
     def post_in_thread(
-        self, *, job: JobRecord, text: str, key: str, broadcast: bool = False
+        self, *, job: JobRecord, text: Message, key: str, broadcast: bool = False
     ) -> str:
         """A reply in the job's thread (also shown in the channel when `broadcast`)."""
         response = self._client.chat_postMessage(
             channel=job.channel_id,
             thread_ts=job.thread_ts or job.status_ts,
-            text=text,
+            text=render(text),
             reply_broadcast=broadcast or None,
             metadata=_marker(key),
         )
@@ -190,7 +192,7 @@ class SlackWatchNotifier(SlackNotifier):
         return str(file.get("id")) if file else None
 
     def post_checkpoints(
-        self, *, job: JobRecord, checkpoints: list[dict[str, Any]], final_model: str, key: str
+        self, *, job: JobRecord, checkpoints: list[Checkpoint], final_model: str, key: str
     ) -> str:
         """The checkpoint choice in the thread."""
         blocks, text = checkpoint_blocks(job=job, checkpoints=checkpoints, final_model=final_model)
@@ -205,8 +207,7 @@ class SlackWatchNotifier(SlackNotifier):
 
     def post_adopted(self, *, job: JobRecord, adopter: str) -> str:
         """The status message of an adopted job, at the top of the channel (its thread root)."""
-        status = escape(job.status or "unknown", limit=100)
-        view = f"*Status:* {status} · adopted by {user(adopter)}"
+        view = say("*Status:* ", Text(job.status or "unknown"), " · adopted by ", Mention(adopter))
         blocks, text = status_blocks(
             job=job, dataset_name="a dataset started elsewhere", view=view, finished=False
         )

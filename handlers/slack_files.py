@@ -60,6 +60,7 @@ class SlackFileSource:
             user_id=file.get("user") or "",
             download_url=file.get("url_private_download") or file.get("url_private") or "",
             thread_ts=thread_ts,
+            in_dm=channel_id.startswith("D"),
         )
 
     def download(

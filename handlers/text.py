@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from bot.core.message import Code, Conversation, Mention, Message, Text, When
+
 # Slack's limits (characters), from the Block Kit reference.
 SECTION_TEXT = 3000
 SECTION_FIELD = 2000
@@ -83,3 +85,34 @@ def channel(channel_id: str) -> str:
     if _CHANNEL_ID.fullmatch(channel_id):
         return f"<#{channel_id}>"
     return escape(channel_id, limit=CODE_LIMIT)
+
+
+def render(message: Message | str, *, limit: int = SECTION_TEXT) -> str:
+    """A message of the services as mrkdwn: the bot's words as written, values escaped, people,
+    conversations and times as Slack's markup (the only place they are written)."""
+    if isinstance(message, str):
+        return clip(message, limit)
+    out = []
+    for part in message.parts:
+        match part:
+            case str():
+                out.append(part)
+            case Text(value):
+                out.append(escape(value))
+            case Code(value):
+                out.append(code(value))
+            case Mention(user_id):
+                out.append(user(user_id))
+            case Conversation(conversation_id):
+                out.append(channel(conversation_id))
+            case When(epoch, fallback):
+                out.append(f"<!date^{int(epoch)}^{{time}}|{escape(fallback)}>")
+    return clip("".join(out), limit)
+
+
+def error_text(error: Exception) -> str:
+    """What a user reads for a refusal of the services or the command parser."""
+    message = getattr(error, "message", None)
+    if isinstance(message, Message):
+        return render(message)
+    return escape(str(error), limit=SECTION_TEXT)

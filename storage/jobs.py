@@ -225,6 +225,22 @@ class JobRepository:
                 for row in rows
             ]
 
+    def progress_of(self, job_ids: list[int]) -> dict[int, tuple[int, int]]:
+        """(step, total steps) of each job, from the stored metrics, in one query."""
+        found: dict[int, tuple[int, int]] = {}
+        with self._sessions() as session:
+            for start in range(0, len(job_ids), 500):
+                rows = session.execute(
+                    select(Job.id, Job.snapshot).where(Job.id.in_(job_ids[start : start + 500]))
+                )
+                for job_id, stored in rows:
+                    metrics = (stored or {}).get("metrics") or {}
+                    found[job_id] = (
+                        int(metrics.get("step") or 0),
+                        int(metrics.get("total_steps") or 0),
+                    )
+        return found
+
     def progress(self, job_id: int) -> tuple[int, int]:
         """(step, total steps) from the stored metrics."""
         stored, _ = self.snapshot_of(job_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.text import inert, literal
+from bot.core.message import Code, Message, Text, say
 
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 STATUS_TEXT = {
@@ -47,9 +47,18 @@ class JobSnapshot:
         return self.status in TERMINAL
 
 
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A checkpoint a job saved: its step, the model name to use it, and its metrics."""
+
+    step: int
+    model: str
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
 def status_text(status: str | None) -> str:
     """A status in words (unknown ones are shown as they are)."""
-    return STATUS_TEXT.get(status or "", inert(status or "unknown", limit=40))
+    return STATUS_TEXT.get(status or "", status or "unknown")
 
 
 class ServiceError(Exception):
@@ -61,7 +70,7 @@ class ServiceError(Exception):
         self.param = param
 
     @property
-    def explained(self) -> str:
+    def explained(self) -> Message:
         """The error in plain words for the user."""
         return explain(self.kind, str(self), self.param)
 
@@ -72,29 +81,34 @@ class ServiceError(Exception):
 
 
 NOT_CONFIGURED = "OpenAI is not configured (OPENAI_API_KEY is not set). Ask an admin."
+MAX_REASON = 500
 
 
-def explain(kind: str, message: str, param: str | None) -> str:
-    """What the user reads for an OpenAI error (its words made inert: they may echo input)."""
-    message = inert(message, limit=500)
+def explain(kind: str, message: str, param: str | None) -> Message:
+    """What the user reads for an OpenAI error (its words are a value: they may echo input)."""
+    words = Text(message[:MAX_REASON])
     if kind == "training_not_available":
-        return (
+        return say(
             "This OpenAI organisation can no longer start fine-tuning jobs: OpenAI is winding "
             f"down self-serve fine-tuning ({WIND_DOWN_URL}). Validation, cost estimates, "
             "uploads and existing models keep working."
         )
     if kind == "invalid_request":
-        field_note = f" (field {literal(param)})" if param else ""
-        return f"OpenAI rejected the request{field_note}: {message}"
+        field_note = say(" (field ", Code(param), ")") if param else say()
+        return say("OpenAI rejected the request", field_note, ": ", words)
     if kind == "rate_limited":
-        return f"OpenAI is rate-limiting us right now ({message}). Nothing was lost: try again."
+        return say(
+            "OpenAI is rate-limiting us right now (", words, "). Nothing was lost: try again."
+        )
     if kind == "unavailable":
-        return f"OpenAI did not answer properly ({message}). Nothing was lost: try again."
+        return say("OpenAI did not answer properly (", words, "). Nothing was lost: try again.")
     if kind == "auth":
-        return "OpenAI refused our API key (OPENAI_API_KEY). Ask an admin to check it."
+        return say("OpenAI refused our API key (OPENAI_API_KEY). Ask an admin to check it.")
     if kind == "not_found":
-        return f"OpenAI does not know that: {message}"
-    return message
+        return say("OpenAI does not know that: ", words)
+    if kind == "not_configured":
+        return say(NOT_CONFIGURED)
+    return say(words)
 
 
 def snapshot_from(data: dict[str, Any]) -> JobSnapshot:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.core.jobs import TERMINAL, JobSnapshot, status_text
-from bot.core.text import inert, literal
+from bot.core.message import Code, Mention, Message, Part, Text, When, say
 
 BAR_WIDTH = 20
 ELAPSED_STEP_S = 600
@@ -76,7 +76,7 @@ class Update:
     """The outcome of one poll of one job."""
 
     metrics: Metrics
-    status_view: str
+    status_view: Message
     edit_status: bool
     notices: tuple[Notice, ...]
     finished_now: bool
@@ -125,11 +125,11 @@ def _duration(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {seconds % 60:02d}s"
 
 
-def status_view(snapshot: JobSnapshot, metrics: Metrics, now: int) -> str:
-    """The status message's text (mrkdwn): status, progress, metrics, times."""
-    lines = [f"*Status:* {status_text(snapshot.status)}"]
+def status_view(snapshot: JobSnapshot, metrics: Metrics, now: int) -> Message:
+    """The status message: status, progress, metrics, times."""
+    lines: list[Message] = [say("*Status:* ", Text(status_text(snapshot.status)))]
     if metrics.total_steps:
-        lines.append(f"`{progress_bar(metrics.step, metrics.total_steps)}`")
+        lines.append(say(f"`{progress_bar(metrics.step, metrics.total_steps)}`"))
     figures = []
     for label, value, fmt in (
         ("training loss", metrics.train_loss, "{:.4f}"),
@@ -140,8 +140,8 @@ def status_view(snapshot: JobSnapshot, metrics: Metrics, now: int) -> str:
         if value is not None:
             figures.append(f"{label} {fmt.format(value)}")
     if figures:
-        lines.append(" · ".join(figures))
-    times = []
+        lines.append(say(" · ".join(figures)))
+    times: list[Part] = []
     if snapshot.created_at:
         end = snapshot.finished_at or now
         # Coarse while running, so an unchanged job does not need an edit on every poll.
@@ -150,15 +150,19 @@ def status_view(snapshot: JobSnapshot, metrics: Metrics, now: int) -> str:
             elapsed -= elapsed % ELAPSED_STEP_S
         times.append(f"elapsed {_duration(elapsed)}")
     if snapshot.estimated_finish and not snapshot.finished:
-        times.append(f"expected to finish <!date^{snapshot.estimated_finish}^{{time}}|soon>")
+        finish = When(snapshot.estimated_finish, "soon")
+        times += [" · " if times else "", "expected to finish ", finish]
     if times:
-        lines.append(" · ".join(times))
-    return "\n".join(lines)
+        lines.append(say(*times))
+    joined: list[Part | Message] = []
+    for line in lines:
+        joined += ["\n", line] if joined else [line]
+    return say(*joined)
 
 
 def plan_update(
     *,
-    previous_view: str | None,
+    previous_view: str | None,  # the plain text of the last status view
     previous_metrics: Metrics,
     previous_status: str | None,
     snapshot: JobSnapshot,
@@ -187,7 +191,7 @@ def plan_update(
     return Update(
         metrics=metrics,
         status_view=view,
-        edit_status=view != previous_view,
+        edit_status=str(view) != previous_view,
         notices=tuple(notices),
         finished_now=finished_now,
     )
@@ -299,28 +303,30 @@ def completion_text(
     snapshot: JobSnapshot,
     estimated_cost: float | None,
     usd_per_1m: float | None,
-) -> str:
+) -> Message:
     """The completion notice: succeeded (model, tokens, cost, duration), failed or cancelled."""
     took = ""
     if snapshot.created_at and snapshot.finished_at:
         took = f" in {_duration(snapshot.finished_at - snapshot.created_at)}"
+    job = say(Mention(owner_id), " fine-tuning job ", Code(snapshot.id))
     if snapshot.status == "succeeded":
         tokens = snapshot.trained_tokens
-        parts = [f"🎉 <@{owner_id}> fine-tuning job {literal(snapshot.id)} succeeded{took}."]
-        parts.append(f"Model: {literal(snapshot.fine_tuned_model)}.")
+        text = say(
+            "🎉 ", job, f" succeeded{took}. Model: ", Code(snapshot.fine_tuned_model or ""), "."
+        )
         if tokens is not None:
-            parts.append(f"Trained tokens: {tokens:,}.")
+            text += f" Trained tokens: {tokens:,}."
             if usd_per_1m is not None:
                 actual = tokens * usd_per_1m / 1_000_000
                 estimate = f" (estimated ${estimated_cost:,.2f})" if estimated_cost else ""
-                parts.append(f"Actual cost: ${actual:,.2f}{estimate}.")
-        return " ".join(parts)
+                text += f" Actual cost: ${actual:,.2f}{estimate}."
+        return text
     if snapshot.status == "failed":
-        reason = inert(snapshot.error_message or "OpenAI gave no reason", limit=600)
-        code = f" ({literal(snapshot.error_code)})" if snapshot.error_code else ""
+        reason = Text((snapshot.error_message or "OpenAI gave no reason")[:600])
+        code = say(" (", Code(snapshot.error_code), ")") if snapshot.error_code else say()
         advice = ADVICE.get(
             snapshot.error_code or "",
             "start it again; if it fails the same way, contact OpenAI support with the job id",
         )
-        return f"❌ <@{owner_id}> fine-tuning job {literal(snapshot.id)} failed{took}: {reason}{code}. What to do: {advice}."
-    return f"⏹️ <@{owner_id}> fine-tuning job {literal(snapshot.id)} was cancelled{took}."
+        return say("❌ ", job, f" failed{took}: ", reason, code, f". What to do: {advice}.")
+    return say("⏹️ ", job, f" was cancelled{took}.")

@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.core.access import Viewer, may_see
-from bot.core.compare import Outcome, Score, cases_from, score
+from bot.core.compare import Case, Outcome, Score, cases_from, score
 from bot.core.datasets import iter_records
 from bot.core.jobs import NOT_CONFIGURED, ServiceError
+from bot.core.message import Code, say
 from bot.core.models import UnknownModelError, resolve_model
-from bot.core.text import literal
-from bot.openai_gateway import WatchGateway
-from bot.services.jobs import JobService, UserError
-from bot.services.ports import FileSource
+from bot.services.errors import UserError
+from bot.services.jobs import JobService
+from bot.services.models import unknown_model
+from bot.services.ports import FileSource, FineTuningBackend
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRepository
 from storage.repositories import DatasetRecord, DatasetRepository
@@ -50,7 +51,7 @@ class CompareService:
         models: ModelRepository,
         datasets: DatasetRepository,
         files: FileSource,
-        gateway: WatchGateway | None,
+        gateway: FineTuningBackend,
         job_service: JobService,
     ) -> None:
         self._jobs = jobs
@@ -70,7 +71,7 @@ class CompareService:
             found = self._datasets.by_id(dataset_id) if dataset_id else None
             if found and may_see(viewer, found.channel_id):
                 return found
-        raise UserError("Name a dataset to compare on: `/finetune compare <model> <dataset>`.")
+        raise UserError(say("Name a dataset to compare on: `/finetune compare <model> <dataset>`."))
 
     def compare(
         self,
@@ -83,11 +84,11 @@ class CompareService:
         progress: Callable[[int, int], None],
     ) -> Comparison:
         """Ask both models each example; count exact and normalised matches; add up the cost."""
-        if self._gateway is None:
-            raise UserError(NOT_CONFIGURED)
+        if not self._gateway.configured:
+            raise UserError(say(NOT_CONFIGURED))
         record = self._models.get(model.split(":ckpt-step-")[0])
         if record is not None and (record.deleted or not may_see(viewer, record.channel_id)):
-            raise UserError(f"I don't know a model {literal(model)} (see `/finetune models`).")
+            raise UserError(unknown_model(model))
         base = (
             record.base_model
             if record
@@ -96,7 +97,7 @@ class CompareService:
         try:
             info = resolve_model(base)
         except UnknownModelError:
-            raise UserError(f"I don't know the base model of {literal(model)}.") from None
+            raise UserError(say("I don't know the base model of ", Code(model), ".")) from None
         source = self._dataset(model, dataset, viewer, channel_id)
         remote = self._files.info(source.slack_file_id, source.channel_id)
         with tempfile.TemporaryDirectory(prefix="ftbot-cmp-") as tmp:
@@ -105,21 +106,21 @@ class CompareService:
             cases = cases_from(iter_records(path), limit)
         if not cases:
             raise UserError(
-                f"{literal(source.name)} has no chat examples ending in an assistant answer."
+                say(Code(source.name), " has no chat examples ending in an assistant answer.")
             )
         gateway = self._gateway
         lock = threading.Lock()
         done = 0
         tokens = [0, 0]
 
-        def run(case: object) -> Outcome:
+        def run(case: Case) -> Outcome:
             nonlocal done
             answers = []
             for name in (info.id, model):
                 try:
                     text, prompt_tokens, completion_tokens = gateway.chat(
                         model=name, messages=case.prompt
-                    )  # type: ignore[attr-defined]
+                    )
                 except ServiceError as error:
                     text, prompt_tokens, completion_tokens = f"(error: {error})", 0, 0
                 with lock:
@@ -130,7 +131,7 @@ class CompareService:
                 done += 1
                 finished = done
             progress(finished, len(cases))
-            return Outcome(case=case, base=answers[0], tuned=answers[1])  # type: ignore[arg-type]
+            return Outcome(case=case, base=answers[0], tuned=answers[1])
 
         with ThreadPoolExecutor(CONCURRENCY, thread_name_prefix="compare") as pool:
             outcomes = list(pool.map(run, cases))

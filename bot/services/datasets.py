@@ -12,9 +12,9 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from bot.core.access import Viewer, may_see
+from bot.core.message import Code, Message, say
 from bot.core.models import ModelInfo
 from bot.core.reports import DatasetReport
-from bot.core.text import literal
 from bot.core.validation import analyze
 from bot.services.ports import (
     Clock,
@@ -213,12 +213,16 @@ class DatasetIntake:
         self._update(file_id, name=remote.name, size_bytes=remote.size, thread_ts=thread_ts)
         if not is_dataset_name(remote.name):
             self._update(file_id, status="ignored")
-            if channel_id.startswith("D"):
+            if remote.in_dm:  # in a channel other files are none of the bot's business
                 self._notifier.post_text(
                     channel=channel_id,
                     thread_ts=thread_ts,
-                    text=f"I only read fine-tuning datasets (`.jsonl`, or `.json` holding an "
-                    f"array); {literal(remote.name)} is not one, so I left it alone.",
+                    text=say(
+                        "I only read fine-tuning datasets (`.jsonl`, or `.json` holding an "
+                        "array); ",
+                        Code(remote.name),
+                        " is not one, so I left it alone.",
+                    ),
                 )
             return
         if thread_ts:
@@ -233,7 +237,7 @@ class DatasetIntake:
             progress = _Progress(self._notifier, channel_id, thread_ts, remote)
             report, sha256 = self._validate(remote, progress)
         except DownloadRefused as refused:
-            text = f"I can't check {literal(remote.name)}: {refused}"
+            text = say("I can't check ", Code(remote.name), f": {refused}")
             self._fail(file_id, channel_id, thread_ts, text, replace_ts=progress and progress.ts)
             return
         dataset = self._store(file_id, report, sha256)
@@ -250,15 +254,18 @@ class DatasetIntake:
                 return
             log.exception("dataset %s failed", file_id)
             record = self._repo.get(slack_file_id=file_id)
-            name = f"{literal(record.name)}" if record and record.name else "this file"
+            name = say(Code(record.name)) if record and record.name else say("this file")
             thread = record.thread_ts if record else message_ts
             try:
                 self._fail(
                     file_id,
                     channel_id,
                     thread,
-                    f"Sorry, something went wrong while checking {name}. "
-                    "Please upload it again in a minute; if it keeps failing, tell an admin.",
+                    say(
+                        "Sorry, something went wrong while checking ",
+                        name,
+                        ". Please upload it again in a minute; if it keeps failing, tell an admin.",
+                    ),
                 )
             except Exception:
                 log.exception("could not report the failure of dataset %s", file_id)
@@ -314,11 +321,11 @@ class DatasetIntake:
         file_id: str,
         channel_id: str,
         thread_ts: str | None,
-        text: str,
+        text: Message,
         *,
         replace_ts: str | None = None,
     ) -> None:
-        self._update(file_id, status="failed", error=text)
+        self._update(file_id, status="failed", error=str(text))
         if replace_ts:
             self._notifier.update_text(channel=channel_id, ts=replace_ts, text=text)
         else:
@@ -357,8 +364,11 @@ class _Progress:
             self.ts = notifier.post_text(
                 channel=channel,
                 thread_ts=thread_ts,
-                text=f":hourglass_flowing_sand: Downloading {literal(remote.name)} "
-                f"({remote.size / 1e6:,.1f} MB)…",
+                text=say(
+                    ":hourglass_flowing_sand: Downloading ",
+                    Code(remote.name),
+                    f" ({remote.size / 1e6:,.1f} MB)…",
+                ),
             )
 
     def downloaded(self, done: int) -> None:
@@ -370,8 +380,11 @@ class _Progress:
         self._notifier.update_text(
             channel=self._channel,
             ts=self.ts,
-            text=f":hourglass_flowing_sand: Downloading {literal(self._remote.name)}: {share:.0%} "
-            f"of {self._remote.size / 1e6:,.1f} MB…",
+            text=say(
+                ":hourglass_flowing_sand: Downloading ",
+                Code(self._remote.name),
+                f": {share:.0%} of {self._remote.size / 1e6:,.1f} MB…",
+            ),
         )
 
     def validating(self) -> None:
@@ -379,6 +392,9 @@ class _Progress:
             self._notifier.update_text(
                 channel=self._channel,
                 ts=self.ts,
-                text=f":hourglass_flowing_sand: Validating {literal(self._remote.name)} and counting "
-                "tokens…",
+                text=say(
+                    ":hourglass_flowing_sand: Validating ",
+                    Code(self._remote.name),
+                    " and counting tokens…",
+                ),
             )

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.access import Viewer, may_change, may_see
-from bot.core.jobs import NOT_CONFIGURED, JobSnapshot, ServiceError
+from bot.core.jobs import Checkpoint, JobSnapshot
+from bot.core.message import Code, Conversation, Message, say
 from bot.core.permissions import may_adopt
-from bot.core.text import literal
 from bot.core.watch import Event, metrics_from_dict, status_view
-from bot.openai_gateway import WatchGateway
-from bot.services.jobs import JobService, UserError
-from bot.services.ports import Clock
+from bot.services.errors import UserError, provider_errors
+from bot.services.jobs import JobService
+from bot.services.ports import Clock, FineTuningBackend
 from bot.services.watch import JobWatcher, marker
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRecord, JobRepository
@@ -27,7 +27,7 @@ class StatusAnswer:
     job_id: str
     owner_id: str | None
     model: str
-    view: str
+    view: Message
     fine_tuned_model: str | None
 
 
@@ -41,7 +41,7 @@ class JobInspector:
         models: ModelRepository,
         service: JobService,
         watcher: JobWatcher,
-        gateway: WatchGateway | None,
+        gateway: FineTuningBackend,
         notifier: Any,
         clock: Clock,
     ) -> None:
@@ -53,16 +53,9 @@ class JobInspector:
         self._notifier = notifier
         self._clock = clock
 
-    def _gw(self) -> WatchGateway:
-        if self._gateway is None:
-            raise UserError(NOT_CONFIGURED)
-        return self._gateway
-
     def _snapshot(self, job_id: str) -> JobSnapshot:
-        try:
-            return self._gw().retrieve(job_id)
-        except ServiceError as error:
-            raise UserError(error.explained) from None
+        with provider_errors():
+            return self._gateway.retrieve(job_id)
 
     def _job_or_id(self, reference: str, viewer: Viewer) -> tuple[JobRecord | None, str]:
         try:
@@ -98,31 +91,27 @@ class JobInspector:
     def events(self, reference: str, count: int, viewer: Viewer) -> tuple[str, list[Event]]:
         """The last `count` events, oldest first."""
         _, job_id = self._job_or_id(reference, viewer)
-        try:
-            page, _ = self._gw().events(job_id, limit=max(1, min(count, 100)))
-        except ServiceError as error:
-            raise UserError(error.explained) from None
+        with provider_errors():
+            page, _ = self._gateway.events(job_id, limit=max(1, min(count, 100)))
         return job_id, list(reversed(page))
 
     def checkpoints(
         self, reference: str, viewer: Viewer
-    ) -> tuple[JobRecord | None, list[dict[str, Any]], str]:
+    ) -> tuple[JobRecord | None, list[Checkpoint], str]:
         """The job's checkpoints and final model."""
         job, job_id = self._job_or_id(reference, viewer)
         snapshot = self._snapshot(job_id)
-        try:
-            found = self._gw().checkpoints(job_id)
-        except ServiceError as error:
-            raise UserError(error.explained) from None
+        with provider_errors():
+            found = self._gateway.checkpoints(job_id)
         return job, found, snapshot.fine_tuned_model or ""
 
-    def chart(self, *, reference: str, viewer: Viewer) -> str:
+    def chart(self, *, reference: str, viewer: Viewer) -> Message:
         """Upload the loss chart into the job's thread."""
         job = self._service.resolve(reference, viewer)
         snapshot = self._snapshot(job.openai_job_id or "")
         stamp = int(self._clock.now().timestamp())
         self._watcher.post_chart(job, snapshot, key=marker(job, "chart", f"request-{stamp}"))
-        return f"Posted the loss chart of {literal(job.openai_job_id)} in its thread."
+        return say("Posted the loss chart of ", Code(job.openai_job_id or ""), " in its thread.")
 
     def choose(self, *, viewer: Viewer, model: str) -> tuple[JobRecord, str]:
         """Make a checkpoint (or the final model) the default for `/finetune try`.
@@ -132,16 +121,14 @@ class JobInspector:
         record = self._models.get(final)
         job = self._jobs.by_fine_tuned_model(final) if record and not record.deleted else None
         if record is None or job is None or not may_see(viewer, record.channel_id):
-            raise UserError(f"I don't know the model {literal(final)}.")
+            raise UserError(say("I don't know the model ", Code(final), "."))
         if not may_change(viewer, conversation_id=record.channel_id, owner_id=job.owner_id):
             self._service.require_modify(viewer, job)  # says who may
         if model != final:
-            try:
-                made = {c["model"] for c in self._gw().checkpoints(job.openai_job_id or "")}
-            except ServiceError as error:
-                raise UserError(error.explained) from None
+            with provider_errors():
+                made = {c.model for c in self._gateway.checkpoints(job.openai_job_id or "")}
             if model not in made:
-                raise UserError(f"{literal(model)} is not a checkpoint of {literal(final)}.")
+                raise UserError(say(Code(model), " is not a checkpoint of ", Code(final), "."))
         now = self._clock.now()
         self._models.choose(name=final, chosen=model, now=now)
         self._jobs.save_poll(job_id=job.id, now=now, chosen_model=model)
@@ -152,11 +139,13 @@ class JobInspector:
         actor = viewer.user_id
         decision = may_adopt(actor_id=actor, admins=(), workspace_admin=viewer.admin)
         if not decision.allowed:
-            raise UserError(f"You can't do that: {decision.reason}.")
+            raise UserError(say("You can't do that: ", decision.reason, "."))
         job_id = reference.strip()
         existing = self._jobs.by_openai_id(job_id)
         if existing:
-            raise UserError(f"{literal(job_id)} is already watched in <#{existing.channel_id}>.")
+            raise UserError(
+                say(Code(job_id), " is already watched in ", Conversation(existing.channel_id), ".")
+            )
         snapshot = self._snapshot(job_id)
         owner = snapshot.metadata.get("slack_user") or actor
         now = self._clock.now()

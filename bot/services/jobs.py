@@ -3,32 +3,25 @@
 from __future__ import annotations
 
 import logging
-import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
 
 from bot.core import commands
 from bot.core.access import Viewer, may_see, visible
 from bot.core.billing import BillingLine, billing_line
-from bot.core.jobs import NOT_CONFIGURED, ServiceError, status_text
+from bot.core.jobs import NOT_CONFIGURED, JobSnapshot, ServiceError, status_text
+from bot.core.message import Code, Mention, Message, Part, Text, say
 from bot.core.models import ModelInfo, UnknownModelError, resolve_model
 from bot.core.permissions import may_approve, may_modify
-from bot.core.text import literal
-from bot.openai_gateway import FineTuningGateway
-from bot.services.ports import Clock, FileSource, JobNotifier
-from bot.services.uploads import ensure_uploaded
+from bot.services.errors import UserError, provider_errors
+from bot.services.ports import Clock, FileSource, FineTuningBackend, JobNotifier
+from bot.services.uploads import create_once, ensure_uploaded
 from storage.jobs import JobRecord, JobRepository
 from storage.repositories import DatasetRecord, DatasetRepository
 
 log = logging.getLogger(__name__)
 
 PAST = {"cancel": "cancelled", "pause": "paused", "resume": "resumed"}
-CREATE_ATTEMPTS = 3
-
-
-class UserError(Exception):
-    """A refusal or a problem, in one line for the user who asked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +53,7 @@ class JobService:
         jobs: JobRepository,
         datasets: DatasetRepository,
         files: FileSource,
-        gateway: FineTuningGateway | None,
+        gateway: FineTuningBackend,
         notifier: JobNotifier,
         clock: Clock,
         executor: Executor,
@@ -76,8 +69,8 @@ class JobService:
         self._policy = policy
 
     @property
-    def gateway(self) -> FineTuningGateway | None:
-        """The OpenAI gateway (None when OPENAI_API_KEY is not set)."""
+    def gateway(self) -> FineTuningBackend:
+        """The fine-tuning backend (NotConfigured when no key is set)."""
         return self._gateway
 
     # ---- reading -----------------------------------------------------------------------------
@@ -89,9 +82,13 @@ class JobService:
         candidates = self._datasets.find(reference=reference, channel_id=channel_id)
         found = visible(viewer, candidates, lambda d: d.channel_id)
         if not found:
-            what = "valid dataset in this channel" if reference == "latest" else literal(reference)
+            what = (
+                say("valid dataset in this channel")
+                if reference == "latest"
+                else say(Code(reference))
+            )
             raise UserError(
-                f"I can't find {what}. `/finetune datasets` lists this channel's datasets."
+                say("I can't find ", what, ". `/finetune datasets` lists this channel's datasets.")
             )
         return found[0]
 
@@ -110,7 +107,9 @@ class JobService:
             if line.get("model") == model.id:
                 per_epoch = line.get("billed_tokens_per_epoch")
         if per_epoch is None:
-            raise UserError(f"I have no token count of {literal(dataset.name)} for `{model.id}`.")
+            raise UserError(
+                say("I have no token count of ", Code(dataset.name), " for ", Code(model.id), ".")
+            )
         chosen = epochs or int(report.get("default_epochs") or 3)
         return billing_line(model, int(per_epoch), chosen, self._clock.now().date())
 
@@ -127,8 +126,11 @@ class JobService:
         dataset = self.dataset(cmd.dataset, viewer, channel_id)
         if not dataset.valid:
             raise UserError(
-                f"{literal(dataset.name)} needs fixes before it can be trained (see its report in the "
-                "thread where it was shared)."
+                say(
+                    Code(dataset.name),
+                    " needs fixes before it can be trained (see its report in the thread where it "
+                    "was shared).",
+                )
             )
         try:
             model = resolve_model(cmd.model or self._policy.default_model)
@@ -136,21 +138,29 @@ class JobService:
             raise UserError(str(error)) from None
         today = self._clock.now().date()
         if not model.is_trainable(today):
-            raise UserError(f"`{model.id}` was shut down on {model.shutdown} and can't be trained.")
+            raise UserError(
+                say(Code(model.id), f" was shut down on {model.shutdown} and can't be trained.")
+            )
         if cmd.method not in model.methods:
-            raise UserError(f"`{model.id}` can't be trained with method `{cmd.method}`.")
+            raise UserError(
+                say(Code(model.id), " can't be trained with method ", Code(cmd.method), ".")
+            )
         wanted = ("dpo",) if cmd.method == "dpo" else ("chat", "chat_tools")
         if dataset.format not in wanted:
             raise UserError(
-                f"{literal(dataset.name)} is {dataset.format} data; method `{cmd.method}` needs "
-                f"{' or '.join(wanted)} data."
+                say(
+                    Code(dataset.name),
+                    f" is {dataset.format} data; method ",
+                    Code(cmd.method),
+                    f" needs {' or '.join(wanted)} data.",
+                )
             )
         validation = None
         if cmd.validation:
             validation = self.dataset(cmd.validation, viewer, channel_id)
             if not validation.valid or validation.format not in wanted:
                 raise UserError(
-                    f"{literal(validation.name)} can't be the validation file for this job."
+                    say(Code(validation.name), " can't be the validation file for this job.")
                 )
         estimate = self.estimate(dataset, model, cmd.epochs)
         return Plan(dataset, validation, model, estimate.epochs, estimate)
@@ -159,9 +169,9 @@ class JobService:
 
     def request_start(
         self, *, viewer: Viewer, channel_id: str, cmd: commands.Start, request_key: str
-    ) -> str:
+    ) -> Message:
         """Record a start request once (by its key); create the job now or ask for approval."""
-        self._require_gateway()
+        self._require_configured()
         plan = self.plan(cmd, viewer, channel_id)
         threshold = self._policy.approval_usd
         needs_approval = threshold is not None and plan.estimate.cost_usd > threshold
@@ -188,24 +198,27 @@ class JobService:
             estimated_tokens=plan.estimate.billed_tokens,
         )
         if not created:
-            return "That request was already received; I'm on it (see the dataset's thread)."
+            return say("That request was already received; I'm on it (see the dataset's thread).")
         cost = f"${plan.estimate.cost_usd:,.2f}"
         if needs_approval:
             ts = self._notifier.post_approval_request(
                 job=job, dataset=plan.dataset, threshold=threshold or 0, epochs=plan.epochs
             )
             self._jobs.update(request_key=request_key, now=self._clock.now(), approval_ts=ts)
-            return (
+            return say(
                 f"The estimate ({cost}) is above the ${threshold:,.2f} approval threshold: I asked "
                 "an admin to approve it in the dataset's thread."
             )
         self._executor.submit(self._create_guarded, request_key)
-        return (
-            f"Starting fine-tuning of `{plan.model.id}` on {literal(plan.dataset.name)} "
-            f"({plan.epochs} epochs, estimated {cost}). I'll post the job in the dataset's thread."
+        return say(
+            "Starting fine-tuning of ",
+            Code(plan.model.id),
+            " on ",
+            Code(plan.dataset.name),
+            f" ({plan.epochs} epochs, estimated {cost}). I'll post the job in the dataset's thread.",
         )
 
-    def approve(self, *, viewer: Viewer, request_key: str) -> str:
+    def approve(self, *, viewer: Viewer, request_key: str) -> Message:
         """An admin's approval: the job is created once."""
         job = self._job_by_key(request_key, viewer)
         actor = viewer.user_id
@@ -213,7 +226,7 @@ class JobService:
             actor_id=actor, requester_id=job.owner_id, admins=(), workspace_admin=viewer.admin
         )
         if not decision.allowed:
-            raise UserError(f"You can't approve this: {decision.reason}.")
+            raise UserError(say("You can't approve this: ", decision.reason, "."))
         if not self._jobs.transition(
             request_key=request_key,
             from_states=("awaiting_approval",),
@@ -221,21 +234,21 @@ class JobService:
             state="approved",
             approver_id=actor,
         ):
-            return "This request was already approved."
+            return say("This request was already approved.")
         dataset = self._datasets.by_id(job.dataset_id or 0)
         if dataset is not None:
             self._notifier.mark_approved(job=job, dataset=dataset, approver_id=actor)
         self._executor.submit(self._create_guarded, request_key)
-        return "Approved: starting the job."
+        return say("Approved: starting the job.")
 
-    def retry(self, *, viewer: Viewer, request_key: str) -> str:
+    def retry(self, *, viewer: Viewer, request_key: str) -> Message:
         """Try a failed (retryable) creation again: the requester or an admin."""
         job = self._job_by_key(request_key, viewer)
         self.require_modify(viewer, job)
         if job.state != "retryable":
-            return "That request is not waiting for a retry."
+            return say("That request is not waiting for a retry.")
         self._executor.submit(self._create_guarded, request_key)
-        return "Trying again."
+        return say("Trying again.")
 
     def _create_guarded(self, request_key: str) -> None:
         try:
@@ -247,8 +260,10 @@ class JobService:
                 self._jobs.update(request_key=request_key, now=self._clock.now(), state="retryable")
                 self._notifier.post_job_error(
                     job=job,
-                    text="Something went wrong on my side while starting the job; nothing was "
-                    "lost and you can try again.",
+                    text=say(
+                        "Something went wrong on my side while starting the job; nothing was "
+                        "lost and you can try again."
+                    ),
                     retry=True,
                 )
 
@@ -270,7 +285,7 @@ class JobService:
             text = error.explained
             state = "retryable" if error.retryable else "failed"
             self._jobs.update(
-                request_key=request_key, now=self._clock.now(), state=state, error=text
+                request_key=request_key, now=self._clock.now(), state=state, error=str(text)
             )
             self._notifier.post_job_error(job=job, text=text, retry=error.retryable)
             return
@@ -288,42 +303,13 @@ class JobService:
         ts = self._notifier.post_job(job=job, dataset=dataset, snapshot=snapshot, epochs=epochs)
         self._jobs.update(request_key=request_key, now=self._clock.now(), status_ts=ts)
 
-    def _create_on_openai(self, job: JobRecord, dataset: DatasetRecord) -> Any:
-        gateway = self._require_gateway()
+    def _create_on_openai(self, job: JobRecord, dataset: DatasetRecord) -> JobSnapshot:
         training = self.ensure_uploaded(dataset)
-        validation = None
-        if job.validation_dataset_id:
-            other = self._datasets.by_id(job.validation_dataset_id)
-            validation = self.ensure_uploaded(other) if other else None
-        hyper = job.hyperparameters or {}
-        params = {
-            "model": job.model,
-            "training_file": training,
-            "validation_file": validation,
-            "method": {"type": job.method, job.method: {"hyperparameters": hyper}},
-            "suffix": job.suffix,
-            "seed": job.seed,
-        }
-        metadata = {
-            "slack_user": job.owner_id,
-            "slack_channel": job.channel_id,
-            "dataset": dataset.slack_file_id,
-            "ftbot_request": job.request_key[:512],
-        }
-        for attempt in range(CREATE_ATTEMPTS):
-            try:
-                return gateway.create_job(metadata=metadata, **params)
-            except ServiceError as error:
-                if not error.retryable:
-                    raise
-                # The request may have reached OpenAI before failing: look before re-sending.
-                found = gateway.find_job(key="ftbot_request", value=metadata["ftbot_request"])
-                if found:
-                    return found
-                if attempt == CREATE_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.5 * 2**attempt)
-        raise AssertionError("unreachable")
+        other = self._datasets.by_id(job.validation_dataset_id or 0)
+        validation = self.ensure_uploaded(other) if other else None
+        return create_once(
+            self._gateway, job=job, dataset=dataset, training=training, validation=validation
+        )
 
     def ensure_uploaded(self, dataset: DatasetRecord) -> str:
         """The dataset's OpenAI file id, uploading it unless the same content already was."""
@@ -331,7 +317,7 @@ class JobService:
             dataset,
             datasets=self._datasets,
             files=self._files,
-            gateway=self._require_gateway(),
+            gateway=self._gateway,
             clock=self._clock,
         )
 
@@ -340,16 +326,22 @@ class JobService:
         actor = viewer.user_id
         dataset = self.by_file(slack_file_id, viewer)
         if dataset is None or not dataset.valid:
-            raise UserError("Only a dataset that is ready to train can be uploaded.")
-        self._require_gateway()
+            raise UserError(say("Only a dataset that is ready to train can be uploaded."))
+        self._require_configured()
         try:
             file_id = self.ensure_uploaded(dataset)
         except ServiceError as error:
             text = error.explained
         else:
-            text = (
-                f"<@{actor}> uploaded {literal(dataset.name)} to OpenAI: {literal(file_id)} (purpose "
-                f"`fine-tune`). `/finetune start {file_id}` trains on it."
+            text = say(
+                Mention(actor),
+                " uploaded ",
+                Code(dataset.name),
+                " to OpenAI: ",
+                Code(file_id),
+                " (purpose `fine-tune`). ",
+                Code(f"/finetune start {file_id}"),
+                " trains on it.",
             )
         self._notifier.post_text(channel=dataset.channel_id, thread_ts=dataset.thread_ts, text=text)
 
@@ -365,36 +357,53 @@ class JobService:
         )
         started = visible(viewer, matches, lambda j: j.channel_id)
         if not started:
-            raise UserError(f"No job matches {literal(reference)}. `/finetune jobs` lists them.")
+            raise UserError(
+                say("No job matches ", Code(reference), ". `/finetune jobs` lists them.")
+            )
         if len(started) > 1:
-            ids = ", ".join(f"{literal(j.openai_job_id)}" for j in started[:5])
+            ids: list[Part] = []
+            for job in started[:5]:
+                ids += [", " if ids else "", Code(job.openai_job_id or "")]
             more = " …" if len(started) > 5 else ""
             raise UserError(
-                f"{literal(reference)} matches several jobs ({ids}{more}); give more of the id."
+                say(
+                    Code(reference),
+                    " matches several jobs (",
+                    *ids,
+                    more,
+                    "); give more of the id.",
+                )
             )
         return started[0]
 
-    def act(self, *, viewer: Viewer, action: str, reference: str) -> str:
+    def act(self, *, viewer: Viewer, action: str, reference: str) -> Message:
         """cancel / pause / resume: the owner or an admin; anyone else is refused before OpenAI."""
         actor = viewer.user_id
         job = self.resolve(reference, viewer)
         self.require_modify(viewer, job)
-        gateway = self._require_gateway()
-        try:
-            snapshot = gateway.act(action, job.openai_job_id or "")
-        except ServiceError as error:
-            raise UserError(error.explained) from None
+        with provider_errors():
+            snapshot = self._gateway.act(action, job.openai_job_id or "")
         self._jobs.update(
             request_key=job.request_key, now=self._clock.now(), status=snapshot.status
         )
         self._notifier.post_text(
             channel=job.channel_id,
             thread_ts=job.thread_ts,
-            text=f"<@{actor}> {PAST[action]} job {literal(job.openai_job_id)} "
-            f"(now {status_text(snapshot.status)}).",
+            text=say(
+                Mention(actor),
+                f" {PAST[action]} job ",
+                Code(job.openai_job_id or ""),
+                " (now ",
+                Text(status_text(snapshot.status)),
+                ").",
+            ),
         )
-        return (
-            f"Job {literal(job.openai_job_id)} {PAST[action]} (now {status_text(snapshot.status)})."
+        return say(
+            "Job ",
+            Code(job.openai_job_id or ""),
+            f" {PAST[action]} (now ",
+            Text(status_text(snapshot.status)),
+            ").",
         )
 
     # ---- helpers -----------------------------------------------------------------------------
@@ -402,26 +411,25 @@ class JobService:
     def require_modify(self, viewer: Viewer, job: JobRecord) -> None:
         """Refuse (UserError) unless the viewer may see the job and owns it or is an admin."""
         if not may_see(viewer, job.channel_id):
-            raise UserError("No job matches that. `/finetune jobs` lists them.")
+            raise UserError(say("No job matches that. `/finetune jobs` lists them."))
         decision = may_modify(
             actor_id=viewer.user_id, owner_id=job.owner_id, admins=(), workspace_admin=viewer.admin
         )
         if not decision.allowed:
-            raise UserError(f"You can't do that: {decision.reason}.")
+            raise UserError(say("You can't do that: ", decision.reason, "."))
 
-    def announce(self, *, job: JobRecord, text: str) -> None:
+    def announce(self, *, job: JobRecord, text: Message) -> None:
         """A line in the job's thread (state changes are visible to the channel)."""
         self._notifier.post_text(
             channel=job.channel_id, thread_ts=job.thread_ts or job.status_ts, text=text
         )
 
-    def _require_gateway(self) -> FineTuningGateway:
-        if self._gateway is None:
-            raise UserError(NOT_CONFIGURED)
-        return self._gateway
+    def _require_configured(self) -> None:
+        if not self._gateway.configured:
+            raise UserError(say(NOT_CONFIGURED))
 
     def _job_by_key(self, request_key: str, viewer: Viewer) -> JobRecord:
         job = self._jobs.by_key(request_key)
         if job is None or not may_see(viewer, job.channel_id):
-            raise UserError("I don't know that job request any more.")
+            raise UserError(say("I don't know that job request any more."))
         return job

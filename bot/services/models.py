@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.access import Viewer, may_see, visible
-from bot.core.jobs import NOT_CONFIGURED, ServiceError
+from bot.core.jobs import ServiceError
+from bot.core.message import Code, Mention, Message, Text, say
 from bot.core.models import UnknownModelError, resolve_model
-from bot.core.text import inert, literal
 from bot.core.usage import Usage, usage
-from bot.openai_gateway import WatchGateway
-from bot.services.jobs import JobService, UserError
-from bot.services.ports import Clock
+from bot.services.errors import UserError, provider_errors
+from bot.services.jobs import JobService
+from bot.services.ports import Clock, FineTuningBackend
 from storage.fine_tuned import ModelRecord, ModelRepository
 from storage.jobs import JobRecord, JobRepository
 from storage.repositories import DatasetRecord, DatasetRepository
@@ -35,6 +35,11 @@ class Home:
     datasets: list[DatasetRecord]
 
 
+def unknown_model(name: str) -> Message:
+    """The answer for a model that does not exist, or that the asker may not see."""
+    return say("I don't know a model ", Code(name), " (see `/finetune models`).")
+
+
 def _price(model: str) -> float | None:
     try:
         return resolve_model(model).training_usd_per_1m
@@ -51,7 +56,7 @@ class ModelService:
         jobs: JobRepository,
         models: ModelRepository,
         datasets: DatasetRepository,
-        gateway: WatchGateway | None,
+        gateway: FineTuningBackend,
         job_service: JobService,
         clock: Clock,
     ) -> None:
@@ -71,7 +76,8 @@ class ModelService:
             owner_id=viewer.user_id if scope == "mine" else None,
         )
         shown = visible(viewer, records, lambda job: job.channel_id)
-        return [JobLine(job, *self._jobs.progress(job.id)) for job in shown]
+        progress = self._jobs.progress_of([job.id for job in shown])
+        return [JobLine(job, *progress.get(job.id, (0, 0))) for job in shown]
 
     def models(self, viewer: Viewer) -> list[ModelRecord]:
         """The fine-tuned models the viewer may see, newest first."""
@@ -84,9 +90,9 @@ class ModelService:
         if record is None:
             return None
         if not may_see(viewer, record.channel_id):
-            raise UserError(f"I don't know a model {literal(name)} (see `/finetune models`).")
+            raise UserError(unknown_model(name))
         if record.deleted:
-            raise UserError(f"{literal(name)} was deleted.")
+            raise UserError(say(Code(name), " was deleted."))
         return record
 
     def try_model(
@@ -98,13 +104,14 @@ class ModelService:
         )
         if not name:
             raise UserError(
-                "No fine-tuned model in this channel yet. Name one: `/finetune try <model> <prompt>`."
+                say(
+                    "No fine-tuned model in this channel yet. Name one: "
+                    "`/finetune try <model> <prompt>`."
+                )
             )
         # Models the bot made belong to their job's conversation; others (base models, models
         # made outside the bot) belong to none and are the organisation's to try.
         self.visible_model(name, viewer)
-        if self._gateway is None:
-            raise UserError(NOT_CONFIGURED)
         try:
             answer, _, _ = self._gateway.chat(
                 model=name, messages=[{"role": "user", "content": prompt}]
@@ -112,8 +119,12 @@ class ModelService:
         except ServiceError as error:
             if error.kind in ("not_found", "invalid_request"):
                 raise UserError(
-                    f"{literal(name)} can't answer: it may be retired, deleted, or still loading "
-                    f"({inert(str(error), limit=300)})."
+                    say(
+                        Code(name),
+                        " can't answer: it may be retired, deleted, or still loading (",
+                        Text(str(error)[:300]),
+                        ").",
+                    )
                 ) from None
             raise UserError(error.explained) from None
         return name, answer
@@ -122,30 +133,26 @@ class ModelService:
         """The model, if the viewer may delete it (owner or admin who may see it); else UserError."""
         record = self._models.get(model)
         if record is None or record.deleted or not may_see(viewer, record.channel_id):
-            raise UserError(f"I don't know a model {literal(model)} (see `/finetune models`).")
+            raise UserError(unknown_model(model))
         job = self._jobs.by_fine_tuned_model(model)
         if job is None:
-            raise UserError(f"I don't know the job that made {literal(model)}.")
+            raise UserError(say("I don't know the job that made ", Code(model), "."))
         self._job_service.require_modify(viewer, job)
         return record
 
-    def delete(self, *, viewer: Viewer, model: str) -> str:
+    def delete(self, *, viewer: Viewer, model: str) -> Message:
         """Delete through the models API, record it, say so in the channel."""
         actor = viewer.user_id
         record = self.check_delete(viewer=viewer, model=model)
-        if self._gateway is None:
-            raise UserError(NOT_CONFIGURED)
-        try:
+        with provider_errors():
             self._gateway.delete_model(model)
-        except ServiceError as error:
-            raise UserError(error.explained) from None
         self._models.mark_deleted(name=model, now=self._clock.now())
         job = self._jobs.by_fine_tuned_model(model)
         if job:
             self._job_service.announce(
-                job=job, text=f"<@{actor}> deleted the model {literal(model)}."
+                job=job, text=say(Mention(actor), " deleted the model ", Code(model), ".")
             )
-        return f"Deleted {literal(model)} (it was trained on {literal(record.base_model)})."
+        return say("Deleted ", Code(model), " (it was trained on ", Code(record.base_model), ").")
 
     def usage(self, viewer: Viewer) -> Usage:
         """Spend by user and channel, estimated and actual, this month and all time (of the

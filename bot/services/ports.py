@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.core.jobs import JobSnapshot
+from bot.core.jobs import Checkpoint, JobSnapshot, ServiceError
+from bot.core.message import Message
 from bot.core.reports import DatasetReport
+from bot.core.watch import Event
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
 
@@ -39,6 +41,7 @@ class RemoteFile:
     user_id: str
     download_url: str
     thread_ts: str | None  # the message that shared it in the channel, if known
+    in_dm: bool = False  # shared in a direct conversation with the bot
 
 
 class DownloadRefused(Exception):
@@ -88,9 +91,9 @@ class Notifier(Protocol):
 
     def unreact(self, *, channel: str, ts: str, name: str) -> None: ...
 
-    def post_text(self, *, channel: str, thread_ts: str | None, text: str) -> str: ...
+    def post_text(self, *, channel: str, thread_ts: str | None, text: Message) -> str: ...
 
-    def update_text(self, *, channel: str, ts: str, text: str) -> None: ...
+    def update_text(self, *, channel: str, ts: str, text: Message) -> None: ...
 
     def find_marked(self, *, channel: str, thread_ts: str, key: str) -> str | None:
         """The ts of a message in the thread carrying `key` in its metadata, if any."""
@@ -123,26 +126,72 @@ class JobNotifier(Protocol):
         self, *, job: JobRecord, dataset: DatasetRecord, approver_id: str
     ) -> None: ...
 
-    def post_job_error(self, *, job: JobRecord, text: str, retry: bool) -> None: ...
+    def post_job_error(self, *, job: JobRecord, text: Message, retry: bool) -> None: ...
 
-    def post_text(self, *, channel: str, thread_ts: str | None, text: str) -> str: ...
+    def post_text(self, *, channel: str, thread_ts: str | None, text: Message) -> str: ...
 
 
 class WatchNotifier(Protocol):
     """How a watched job talks in its thread."""
 
     def update_status(
-        self, *, job: JobRecord, dataset_name: str, view: str, finished: bool
+        self, *, job: JobRecord, dataset_name: str, view: Message, finished: bool
     ) -> None: ...
 
     def post_in_thread(
-        self, *, job: JobRecord, text: str, key: str, broadcast: bool = False
+        self, *, job: JobRecord, text: Message, key: str, broadcast: bool = False
     ) -> str: ...
 
     def upload_chart(self, *, job: JobRecord, png: bytes, title: str) -> str | None: ...
 
     def post_checkpoints(
-        self, *, job: JobRecord, checkpoints: list[dict[str, Any]], final_model: str, key: str
+        self, *, job: JobRecord, checkpoints: list[Checkpoint], final_model: str, key: str
     ) -> str: ...
 
     def find_marked(self, *, channel: str, thread_ts: str, key: str) -> str | None: ...
+
+
+class FineTuningBackend(Protocol):
+    """A fine-tuning provider: files, jobs, events, checkpoints, models and chat completions.
+
+    Every failure is a ServiceError whose `kind` says what the bot may offer next."""
+
+    configured: bool
+
+    def upload(self, path: Path, *, name: str) -> str: ...
+
+    def create_job(self, *, metadata: dict[str, str], **params: Any) -> JobSnapshot: ...
+
+    def find_job(self, *, key: str, value: str) -> JobSnapshot | None: ...
+
+    def retrieve(self, job_id: str) -> JobSnapshot: ...
+
+    def act(self, action: str, job_id: str) -> JobSnapshot: ...
+
+    def events(
+        self, job_id: str, *, after: str | None = None, limit: int = 50
+    ) -> tuple[list[Event], bool]: ...
+
+    def checkpoints(self, job_id: str) -> list[Checkpoint]: ...
+
+    def file_content(self, file_id: str) -> bytes: ...
+
+    def chat(self, *, model: str, messages: list[dict[str, Any]]) -> tuple[str, int, int]: ...
+
+    def chat_with_tools(
+        self, *, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> dict[str, Any]: ...
+
+    def delete_model(self, name: str) -> bool: ...
+
+
+class NotConfigured:
+    """The backend when none is configured: every call says so (one path for that answer)."""
+
+    configured = False
+
+    def _refuse(self, *_: Any, **__: Any) -> Any:
+        raise ServiceError("not_configured", "no fine-tuning backend is configured")
+
+    upload = create_job = find_job = retrieve = act = events = _refuse
+    checkpoints = file_content = chat = chat_with_tools = delete_model = _refuse

@@ -1,4 +1,5 @@
-"""Uploading a dataset to the provider once per content, whatever replicas and retries do."""
+"""Uploading a dataset once per content and creating a job once, whatever replicas and
+retries do."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import time
 import uuid
 from pathlib import Path
 
-from bot.core.jobs import ServiceError
-from bot.openai_gateway import FineTuningGateway
-from bot.services.ports import Clock, FileSource
+from bot.core.jobs import JobSnapshot, ServiceError
+from bot.services.ports import Clock, FileSource, FineTuningBackend
+from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord, DatasetRepository
 
 UPLOAD_WAIT_S = 120.0
+CREATE_ATTEMPTS = 3
 
 
 def ensure_uploaded(
@@ -20,7 +22,7 @@ def ensure_uploaded(
     *,
     datasets: DatasetRepository,
     files: FileSource,
-    gateway: FineTuningGateway,
+    gateway: FineTuningBackend,
     clock: Clock,
 ) -> str:
     """The dataset's remote file id, uploading it unless the same content already was."""
@@ -58,3 +60,43 @@ def _wait_for_upload(datasets: DatasetRepository, dataset_id: int) -> str:
             raise ServiceError("unavailable", "the upload of this dataset failed")
         time.sleep(0.2)
     raise ServiceError("unavailable", "the upload of this dataset is taking too long")
+
+
+def create_once(
+    gateway: FineTuningBackend,
+    *,
+    job: JobRecord,
+    dataset: DatasetRecord,
+    training: str,
+    validation: str | None,
+) -> JobSnapshot:
+    """Create the job on the backend once: after an ambiguous failure, look before re-sending."""
+    hyper = job.hyperparameters or {}
+    params = {
+        "model": job.model,
+        "training_file": training,
+        "validation_file": validation,
+        "method": {"type": job.method, job.method: {"hyperparameters": hyper}},
+        "suffix": job.suffix,
+        "seed": job.seed,
+    }
+    metadata = {
+        "slack_user": job.owner_id,
+        "slack_channel": job.channel_id,
+        "dataset": dataset.slack_file_id,
+        "ftbot_request": job.request_key[:512],
+    }
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            return gateway.create_job(metadata=metadata, **params)
+        except ServiceError as error:
+            if not error.retryable:
+                raise
+            # The request may have reached the backend before failing: look before re-sending.
+            found = gateway.find_job(key="ftbot_request", value=metadata["ftbot_request"])
+            if found:
+                return found
+            if attempt == CREATE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 * 2**attempt)
+    raise AssertionError("unreachable")

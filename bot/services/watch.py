@@ -17,8 +17,8 @@ from typing import Any
 
 from bot.charts import loss_chart
 from bot.core.jobs import JobSnapshot, ServiceError
+from bot.core.message import Text, say
 from bot.core.models import UnknownModelError, resolve_model
-from bot.core.text import inert
 from bot.core.watch import (
     Event,
     completion_text,
@@ -29,8 +29,7 @@ from bot.core.watch import (
     plan_update,
     rows_from_events,
 )
-from bot.openai_gateway import WatchGateway
-from bot.services.ports import Clock, WatchNotifier
+from bot.services.ports import Clock, FineTuningBackend, WatchNotifier
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRecord, JobRepository
 from storage.notifications import NotificationRecord, NotificationRepository
@@ -66,7 +65,7 @@ class JobWatcher:
         notifications: NotificationRepository,
         models: ModelRepository,
         datasets: DatasetRepository,
-        gateway: WatchGateway | None,
+        gateway: FineTuningBackend,
         notifier: WatchNotifier,
         clock: Clock,
         concurrency: int = 8,
@@ -87,7 +86,7 @@ class JobWatcher:
 
     def poll_once(self, now: dt.datetime | None = None) -> PollStats:
         """One cycle over every job being watched (bounded concurrency, failures isolated)."""
-        if self._gateway is None:
+        if not self._gateway.configured:
             return PollStats(0, 0)
         now = now or self._clock.now()
         claimed = self._jobs.claim_active(
@@ -113,7 +112,7 @@ class JobWatcher:
     def poll_job(self, job: JobRecord) -> None:
         """Read one job's state and new events; record notices; edit; post what is due."""
         gateway = self._gateway
-        assert gateway is not None and job.openai_job_id
+        assert job.openai_job_id
         snapshot = gateway.retrieve(job.openai_job_id)
         stored, cursor = self._jobs.snapshot_of(job.id)
         stored = stored or {}
@@ -139,7 +138,7 @@ class JobWatcher:
                 view=update.status_view,
                 finished=snapshot.finished,
             )
-            view = update.status_view
+            view = str(update.status_view)
         values: dict[str, Any] = {
             "status": snapshot.status,
             "snapshot": {"metrics": metrics_to_dict(update.metrics), "view": view},
@@ -165,7 +164,6 @@ class JobWatcher:
 
     def _new_events(self, job_id: str, cursor: str | None) -> list[Event]:
         """Events newer than the cursor, oldest first (pages only as far back as needed)."""
-        assert self._gateway is not None
         fresh: list[Event] = []
         after: str | None = None
         while True:
@@ -208,7 +206,7 @@ class JobWatcher:
             icon = LEVEL_ICON.get(record.payload.get("level", ""), "•")
             return self._notifier.post_in_thread(
                 job=job,
-                text=f"{icon} {inert(record.payload.get('message', ''), limit=1500)}",
+                text=say(f"{icon} ", Text(str(record.payload.get("message", ""))[:1500])),
                 key=key,
             )
         if record.kind == "completion":
@@ -226,7 +224,7 @@ class JobWatcher:
         if record.kind == "chart":
             return self.post_chart(job, snapshot, key=key)
         if record.kind == "checkpoints":
-            assert self._gateway is not None and job.openai_job_id
+            assert job.openai_job_id
             checkpoints = self._gateway.checkpoints(job.openai_job_id)
             return self._notifier.post_checkpoints(
                 job=job,
@@ -238,7 +236,7 @@ class JobWatcher:
 
     def post_chart(self, job: JobRecord, snapshot: JobSnapshot, *, key: str) -> str | None:
         """The loss chart in the job's thread (from the result file, else the metrics events)."""
-        assert self._gateway is not None and job.openai_job_id
+        assert job.openai_job_id
         rows = []
         for file_id in snapshot.result_files:
             try:

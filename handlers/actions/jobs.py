@@ -12,12 +12,13 @@ from slack_sdk import WebClient
 
 from bot.app import Services
 from bot.core.access import Viewer
+from bot.core.message import Code, Mention, Message, say
 from bot.core.models import trainable_models
-from bot.core.text import literal
-from bot.services.jobs import UserError
+from bot.services.errors import UserError
 from handlers import ids
 from handlers.blocks.jobs import start_form
 from handlers.commands.dispatch import listing_page
+from handlers.text import error_text, render
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def register(app: App, services: Services) -> None:
                 slack_file_id=body["actions"][0]["value"],
             )
         except UserError as error:
-            _tell(client, body, str(error))
+            _tell(client, body, error_text(error))
 
     @app.action(ids.JOB_CANCEL)
     def handle_job_cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -102,14 +103,18 @@ def register(app: App, services: Services) -> None:
     def handle_checkpoint_choose(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
 
-        def choose(viewer: Viewer, value: str) -> str:
+        def choose(viewer: Viewer, value: str) -> Message:
             job, model = services.inspector.choose(viewer=viewer, model=value)
             services.jobs.announce(
                 job=job,
-                text=f"<@{viewer.user_id}> chose {literal(model)} as the default for "
-                "`/finetune try`.",
+                text=say(
+                    Mention(viewer.user_id),
+                    " chose ",
+                    Code(model),
+                    " as the default for `/finetune try`.",
+                ),
             )
-            return f"{literal(model)} is now the default for `/finetune try`."
+            return say(Code(model), " is now the default for `/finetune try`.")
 
         _run(services, client, body, choose)
 
@@ -152,7 +157,8 @@ def register(app: App, services: Services) -> None:
 def _run(services: Services, client: WebClient, body: dict[str, Any], call: Any) -> None:
     """Run a button's use case as the clicking user; tell them the outcome ephemerally."""
     try:
-        text = call(services.access.viewer(body["user"]["id"]), body["actions"][0]["value"])
+        outcome = call(services.access.viewer(body["user"]["id"]), body["actions"][0]["value"])
+        text = render(outcome)
     except UserError as error:
-        text = str(error)
+        text = error_text(error)
     _tell(client, body, text)

@@ -9,7 +9,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 
 from bot.core.watch import Event
 from bot.services.inspect import StatusAnswer
-from handlers.text import clip, code, escape, user
+from handlers.text import code, escape, render, user
 
 MAX_TEXT = 2900
 MAX_EVENT = 500
@@ -19,7 +19,7 @@ def status_answer_blocks(answer: StatusAnswer) -> tuple[list[Block], str]:
     """`/finetune status`."""
     owner = f" · owner {user(answer.owner_id)}" if answer.owner_id else ""
     head = f"*{code(answer.job_id)}* · {code(answer.model)}{owner}"
-    view = clip(answer.view, MAX_TEXT)  # preformatted mrkdwn (bot.core.watch.status_view)
+    view = render(answer.view, limit=MAX_TEXT)
     blocks: list[Block] = [SectionBlock(text=head), SectionBlock(text=view)]
     if answer.fine_tuned_model:
         blocks.append(

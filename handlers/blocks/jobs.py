@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -21,7 +21,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.core.billing import BillingLine
-from bot.core.jobs import JobSnapshot, status_text
+from bot.core.jobs import Checkpoint, JobSnapshot, status_text
+from bot.core.message import Message
 from bot.core.reports import usd
 from handlers import ids
 from handlers.text import (
@@ -33,6 +34,7 @@ from handlers.text import (
     code,
     escape,
     plain,
+    render,
     user,
 )
 from storage.jobs import JobRecord
@@ -126,9 +128,9 @@ def approved_blocks(
     return [SectionBlock(text=text)], text
 
 
-def error_blocks(*, job: JobRecord, text: str, retry: bool) -> tuple[list[Block], str]:
-    """A failed start, with a Retry button when trying again can help (`text`: preformatted)."""
-    message = f"⚠️ {user(job.owner_id)} the job on {code(job.model)} didn't start. {text}"
+def error_blocks(*, job: JobRecord, text: Message, retry: bool) -> tuple[list[Block], str]:
+    """A failed start, with a Retry button when trying again can help."""
+    message = f"⚠️ {user(job.owner_id)} the job on {code(job.model)} didn't start. {render(text)}"
     blocks: list[Block] = [SectionBlock(text=clip(message, MAX_TEXT))]
     if retry:
         blocks.append(
@@ -254,21 +256,21 @@ def start_form(
 
 
 def status_blocks(
-    *, job: JobRecord, dataset_name: str, view: str, finished: bool
+    *, job: JobRecord, dataset_name: str, view: Message, finished: bool
 ) -> tuple[list[Block], str]:
-    """The job's status message: who, what, status (`view`: preformatted); Cancel while it runs."""
+    """The job's status message: who, what, status (`view`); Cancel while it runs."""
     head = (
         f"🚀 {user(job.owner_id)} fine-tuning {code(job.model)} on {code(dataset_name)}: job "
         f"{code(job.openai_job_id or '')} · estimated {usd(job.estimated_cost_usd or 0)}"
     )
-    view = clip(view, MAX_TEXT)
-    blocks: list[Block] = [SectionBlock(text=head), SectionBlock(text=view)]
+    shown = render(view, limit=MAX_TEXT)
+    blocks: list[Block] = [SectionBlock(text=head), SectionBlock(text=shown)]
     if not finished and job.openai_job_id:
         blocks.append(cancel_actions(job.openai_job_id))
-    return blocks, f"{head}\n{view}"
+    return blocks, f"{head}\n{shown}"
 
 
-def _metric(metrics: dict[str, object], *names: str, percent: bool = False) -> str:
+def _metric(metrics: Mapping[str, float], *names: str, percent: bool = False) -> str:
     for name in names:
         value = metrics.get(name)
         if isinstance(value, int | float):
@@ -281,7 +283,7 @@ def _step(value: object) -> str:
 
 
 def checkpoint_blocks(
-    *, job: JobRecord, checkpoints: Sequence[dict[str, object]], final_model: str
+    *, job: JobRecord, checkpoints: Sequence[Checkpoint], final_model: str
 ) -> tuple[list[Block], str]:
     """One entry per checkpoint plus the final model, each with *Use this checkpoint*."""
     text = (
@@ -291,10 +293,10 @@ def checkpoint_blocks(
     blocks: list[Block] = [SectionBlock(text=f"*{text}*")]
     entries = [
         (
-            f"Step {_step(c.get('step'))} · validation loss "
-            f"{_metric(c.get('metrics') or {}, 'full_valid_loss', 'valid_loss')} · accuracy "  # type: ignore[arg-type]
-            f"{_metric(c.get('metrics') or {}, 'full_valid_mean_token_accuracy', 'valid_mean_token_accuracy', percent=True)}",  # type: ignore[arg-type]
-            str(c.get("model") or ""),
+            f"Step {_step(c.step)} · validation loss "
+            f"{_metric(c.metrics, 'full_valid_loss', 'valid_loss')} · accuracy "
+            f"{_metric(c.metrics, 'full_valid_mean_token_accuracy', 'valid_mean_token_accuracy', percent=True)}",
+            c.model,
         )
         for c in checkpoints
     ]

@@ -7,7 +7,6 @@ from typing import Any
 from bot.app import Services
 from bot.core import commands
 from bot.core.access import Viewer
-from bot.core.text import literal
 from handlers.blocks.commands import datasets_blocks, help_blocks
 from handlers.blocks.inspect import events_blocks, status_answer_blocks
 from handlers.blocks.jobs import checkpoint_blocks, cost_blocks
@@ -19,6 +18,7 @@ from handlers.blocks.models import (
     try_blocks,
     usage_blocks,
 )
+from handlers.text import code, render
 
 
 def run_command(
@@ -34,13 +34,13 @@ def run_command(
         case commands.Cost():
             return cost_blocks(*services.jobs.cost(parsed, viewer, channel))
         case commands.Start():
-            text = services.jobs.request_start(
+            started = services.jobs.request_start(
                 viewer=viewer, channel_id=channel, cmd=parsed, request_key=key
             )
-            return [], text
+            return [], render(started)
         case commands.JobAction():
-            text = services.jobs.act(viewer=viewer, action=parsed.action, reference=parsed.job)
-            return [], text
+            done = services.jobs.act(viewer=viewer, action=parsed.action, reference=parsed.job)
+            return [], render(done)
         case commands.Events():
             return events_blocks(*services.inspector.events(parsed.job, parsed.count, viewer))
         case commands.JobQuery(what="status"):
@@ -50,7 +50,7 @@ def run_command(
             record = job or services.jobs.resolve(parsed.job, viewer)
             return checkpoint_blocks(job=record, checkpoints=found, final_model=final)
         case commands.JobQuery(what="chart"):
-            return [], services.inspector.chart(reference=parsed.job, viewer=viewer)
+            return [], render(services.inspector.chart(reference=parsed.job, viewer=viewer))
         case commands.Jobs():
             lines = services.models.jobs(scope=parsed.scope, viewer=viewer, channel_id=channel)
             return jobs_blocks(lines, scope=parsed.scope, now=services.datasets.now())
@@ -59,11 +59,11 @@ def run_command(
         case commands.Usage():
             return usage_blocks(services.models.usage(viewer))
         case commands.DeleteModel():
-            record = services.models.check_delete(viewer=viewer, model=parsed.model)
-            return delete_confirmation(record)
+            model = services.models.check_delete(viewer=viewer, model=parsed.model)
+            return delete_confirmation(model)
         case commands.JobQuery(what="watch"):
             job = services.inspector.adopt(viewer=viewer, reference=parsed.job, channel_id=channel)
-            return [], f"Watching {literal(job.openai_job_id)} in this channel now."
+            return [], f"Watching {code(job.openai_job_id or '')} in this channel now."
     raise commands.UsageError(commands.usage_line())
 
 

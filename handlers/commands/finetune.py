@@ -19,12 +19,12 @@ from slack_bolt.context.respond import Respond
 
 from bot.app import Services
 from bot.core import commands
-from bot.core.text import literal
-from bot.services.jobs import UserError
+from bot.services.errors import UserError
 from handlers.blocks.models import comparison_blocks, try_blocks
 from handlers.commands.dispatch import run_command
 from handlers.errors import SORRY
 from handlers.ids import SLASH_COMMAND
+from handlers.text import code, error_text
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +41,17 @@ def register(app: App, services: Services) -> None:
         try:
             parsed = commands.parse(command.get("text") or "")
         except commands.UsageError as error:
-            ack(text=str(error), response_type="ephemeral")
+            ack(text=error_text(error), response_type="ephemeral")
             return
         if isinstance(parsed, commands.Compare):
             ack(
-                text=f"Comparing {literal(parsed.model)} with its base model…",
+                text=f"Comparing {code(parsed.model)} with its base model…",
                 response_type="ephemeral",
             )
             services.background.submit(answer_compare, parsed, command, respond)
             return
         if isinstance(parsed, commands.Try):  # a model call can take longer than 3 s
-            what = literal(parsed.model) if parsed.model else "this channel’s model"
+            what = code(parsed.model) if parsed.model else "this channel’s model"
             ack(text=f"Asking {what}…", response_type="ephemeral")
             services.background.submit(answer_try, parsed, command, respond)
             return
@@ -73,7 +73,7 @@ def register(app: App, services: Services) -> None:
             if done < total and now - last[0] >= PROGRESS_EVERY_S:
                 last[0] = now
                 respond(
-                    text=f"Comparing {literal(parsed.model)} with its base model… "
+                    text=f"Comparing {code(parsed.model)} with its base model… "
                     f"{done}/{total} examples",
                     response_type="ephemeral",
                     replace_original=True,
@@ -89,7 +89,7 @@ def register(app: App, services: Services) -> None:
                 progress=progress,
             )
         except UserError as error:
-            respond(text=str(error), response_type="ephemeral", replace_original=True)
+            respond(text=error_text(error), response_type="ephemeral", replace_original=True)
             return
         blocks, text = comparison_blocks(result)
         respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
@@ -103,7 +103,7 @@ def register(app: App, services: Services) -> None:
                 prompt=parsed.prompt,
             )
         except UserError as error:
-            respond(text=str(error), response_type="ephemeral", replace_original=True)
+            respond(text=error_text(error), response_type="ephemeral", replace_original=True)
             return
         blocks, fallback = try_blocks(model, parsed.prompt, text)
         respond(text=fallback, blocks=blocks, response_type="ephemeral", replace_original=True)
@@ -121,7 +121,7 @@ def answer_within_budget(
         future.add_done_callback(lambda done: _follow_up(done, respond))
         return
     except (commands.UsageError, UserError) as error:
-        ack(text=str(error), response_type="ephemeral")
+        ack(text=error_text(error), response_type="ephemeral")
         return
     except Exception:
         log.exception("a /finetune command failed")
@@ -134,7 +134,7 @@ def _follow_up(done: Future[Answer], respond: Respond) -> None:
     try:
         blocks, text = done.result()
     except (commands.UsageError, UserError) as error:
-        blocks, text = [], str(error)
+        blocks, text = [], error_text(error)
     except Exception:
         log.exception("a slow /finetune command failed")
         blocks, text = [], SORRY

@@ -15,12 +15,11 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 from bot.app import Services
 from bot.core import commands
 from bot.core.access import Viewer
-from bot.core.text import literal
 from bot.services.conversation import Conversation
-from bot.services.jobs import UserError
+from bot.services.errors import UserError
 from handlers import ids
 from handlers.commands.dispatch import run_command, run_slow
-from handlers.text import SECTION_TEXT, escape
+from handlers.text import SECTION_TEXT, code, error_text, escape
 
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
 CONTEXT_MESSAGES = 6
@@ -57,7 +56,7 @@ def run_as(services: Services, text: str, *, user: str, channel: str, key: str) 
                 services, parsed, viewer=viewer, channel=channel, key=key
             )
     except (commands.UsageError, UserError) as error:
-        return str(error)
+        return error_text(error)
     return blocks_text(blocks, fallback)
 
 
@@ -70,7 +69,7 @@ def _seal(key: bytes, channel: str, ts: str, user: str, text: str) -> str:
 
 def _confirmation(text: str, user: str, estimate: str, *, seal: str | None = None) -> list[Any]:
     question = SectionBlock(
-        text=f"<@{user}> I'm about to run {literal('/finetune ' + text, limit=400)}{estimate}. "
+        text=f"<@{user}> I'm about to run {code('/finetune ' + text, limit=400)}{estimate}. "
         "Confirm?"
     )
     if seal is None:
@@ -97,7 +96,6 @@ def register(app: App, services: Services) -> None:
     ).digest()
 
     def chat(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
-        assert gateway is not None
         return gateway.chat_with_tools(
             model=services.settings.FTBOT_CHAT_MODEL, messages=messages, tools=tools
         )
@@ -129,7 +127,7 @@ def register(app: App, services: Services) -> None:
         thread = event.get("thread_ts") or ts
         text = _MENTION.sub("", event.get("text") or "").strip()
         conversation = Conversation(
-            chat=chat if gateway is not None else None,
+            chat=chat if gateway.configured else None,
             run=lambda command: run_as(
                 services, command, user=user, channel=channel, key=f"nl:{ts}"
             ),
@@ -146,9 +144,11 @@ def register(app: App, services: Services) -> None:
                     cost = plan.estimate.cost_usd
                     estimate = f" (estimated ${cost:,.2f})"
                 except UserError as error:
-                    client.chat_postMessage(channel=channel, thread_ts=thread, text=str(error))
+                    client.chat_postMessage(
+                        channel=channel, thread_ts=thread, text=error_text(error)
+                    )
                     continue
-            question = f"Confirm {literal('/finetune ' + command, limit=400)}?"
+            question = f"Confirm {code('/finetune ' + command, limit=400)}?"
             posted = client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread,
@@ -212,6 +212,6 @@ def register(app: App, services: Services) -> None:
         client.chat_update(
             channel=channel,
             ts=message_ts,
-            text=f"<@{actor}> confirmed {literal('/finetune ' + text, limit=400)}: {result}",
+            text=f"<@{actor}> confirmed {code('/finetune ' + text, limit=400)}: {result}",
             blocks=[],
         )

@@ -11,8 +11,9 @@ from slack_sdk import WebClient
 
 from bot.app import Services
 from bot.core import commands
-from bot.services.jobs import UserError
+from bot.services.errors import UserError
 from handlers.blocks.jobs import START_CALLBACK
+from handlers.text import error_text, render
 
 PARSERS: dict[str, Callable[[str], Any]] = {
     "epochs": commands.parse_epochs,
@@ -78,9 +79,11 @@ def register(app: App, services: Services) -> None:
             return
         ack()
         try:
-            text = services.jobs.request_start(
-                viewer=viewer, channel_id=channel, cmd=cmd, request_key=f"view:{view['id']}"
+            text = render(
+                services.jobs.request_start(
+                    viewer=viewer, channel_id=channel, cmd=cmd, request_key=f"view:{view['id']}"
+                )
             )
         except UserError as error:
-            text = str(error)
+            text = error_text(error)
         client.chat_postEphemeral(channel=channel, user=user, text=text)

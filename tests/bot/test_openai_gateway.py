@@ -8,7 +8,7 @@ import pytest
 from openai import OpenAI
 
 from bot.core.jobs import ServiceError
-from bot.openai_gateway import FineTuningGateway
+from bot.openai_gateway import OpenAIGateway
 from tests.fakes.fake_openai import FakeOpenAI
 
 
@@ -18,8 +18,8 @@ def openai_fake() -> FakeOpenAI:
         yield fake
 
 
-def gateway(fake: FakeOpenAI, **kwargs: int) -> FineTuningGateway:
-    return FineTuningGateway(OpenAI(api_key="sk-test", base_url=fake.base_url), **kwargs)
+def gateway(fake: FakeOpenAI, **kwargs: int) -> OpenAIGateway:
+    return OpenAIGateway(OpenAI(api_key="sk-test", base_url=fake.base_url), **kwargs)
 
 
 def test_large_files_go_through_the_uploads_api_in_parts(

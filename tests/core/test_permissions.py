@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.message import Mention
 from bot.core.permissions import may_adopt, may_approve, may_modify
 
 ADMINS = frozenset({"UADMIN"})
@@ -25,7 +26,7 @@ def test_may_modify(actor: str, owner: str, workspace_admin: bool, allowed: bool
     )
     assert decision.allowed is allowed
     if not allowed:
-        assert f"<@{owner}>" in decision.reason
+        assert Mention(owner) in decision.reason.parts
 
 
 @pytest.mark.parametrize(

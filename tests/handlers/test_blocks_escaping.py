@@ -13,7 +13,8 @@ import pytest
 from bot.core.billing import BillingLine
 from bot.core.commands import help_lines
 from bot.core.compare import Case, Outcome, Score
-from bot.core.jobs import JobSnapshot
+from bot.core.jobs import Checkpoint, JobSnapshot
+from bot.core.message import Text, say
 from bot.core.models import resolve_model
 from bot.core.usage import Tally, Usage
 from bot.core.validation import analyze
@@ -131,16 +132,18 @@ def every_builder(text: str) -> dict[str, Callable[[], Any]]:
             job=job(text), dataset=dataset(text), threshold=1.0, epochs=3
         ),
         "approved": lambda: approved_blocks(job=job(text), dataset=dataset(text), approver_id="U2"),
-        "error": lambda: error_blocks(job=job(text), text="OpenAI said no.", retry=True),
+        "error": lambda: error_blocks(
+            job=job(text), text=say("OpenAI said no: ", Text(text)), retry=True
+        ),
         "cost": lambda: cost_blocks(dataset(text), line(text)),
         "status": lambda: status_blocks(
-            job=job(text), dataset_name=text, view="*Status:* ok", finished=False
+            job=job(text), dataset_name=text, view=say("*Status:* ", Text(text)), finished=False
         ),
         "checkpoints": lambda: checkpoint_blocks(
             job=job(text),
             checkpoints=[
-                {"step": 10, "metrics": {"valid_loss": 0.5}, "model": text},
-                {"step": text, "metrics": {}, "model": text},
+                Checkpoint(step=10, model=text, metrics={"valid_loss": 0.5}),
+                Checkpoint(step=20, model=text),
             ],
             final_model=text,
         ),
