@@ -98,6 +98,7 @@ def test_default_model_comes_from_the_environment(tmp_path: Path) -> None:
         (["validate", "{data}/bom.jsonl", "--model", "gpt-9"], "known models"),
         (["validate", "{data}/bom.jsonl", "--epochs", "0"], "between 1 and 50"),
         (["validate", "{data}/bom.jsonl", "--epochs", "two"], "whole number"),
+        (["validate", "{data}/bom.jsonl", "--epochs", "٣"], "whole number"),
         (["validate"], "required"),
         (["frobnicate"], "invalid choice"),
         (["validate", "{data}"], "not a file"),
