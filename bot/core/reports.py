@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.billing import BillingLine
+from bot.core.datasets import MAX_NESTING
 
 MAX_LINES = 20
 
@@ -32,6 +33,10 @@ ERROR_TEXT = {
     "too_few_examples": "fewer than 10 examples (the service's minimum)",
     "not_utf8": "bytes that are not UTF-8",
     "empty_file": "the file has no examples",
+    "nesting_too_deep": f"arrays/objects nested more than {MAX_NESTING} levels deep",
+    "number_out_of_range": "a number too large for JSON (beyond ±1.8e308)",
+    "not_jsonl": "not a dataset: binary, or text that is not JSON (a dataset is JSONL, one "
+    "JSON object per line, or a JSON array of examples)",
 }
 WARNING_TEXT = {
     "missing_system_message": "no system message",
@@ -116,6 +121,11 @@ class DatasetReport:
     def valid(self) -> bool:
         """Ready to train: no errors."""
         return not self.errors
+
+    @property
+    def not_a_dataset(self) -> bool:
+        """The file is binary or text that is not JSON: nothing in it was read as examples."""
+        return "not_jsonl" in self.errors
 
     def to_json(self) -> dict[str, Any]:
         """The contract's JSON object (plus a few documented extras)."""

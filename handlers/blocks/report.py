@@ -40,8 +40,15 @@ def verdict(report: DatasetReport) -> str:
     return "✅ Ready to train" if report.valid else "⚠️ Needs fixes"
 
 
+def not_a_dataset_text(name: str) -> str:
+    """The one line for a binary or non-JSON file."""
+    return f"⚠️ {name} is {ERROR_TEXT['not_jsonl']}"
+
+
 def report_text(name: str, report: DatasetReport) -> str:
     """Fallback text of the report (notifications, screen readers)."""
+    if report.not_a_dataset:
+        return not_a_dataset_text(name)
     return (
         f"{verdict(report)}: {name} — {report.examples:,} examples, "
         f"{report.tokens.total:,} tokens, estimated {usd(report.billing.cost_usd)} on "
@@ -74,6 +81,8 @@ def _billing_table(lines: list[BillingLine]) -> str:
 
 def dataset_report_blocks(*, name: str, report: DatasetReport, file_id: str) -> list[Block]:
     """The report posted in the upload's thread."""
+    if report.not_a_dataset:
+        return [SectionBlock(text=PlainTextObject(text=_clip(not_a_dataset_text(name))))]
     unit = report.numbering
     t = report.tokens
     approx = "~" if report.tokens_estimated else ""
