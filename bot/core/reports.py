@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +10,7 @@ from bot.core.billing import BillingLine
 from bot.core.datasets import MAX_NESTING
 
 MAX_LINES = 20
+MIB = 1024 * 1024
 
 # What each problem means, in the user's words. Keys are the contract's kind names.
 ERROR_TEXT = {
@@ -60,6 +62,18 @@ def usd(amount: float) -> str:
     if amount >= 1:
         return f"${amount:,.2f}"
     return "$" + (f"{amount:.5f}".rstrip("0").rstrip(".") or "0")
+
+
+def megabytes(size: int, *, round_up: bool = False) -> str:
+    """Bytes in MB as FTBOT_MAX_FILE_MB counts them (1 MB = 1,048,576 bytes), e.g. '64' or '64.1'.
+
+    `round_up` for a size compared with a limit: 64 MB and one byte reads 64.1, never 64.
+    """
+    tenths = size * 10 / MIB
+    tenths = math.ceil(tenths) if round_up else round(tenths)
+    if tenths == 0 and size > 0:  # a limit set below 0.05 MB
+        return f"{size / MIB:.2g}"
+    return f"{tenths // 10:,}" if tenths % 10 == 0 else f"{tenths / 10:,.1f}"
 
 
 def number(value: float) -> str:

@@ -11,7 +11,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from bot.core.models import ModelInfo
-from bot.core.reports import DatasetReport
+from bot.core.reports import DatasetReport, megabytes
 from bot.core.validation import analyze
 from bot.services.ports import Clock, DownloadRefused, FileSource, Notifier, RemoteFile
 from storage.repositories import DatasetRecord, DatasetRepository
@@ -112,8 +112,8 @@ class DatasetIntake:
         try:
             if remote.size > self._max_bytes:
                 raise DownloadRefused(
-                    f"it is {remote.size / 1e6:,.1f} MB and the limit is "
-                    f"{self._max_bytes / 1e6:,.0f} MB (FTBOT_MAX_FILE_MB)."
+                    f"it is {megabytes(remote.size, round_up=True)} MB and the limit is "
+                    f"{megabytes(self._max_bytes)} MB (FTBOT_MAX_FILE_MB)."
                 )
             progress = _Progress(self._notifier, channel_id, thread_ts, remote)
             report, sha256 = self._validate(remote, progress)
@@ -236,7 +236,7 @@ class _Progress:
                 channel=channel,
                 thread_ts=thread_ts,
                 text=f":hourglass_flowing_sand: Downloading `{remote.name}` "
-                f"({remote.size / 1e6:,.1f} MB)…",
+                f"({megabytes(remote.size)} MB)…",
             )
 
     def downloaded(self, done: int) -> None:
@@ -249,7 +249,7 @@ class _Progress:
             channel=self._channel,
             ts=self.ts,
             text=f":hourglass_flowing_sand: Downloading `{self._remote.name}`: {share:.0%} "
-            f"of {self._remote.size / 1e6:,.1f} MB…",
+            f"of {megabytes(self._remote.size)} MB…",
         )
 
     def validating(self) -> None:
