@@ -1,4 +1,8 @@
-"""Typed readers of Slack request bodies: a signed body of the wrong shape is refused (4xx)."""
+"""Typed readers of Slack request bodies: the envelope, and the values the bot put in its buttons
+and forms. A signed body of the wrong shape is refused (4xx); a click or form carrying a value
+the bot cannot have made (an old message, a hand-made request) raises StaleButton, which the
+error handler answers with one ephemeral line.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from urllib.parse import parse_qsl
 
 from bot.core.datasets import deeper_than
 
+STALE = "That button is no longer valid."
+MAX_VALUE = 2000  # Slack's limit on a button's value
 MAX_DEPTH = 64  # Slack's own payloads nest about 15 levels (rich text in a message event)
 
 _OBJECTS = ("team", "user", "channel", "container", "message", "view", "event", "enterprise")
@@ -21,6 +27,10 @@ _INTERACTIVE = {
     "interactive_message",
     "dialog_submission",
 }
+
+
+class StaleButton(Exception):
+    """A button value or form metadata the bot did not make."""
 
 
 class MalformedBody(ValueError):
@@ -102,3 +112,41 @@ def _problem(body: Any) -> str | None:
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             return "bad_event"
     return None
+
+
+def button_value(body: dict[str, Any]) -> str:
+    """The clicked button's value, as the bot set it (non-empty text)."""
+    actions = body.get("actions") or [{}]
+    value = actions[0].get("value") if isinstance(actions[0], dict) else None
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_VALUE:
+        raise StaleButton("no value")
+    return value
+
+
+def json_button(body: dict[str, Any], **shape: type) -> dict[str, Any]:
+    """The clicked button's value, a JSON object with these keys of these types."""
+    return _object(button_value(body), shape)
+
+
+def view_metadata(view: dict[str, Any], **shape: type) -> dict[str, Any]:
+    """A submitted form's private_metadata, a JSON object with these keys of these types."""
+    return _object(view.get("private_metadata"), shape)
+
+
+def _object(text: Any, shape: dict[str, type]) -> dict[str, Any]:
+    """`text` decoded as a JSON object of `shape` (whole numbers are never negative here)."""
+    if not isinstance(text, str) or len(text) > MAX_VALUE:
+        raise StaleButton("not text")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise StaleButton("not JSON") from None
+    if not isinstance(value, dict):
+        raise StaleButton("not an object")
+    for key, kind in shape.items():
+        item = value.get(key)
+        if not isinstance(item, kind) or isinstance(item, bool):
+            raise StaleButton(f"{key} is not {kind.__name__}")
+        if isinstance(item, int) and item < 0:
+            raise StaleButton(f"{key} is negative")
+    return value

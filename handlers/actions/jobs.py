@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -13,7 +12,7 @@ from slack_sdk import WebClient
 from bot.app import Services
 from bot.core.models import trainable_models
 from bot.services.jobs import UserError
-from handlers import ids
+from handlers import ids, payloads
 from handlers.blocks.jobs import start_form
 from handlers.commands.dispatch import listing_page
 
@@ -35,7 +34,7 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.DATASET_START)
     def handle_dataset_start(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        file_id = body["actions"][0]["value"]
+        file_id = payloads.button_value(body)
         dataset = services.jobs.by_file(file_id)
         if dataset is None or not dataset.valid:
             _tell(client, body, "That dataset isn't ready to train.")
@@ -67,7 +66,7 @@ def register(app: App, services: Services) -> None:
         ack()
         try:
             services.jobs.upload_only(
-                actor=body["user"]["id"], slack_file_id=body["actions"][0]["value"]
+                actor=body["user"]["id"], slack_file_id=payloads.button_value(body)
             )
         except UserError as error:
             _tell(client, body, str(error))
@@ -109,7 +108,7 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.LIST_MORE)
     def handle_list_more(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        request = json.loads(body["actions"][0]["value"])
+        request = payloads.json_button(body, k=str, s=str, o=int)
         channel = (body.get("channel") or {}).get("id") or ""
         blocks, text = listing_page(
             services,
@@ -130,7 +129,7 @@ def register(app: App, services: Services) -> None:
 def _run(client: WebClient, body: dict[str, Any], call: Any) -> None:
     """Run a button's use case as the clicking user; tell them the outcome ephemerally."""
     try:
-        text = call(body["user"]["id"], body["actions"][0]["value"])
+        text = call(body["user"]["id"], payloads.button_value(body))
     except UserError as error:
         text = str(error)
     _tell(client, body, text)

@@ -14,7 +14,7 @@ from bot.app import Services
 from bot.core import commands
 from bot.services.conversation import Conversation
 from bot.services.jobs import UserError
-from handlers import ids
+from handlers import ids, payloads
 from handlers.commands.dispatch import run_command, run_slow
 
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
@@ -141,7 +141,7 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.CONFIRM_COMMAND)
     def handle_confirm(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        request = json.loads(body["actions"][0]["value"])
+        request = payloads.json_button(body, u=str, c=str, t=str)
         actor = body["user"]["id"]
         channel = request["c"]
         message_ts = (body.get("container") or {}).get("message_ts") or ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ from slack_sdk import WebClient
 from bot.app import Services
 from bot.core import commands
 from bot.services.jobs import UserError
+from handlers import payloads
 from handlers.blocks.jobs import START_CALLBACK
 
 PARSERS: dict[str, Callable[[str], Any]] = {
@@ -51,7 +51,7 @@ def register(app: App, services: Services) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        file_id = json.loads(view.get("private_metadata") or "{}").get("dataset", "")
+        file_id = payloads.view_metadata(view, dataset=str)["dataset"]
         dataset = services.jobs.by_file(file_id)
         cmd = commands.Start(
             dataset=file_id,

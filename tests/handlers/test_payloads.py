@@ -7,8 +7,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from slack_bolt import BoltResponse
 
-from handlers.payloads import MalformedBody, parse_body
+from handlers.errors import StickyAck
+from handlers.payloads import (
+    MalformedBody,
+    StaleButton,
+    button_value,
+    json_button,
+    parse_body,
+    view_metadata,
+)
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -68,3 +77,64 @@ def test_malformed_bodies_are_refused_with_a_reason(
     with pytest.raises(MalformedBody) as info:
         parse_body(raw, content_type)
     assert str(info.value) == reason
+
+
+def click(value: Any) -> dict[str, Any]:
+    action: dict[str, Any] = {"action_id": "a"}
+    if value is not None:
+        action["value"] = value
+    return {**CLICK, "actions": [action]}
+
+
+@pytest.mark.parametrize("value", [None, "", "  ", "x" * 2001, 5, ["F1"]])
+def test_button_value_refuses_what_the_bot_never_sets(value: Any) -> None:
+    with pytest.raises(StaleButton):
+        button_value(click(value))
+
+
+def test_button_value() -> None:
+    assert button_value(click("F123")) == "F123"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["not json", "[1]", '"k"', "{}", '{"k": "jobs", "s": "all"}', '{"k": "jobs", "s": "all", "o": "4"}',
+     '{"k": "jobs", "s": "all", "o": -1}', '{"k": "jobs", "s": "all", "o": true}',
+     '{"k": null, "s": "all", "o": 4}', '{"k": "jobs", "s": "all", "o": 4.5}',
+     "[" * 5000 + "]" * 5000],
+)  # fmt: skip
+def test_json_button_refuses_the_wrong_shape(value: str) -> None:
+    with pytest.raises(StaleButton):
+        json_button(click(value), k=str, s=str, o=int)
+
+
+def test_json_button() -> None:
+    value = '{"k": "jobs", "s": "all", "o": 40, "extra": 1}'
+    assert json_button(click(value), k=str, s=str, o=int)["o"] == 40
+
+
+@pytest.mark.parametrize(
+    "metadata", [None, "", "null", "[]", '{"dataset": 1}', 5, {"dataset": "F"}]
+)
+def test_view_metadata_refuses_the_wrong_shape(metadata: Any) -> None:
+    with pytest.raises(StaleButton):
+        view_metadata({"private_metadata": metadata}, dataset=str)
+
+
+def test_view_metadata() -> None:
+    assert view_metadata({"private_metadata": '{"dataset": "F1"}'}, dataset=str) == {
+        "dataset": "F1"
+    }
+
+
+def test_an_ack_once_given_is_not_taken_back() -> None:
+    ack = StickyAck()
+    assert ack.response is None
+    ack()
+    given = ack.response
+    assert isinstance(given, BoltResponse) and given.status == 200
+    ack.response = None  # what Bolt does when the listener fails after acking
+    assert ack.response is given
+    failed = BoltResponse(status=500)
+    ack.response = failed  # an answer still replaces an answer
+    assert ack.response is failed
