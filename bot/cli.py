@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from bot.config import SettingsError, load_settings
+from bot.core.commands import UsageError as BadNumber
+from bot.core.commands import parse_epochs
 from bot.core.models import UnknownModelError, resolve_model
 
 EXIT_VALID, EXIT_NEEDS_FIXES, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -26,12 +28,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _epochs(value: str) -> int:
     try:
-        epochs = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"epochs must be a whole number, got {value!r}") from None
-    if not 1 <= epochs <= 50:
-        raise argparse.ArgumentTypeError(f"epochs must be between 1 and 50, got {epochs}")
-    return epochs
+        return parse_epochs(value)  # ASCII digits only, as in Slack
+    except BadNumber as error:
+        raise argparse.ArgumentTypeError(str(error).replace("`", "")) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

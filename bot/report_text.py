@@ -16,6 +16,8 @@ from bot.core.reports import (
 
 def render(report: DatasetReport, name: str) -> str:
     """The whole report: verdict first, then problems, tokens and billing."""
+    if report.not_a_dataset:
+        return f"{name}: NOT A DATASET — {ERROR_TEXT['not_jsonl'].removeprefix('not a dataset: ')}"
     unit = report.numbering
     verdict = "READY TO TRAIN" if report.valid else "NEEDS FIXES"
     out = [

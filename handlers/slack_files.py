@@ -11,6 +11,7 @@ from urllib.parse import urljoin, urlsplit
 
 from slack_sdk import WebClient
 
+from bot.core.reports import megabytes
 from bot.services.ports import DownloadRefused, RemoteFile
 
 SLACK_FILE_HOST = "files.slack.com"
@@ -100,7 +101,7 @@ def _stream(
             done += len(chunk)
             if done > max_bytes:
                 raise DownloadRefused(
-                    f"it is larger than the limit of {max_bytes / 1e6:,.0f} MB (FTBOT_MAX_FILE_MB)."
+                    f"it is larger than the limit of {megabytes(max_bytes)} MB (FTBOT_MAX_FILE_MB)."
                 )
             digest.update(chunk)
             out.write(chunk)

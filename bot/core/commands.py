@@ -32,6 +32,13 @@ from bot.core.models import UnknownModelError, resolve_model
 SLASH = "/finetune"
 METHODS = ("supervised", "dpo")
 _SUFFIX = re.compile(r"[a-z0-9_-]{1,64}")
+# ASCII only: Python's int() and float() also read other scripts' digits ("٣" is 3), "1_0"
+# and surrounding spaces, none of which a user means as a number here.
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+# OpenAI recommends multipliers of 0.02–0.2; far below 0.001 nothing is learnt, far above 10
+# the weights diverge, and the API itself only asks for "> 0" (1e-320 would be sent as is).
+LR_MIN, LR_MAX = 0.001, 10.0
 
 
 class UsageError(ValueError):
@@ -40,7 +47,7 @@ class UsageError(ValueError):
 
 def _jobs(scope: str = "channel") -> Jobs:
     if scope.lower() not in ("mine", "all", "channel"):
-        raise UsageError(f"`jobs` takes `mine` or `all`, not `{scope}`")
+        raise UsageError(f"`jobs` takes `mine` or `all`, not `{_short(scope)}`")
     return Jobs(scope.lower())
 
 
@@ -49,22 +56,24 @@ def _jobs(scope: str = "channel") -> Jobs:
 
 def parse_epochs(value: str) -> int:
     """Epochs: a whole number from 1 to 50."""
-    return _int_in(value, "epochs", 1, 50)
+    return parse_whole(value, "epochs", 1, 50)
 
 
 def parse_batch(value: str) -> int:
     """Batch size: a whole number from 1 to 256."""
-    return _int_in(value, "batch", 1, 256)
+    return parse_whole(value, "batch", 1, 256)
 
 
 def parse_lr(value: str) -> float:
-    """Learning-rate multiplier: a number above 0."""
-    try:
-        lr = float(value)
-    except ValueError:
-        raise UsageError(f"`lr` must be a number above 0, got `{value}`") from None
-    if not lr > 0 or lr != lr or lr == float("inf"):
-        raise UsageError(f"`lr` must be a number above 0, got `{value}`")
+    """Learning-rate multiplier: a decimal number from LR_MIN to LR_MAX."""
+    if not _DECIMAL.fullmatch(value):
+        raise UsageError(f"`lr` must be a number like 0.1, got `{_short(value)}`")
+    lr = float(value)
+    if not LR_MIN <= lr <= LR_MAX:
+        raise UsageError(
+            f"`lr` (the learning-rate multiplier) must be between {LR_MIN:g} and {LR_MAX:g} "
+            f"(0.02–0.2 usually works best), got {_short(value)}"
+        )
     return lr
 
 
@@ -79,14 +88,14 @@ def parse_suffix(value: str) -> str:
 
 def parse_seed(value: str) -> int:
     """Seed: a whole number."""
-    return _int_in(value, "seed", 0, 2**31 - 1)
+    return parse_whole(value, "seed", 0, 2**31 - 1)
 
 
 def parse_method(value: str) -> str:
     """Training method: supervised or dpo."""
     method = value.lower()
     if method not in METHODS:
-        raise UsageError(f"`method` must be `supervised` or `dpo`, got `{value}`")
+        raise UsageError(f"`method` must be `supervised` or `dpo`, got `{_short(value)}`")
     return method
 
 
@@ -98,14 +107,20 @@ def parse_model(value: str) -> str:
         raise UsageError(f"`model`: {error}") from None
 
 
-def _int_in(value: str, name: str, low: int, high: int) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise UsageError(f"`{name}` must be a whole number, got `{value}`") from None
-    if not low <= number <= high:
-        raise UsageError(f"`{name}` must be between {low} and {high}, got {number}")
+def parse_whole(value: str, name: str, low: int, high: int) -> int:
+    """A whole number written in ASCII digits, from `low` to `high`."""
+    if not _WHOLE.fullmatch(value):
+        raise UsageError(f"`{name}` must be a whole number, got `{_short(value)}`")
+    number = int(value) if len(value) <= 20 else None  # int() refuses > 4,300 digits
+    if number is None or not low <= number <= high:
+        raise UsageError(f"`{name}` must be between {low} and {high}, got {_short(value)}")
     return number
+
+
+def _short(value: str) -> str:
+    """A user's value echoed in a code span: short, and unable to close it."""
+    value = value.replace("`", "\u02cb")
+    return value if len(value) <= 24 else value[:23] + "…"
 
 
 # ---- the table ---------------------------------------------------------------------------------
@@ -200,7 +215,7 @@ SPECS: tuple[Spec, ...] = (
         ("job",),
         "the last N events of a job (default 10)",
         "events ftjob-abc123 20",
-        lambda job, n="10": Events(job, _int_in(n, "N", 1, 100)),
+        lambda job, n="10": Events(job, parse_whole(n, "N", 1, 100)),
         optional=("N",),
     ),
     Spec(
@@ -253,7 +268,7 @@ SPECS: tuple[Spec, ...] = (
         "data), with match rates",
         "compare ft:gpt-4o-mini-2024-07-18:acme::abc123 latest n=10",
         lambda model, dataset=None, n=20: Compare(model, dataset, n),
-        {"n": lambda v: _int_in(v, "n", 1, 100)},
+        {"n": lambda v: parse_whole(v, "n", 1, 100)},
         optional=("dataset",),
     ),
     Spec(
@@ -318,7 +333,7 @@ def parse(text: str) -> Command:
     name = words[0].lower()
     spec = _BY_NAME.get(name)
     if spec is None:
-        raise UsageError(f"Unknown subcommand `{words[0]}`. {usage_line()}")
+        raise UsageError(f"Unknown subcommand `{_short(words[0])}`. {usage_line()}")
     positional: list[str] = []
     options: dict[str, Any] = {}
     for word in words[1:]:
@@ -333,9 +348,9 @@ def parse(text: str) -> Command:
                 f"`{name}` has no option `{key}=` (it takes {known}). {usage_line(name)}"
             )
         if key in options:
-            raise UsageError(f"`{key}=` is given twice. {usage_line(name)}")
+            raise UsageError(f"`{_short(key)}=` is given twice. {usage_line(name)}")
         if not value:
-            raise UsageError(f"`{key}=` needs a value. {usage_line(name)}")
+            raise UsageError(f"`{_short(key)}=` needs a value. {usage_line(name)}")
         try:
             options[key] = spec.options[key](value)
         except UsageError as error:
@@ -345,7 +360,7 @@ def parse(text: str) -> Command:
         raise UsageError(f"`{name}` needs <{missing}>. {usage_line(name)}")
     if len(positional) > len(spec.args) + len(spec.optional):
         extra = positional[len(spec.args) + len(spec.optional)]
-        raise UsageError(f"`{name}` doesn't take `{extra}`. {usage_line(name)}")
+        raise UsageError(f"`{name}` doesn't take `{_short(extra)}`. {usage_line(name)}")
     try:
         return spec.build(*positional, **options)
     except UsageError as error:

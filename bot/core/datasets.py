@@ -1,14 +1,16 @@
 """Streaming dataset reader: JSONL line by line, or a JSON array item by item.
 
 Yields `(number, value, error)` where `number` is the 1-based physical line (JSONL) or item
-number (JSON array) and `error` is None, "invalid_json" or "not_utf8". The whole file is never
-held in memory; blank lines are skipped (they are not examples).
+number (JSON array) and `error` is None, "invalid_json", "not_utf8", "nesting_too_deep" or
+"number_out_of_range". The whole file is never held in memory; blank lines are skipped (they
+are not examples). `looks_like_dataset` tells a binary or plain-text file from a dataset.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -21,6 +23,57 @@ Record = tuple[int, Any, str | None]
 _CHUNK = 1 << 21
 _MAX_ITEM_BUFFER = 256 << 20  # give up on one unparseable JSON-array item past this
 _WS = " \t\r\n"
+_SNIFF_BYTES = 64 << 10
+_SNIFF_LINES = 100
+# Arrays/objects inside one another: beyond this orjson cannot encode a value (its limit), and
+# Python's json cannot even read one much deeper. Real examples nest fewer than 20 levels.
+MAX_NESTING = 254
+
+
+class _OutOfRange(Exception):
+    """A JSON number beyond what a double holds (about ±1.8e308)."""
+
+
+class _NotJson(Exception):
+    """NaN or Infinity: Python's json reads them, JSON (and OpenAI) do not."""
+
+
+def _int(text: str) -> int:
+    if len(text) < 300:  # below 1e300: in range
+        return int(text)
+    # Decide on the float first: int() of more than 4,300 digits raises a bare ValueError.
+    if math.isinf(float(text)):
+        raise _OutOfRange(text[:20])
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _OutOfRange(text[:20])
+    return value
+
+
+def _constant(text: str) -> Any:
+    raise _NotJson(text)
+
+
+# Python's json with JSON's own limits on numbers; for what orjson refuses (lone surrogates).
+_DECODER = json.JSONDecoder(parse_int=_int, parse_float=_float, parse_constant=_constant)
+
+
+def deeper_than(value: Any, limit: int) -> bool:
+    """True when arrays/objects nest more than `limit` levels in `value` (no recursion)."""
+    if not isinstance(value, dict | list):
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
 
 
 def is_document(path: str | Path) -> bool:
@@ -40,6 +93,30 @@ def iter_records(path: str | Path, *, document: bool | None = None) -> Iterator[
         document = is_document(path)
     with path.open("rb") as f:
         yield from (_iter_document(f) if document else _iter_lines(f))
+
+
+def looks_like_dataset(path: str | Path) -> bool:
+    """False for a file that is plainly no dataset: binary, or text that is not JSON.
+
+    Binary means a NUL byte in the first 64 KiB (JSON text never holds one). Not JSON means
+    that none of the first 100 non-blank lines there begins an object or array (`{` or `[`):
+    a CSV, a log or a program. An empty or blank file is a dataset with no examples.
+    """
+    with Path(path).open("rb") as f:
+        head = f.read(_SNIFF_BYTES).removeprefix(BOM)
+    if b"\0" in head:
+        return False
+    seen = 0
+    for line in head.split(b"\n"):  # a line cut at the end still shows how it begins
+        start = line.lstrip()
+        if not start:
+            continue
+        if start[:1] in (b"{", b"["):
+            return True
+        seen += 1
+        if seen >= _SNIFF_LINES:
+            break
+    return seen == 0
 
 
 def _is_document(f: BinaryIO, json_suffix: bool) -> bool:
@@ -107,14 +184,18 @@ def _split_lines(f: BinaryIO) -> Iterator[bytes]:
 
 
 def _parse_slow(number: int, raw: bytes) -> Record:
-    """Tell bad UTF-8 from bad JSON; accept what Python's json accepts but orjson refuses."""
+    """Tell why orjson refused a line; accept what it refuses but JSON allows (lone surrogates)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return number, None, "not_utf8"
     try:
-        return number, json.loads(text), None
-    except (json.JSONDecodeError, RecursionError):
+        return number, _DECODER.decode(text), None
+    except RecursionError:
+        return number, None, "nesting_too_deep"
+    except _OutOfRange:
+        return number, None, "number_out_of_range"
+    except (json.JSONDecodeError, _NotJson):
         return number, None, "invalid_json"
 
 
@@ -155,21 +236,20 @@ class _Buffer:
 
 def _iter_document(f: BinaryIO) -> Iterator[Record]:
     buf = _Buffer(f)
-    decoder = json.JSONDecoder()
     item = 1
     try:
         opening = buf.skip_ws()
         if opening == "{":  # a .json file holding one example
-            yield from _decode_item(buf, decoder, 1)
+            yield _decode_item(buf, 1)
             return
         buf.pos += 1
         if buf.skip_ws() == "]":
             buf.pos += 1
             return
         while True:
-            value = list(_decode_item(buf, decoder, item))
-            yield from value
-            if value[0][2] is not None:
+            record = _decode_item(buf, item)
+            yield record
+            if record[2] in _UNSKIPPABLE:  # where this item ends is unknown
                 return
             nxt = buf.skip_ws()
             buf.pos += 1
@@ -185,18 +265,37 @@ def _iter_document(f: BinaryIO) -> Iterator[Record]:
         yield item, None, "not_utf8"
 
 
-def _decode_item(buf: _Buffer, decoder: json.JSONDecoder, item: int) -> Iterator[Record]:
+_UNSKIPPABLE = frozenset({"invalid_json", "nesting_too_deep"})
+# Finds where an item with an out-of-range number ends (huge numbers become inf, not errors).
+_LENIENT = json.JSONDecoder(parse_int=float)
+
+
+def _decode_item(buf: _Buffer, item: int) -> Record:
+    """The next item of the array, reading more of the file until it is complete."""
     buf.skip_ws()
     while True:
+        error = None
         try:
-            value, end = decoder.raw_decode(buf.text, buf.pos)
+            value, end = _DECODER.raw_decode(buf.text, buf.pos)
+        except RecursionError:
+            return item, None, "nesting_too_deep"
+        except _NotJson:
+            return item, None, "invalid_json"
+        except _OutOfRange:
+            value, error = None, "number_out_of_range"
+            # Where the item ends, to go on with the next one; an item cut at the buffer's end
+            # (its number perhaps too) is judged once it is complete.
+            try:
+                end = _LENIENT.raw_decode(buf.text, buf.pos)[1]
+            except RecursionError:
+                return item, None, "nesting_too_deep"
+            except json.JSONDecodeError:
+                end = -1
         except json.JSONDecodeError:
             end = -1
         # A value that ends exactly at the buffer's end may be cut off (a number, say).
         if end != -1 and (end < len(buf.text) or buf.eof):
             buf.pos = end
-            yield item, value, None
-            return
+            return item, value, error
         if buf.eof or len(buf.text) > _MAX_ITEM_BUFFER or not buf.fill():
-            yield item, None, "invalid_json"
-            return
+            return item, None, "invalid_json"

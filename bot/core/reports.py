@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.billing import BillingLine
+from bot.core.datasets import MAX_NESTING
 
 MAX_LINES = 20
+MIB = 1024 * 1024
 
 # What each problem means, in the user's words. Keys are the contract's kind names.
 ERROR_TEXT = {
@@ -32,6 +35,10 @@ ERROR_TEXT = {
     "too_few_examples": "fewer than 10 examples (the service's minimum)",
     "not_utf8": "bytes that are not UTF-8",
     "empty_file": "the file has no examples",
+    "nesting_too_deep": f"arrays/objects nested more than {MAX_NESTING} levels deep",
+    "number_out_of_range": "a number too large for JSON (beyond ±1.8e308)",
+    "not_jsonl": "not a dataset: binary, or text that is not JSON (a dataset is JSONL, one "
+    "JSON object per line, or a JSON array of examples)",
 }
 WARNING_TEXT = {
     "missing_system_message": "no system message",
@@ -55,6 +62,18 @@ def usd(amount: float) -> str:
     if amount >= 1:
         return f"${amount:,.2f}"
     return "$" + (f"{amount:.5f}".rstrip("0").rstrip(".") or "0")
+
+
+def megabytes(size: int, *, round_up: bool = False) -> str:
+    """Bytes in MB as FTBOT_MAX_FILE_MB counts them (1 MB = 1,048,576 bytes), e.g. '64' or '64.1'.
+
+    `round_up` for a size compared with a limit: 64 MB and one byte reads 64.1, never 64.
+    """
+    tenths = size * 10 / MIB
+    tenths = math.ceil(tenths) if round_up else round(tenths)
+    if tenths == 0 and size > 0:  # a limit set below 0.05 MB
+        return f"{size / MIB:.2g}"
+    return f"{tenths // 10:,}" if tenths % 10 == 0 else f"{tenths / 10:,.1f}"
 
 
 def number(value: float) -> str:
@@ -116,6 +135,11 @@ class DatasetReport:
     def valid(self) -> bool:
         """Ready to train: no errors."""
         return not self.errors
+
+    @property
+    def not_a_dataset(self) -> bool:
+        """The file is binary or text that is not JSON: nothing in it was read as examples."""
+        return "not_jsonl" in self.errors
 
     def to_json(self) -> dict[str, Any]:
         """The contract's JSON object (plus a few documented extras)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import sys
 import tempfile
@@ -245,7 +246,10 @@ class ToolDefinitionCounter:
         """Tokens of these definitions (0 when there are none)."""
         if not functions:
             return 0
-        key = orjson.dumps(functions, option=orjson.OPT_SORT_KEYS)
+        try:
+            key = orjson.dumps(functions, option=orjson.OPT_SORT_KEYS)
+        except (TypeError, orjson.JSONEncodeError):  # ints past 64 bits, lone surrogates
+            key = json.dumps(functions, sort_keys=True).encode()
         found = self._cache.get(key)
         if found is None:
             found = count_tool_definitions(functions, self._count, self._constants)

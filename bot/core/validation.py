@@ -16,7 +16,13 @@ import orjson
 
 from bot.core import rules
 from bot.core.billing import BillingLine, billing_line, default_epochs
-from bot.core.datasets import is_document, iter_records
+from bot.core.datasets import (
+    MAX_NESTING,
+    deeper_than,
+    is_document,
+    iter_records,
+    looks_like_dataset,
+)
 from bot.core.models import ModelInfo, trainable_models
 from bot.core.reports import MAX_LINES, DatasetReport, IssueSummary, token_stats
 from bot.core.tokens import BatchCounter, get_encoding
@@ -112,7 +118,11 @@ class _Analysis:
         if not isinstance(value, dict):
             self.errors.add("not_an_object", line)
             return
-        self.example_hashes.add(_hash(value), line)
+        digest = _hash(value)
+        if digest is None:
+            self.errors.add("nesting_too_deep", line)
+            return
+        self.example_hashes.add(digest, line)
         if self.file_format is None:
             shape = rules.shape_of(value)
             if shape is None and len(self.pending) < _PENDING_MAX:
@@ -172,6 +182,8 @@ class _Analysis:
         )
 
     def _file_level_errors(self) -> None:
+        if "not_jsonl" in self.errors.counts:
+            return
         if self.examples == 0:
             self.errors.add("empty_file", None)
         elif self.examples < MIN_EXAMPLES:
@@ -239,11 +251,17 @@ class HashTally:
         return best_count, [line for value, line in pairs if value == best_value][:MAX_LINES]
 
 
-def _hash(value: dict[str, Any]) -> int:
-    """Hash of the canonical form of an example (keys sorted), for duplicate detection."""
+def _hash(value: dict[str, Any]) -> int | None:
+    """Hash of the canonical form of an example (keys sorted), for duplicate detection.
+
+    None when the example nests deeper than MAX_NESTING: orjson refuses to encode exactly
+    those (and huge ints, lone surrogates), so deep nesting costs nothing to find here.
+    """
     try:
         return hash(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
-    except (TypeError, orjson.JSONEncodeError):  # huge ints or lone surrogates
+    except (TypeError, orjson.JSONEncodeError):
+        if deeper_than(value, MAX_NESTING):
+            return None
         return hash(json.dumps(value, sort_keys=True, separators=(",", ":")))
 
 
@@ -273,6 +291,10 @@ def analyze(
 ) -> DatasetReport:
     """Validate the dataset at `path` for `model` and estimate its training cost."""
     today = today or dt.date.today()
+    if not looks_like_dataset(path):  # one clear line, not one error per line of a binary
+        analysis = _Analysis(model, today, None)
+        analysis.errors.add("not_jsonl", None)
+        return analysis.finish(epochs, today, document=False)
     size = os.path.getsize(path)
     document = is_document(path)
     workers = min(4, os.cpu_count() or 1)

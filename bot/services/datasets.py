@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.core.access import Viewer, may_see
 from bot.core.message import Code, Message, say
 from bot.core.models import ModelInfo
-from bot.core.reports import DatasetReport
+from bot.core.reports import DatasetReport, megabytes
 from bot.core.validation import analyze
 from bot.services.ports import (
     Clock,
@@ -231,8 +231,8 @@ class DatasetIntake:
         try:
             if remote.size > self._max_bytes:
                 raise DownloadRefused(
-                    f"it is {remote.size / 1e6:,.1f} MB and the limit is "
-                    f"{self._max_bytes / 1e6:,.0f} MB (FTBOT_MAX_FILE_MB)."
+                    f"it is {megabytes(remote.size, round_up=True)} MB and the limit is "
+                    f"{megabytes(self._max_bytes)} MB (FTBOT_MAX_FILE_MB)."
                 )
             progress = _Progress(self._notifier, channel_id, thread_ts, remote)
             report, sha256 = self._validate(remote, progress)
@@ -367,7 +367,7 @@ class _Progress:
                 text=say(
                     ":hourglass_flowing_sand: Downloading ",
                     Code(remote.name),
-                    f" ({remote.size / 1e6:,.1f} MB)…",
+                    f" ({megabytes(remote.size)} MB)…",
                 ),
             )
 
@@ -383,7 +383,7 @@ class _Progress:
             text=say(
                 ":hourglass_flowing_sand: Downloading ",
                 Code(self._remote.name),
-                f": {share:.0%} of {self._remote.size / 1e6:,.1f} MB…",
+                f": {share:.0%} of {megabytes(self._remote.size)} MB…",
             ),
         )
 

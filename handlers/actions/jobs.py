@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -15,7 +14,7 @@ from bot.core.access import Viewer
 from bot.core.message import Code, Mention, Message, say
 from bot.core.models import trainable_models
 from bot.services.errors import UserError
-from handlers import ids
+from handlers import ids, payloads
 from handlers.blocks.jobs import start_form
 from handlers.commands.dispatch import listing_page
 from handlers.text import error_text, render
@@ -38,7 +37,7 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.DATASET_START)
     def handle_dataset_start(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        file_id = body["actions"][0]["value"]
+        file_id = payloads.button_value(body)
         viewer = services.access.viewer(body["user"]["id"])
         dataset = services.jobs.by_file(file_id, viewer)
         if dataset is None or not dataset.valid:
@@ -72,7 +71,7 @@ def register(app: App, services: Services) -> None:
         try:
             services.jobs.upload_only(
                 viewer=services.access.viewer(body["user"]["id"]),
-                slack_file_id=body["actions"][0]["value"],
+                slack_file_id=payloads.button_value(body),
             )
         except UserError as error:
             _tell(client, body, error_text(error))
@@ -131,7 +130,7 @@ def register(app: App, services: Services) -> None:
     @app.action(ids.LIST_MORE)
     def handle_list_more(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        request = json.loads(body["actions"][0]["value"])
+        request = payloads.json_button(body, k=str, s=str, o=int)
         channel = (body.get("channel") or {}).get("id") or ""
         blocks, text = listing_page(
             services,
@@ -157,8 +156,8 @@ def register(app: App, services: Services) -> None:
 def _run(services: Services, client: WebClient, body: dict[str, Any], call: Any) -> None:
     """Run a button's use case as the clicking user; tell them the outcome ephemerally."""
     try:
-        outcome = call(services.access.viewer(body["user"]["id"]), body["actions"][0]["value"])
-        text = render(outcome)
+        value = payloads.button_value(body)
+        text = render(call(services.access.viewer(body["user"]["id"]), value))
     except UserError as error:
         text = error_text(error)
     _tell(client, body, text)

@@ -224,7 +224,7 @@ def start_form(
     hints = {
         "epochs": "auto (1–50)",
         "batch": "auto (1–256)",
-        "lr": "auto (learning-rate multiplier > 0)",
+        "lr": "auto (multiplier 0.001–10; 0.02–0.2 usually works best)",
         "suffix": "up to 64 of a-z 0-9 - _",
         "seed": "random",
     }

@@ -26,7 +26,16 @@ from bot.core.reports import (
     usd,
 )
 from handlers import ids
-from handlers.text import CONTEXT_TEXT, HEADER_TEXT, clip, code, escape, plain, pre
+from handlers.text import (
+    CONTEXT_TEXT,
+    HEADER_TEXT,
+    SECTION_TEXT,
+    clip,
+    code,
+    escape,
+    plain,
+    pre,
+)
 
 MAX_TEXT = 2900  # section text limit is 3,000 characters
 
@@ -36,8 +45,15 @@ def verdict(report: DatasetReport) -> str:
     return "✅ Ready to train" if report.valid else "⚠️ Needs fixes"
 
 
+def not_a_dataset_text(name: str) -> str:
+    """The one line for a binary or non-JSON file."""
+    return f"⚠️ {name} is {ERROR_TEXT['not_jsonl']}"
+
+
 def report_text(name: str, report: DatasetReport) -> str:
     """Fallback text of the report (notifications, screen readers)."""
+    if report.not_a_dataset:
+        return not_a_dataset_text(escape(name, limit=300))
     return (
         f"{verdict(report)}: {escape(name, limit=300)} — {report.examples:,} examples, "
         f"{report.tokens.total:,} tokens, estimated {usd(report.billing.cost_usd)} on "
@@ -70,6 +86,12 @@ def _billing_table(lines: list[BillingLine]) -> str:
 
 def dataset_report_blocks(*, name: str, report: DatasetReport, file_id: str) -> list[Block]:
     """The report posted in the upload's thread."""
+    if report.not_a_dataset:
+        return [
+            SectionBlock(
+                text=PlainTextObject(text=plain(not_a_dataset_text(name), limit=SECTION_TEXT - 100))
+            )
+        ]
     unit = report.numbering
     t = report.tokens
     approx = "~" if report.tokens_estimated else ""

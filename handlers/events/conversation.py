@@ -17,7 +17,7 @@ from bot.core import commands
 from bot.core.access import Viewer
 from bot.services.conversation import Conversation
 from bot.services.errors import UserError
-from handlers import ids
+from handlers import ids, payloads
 from handlers.commands.dispatch import run_command, run_slow
 from handlers.text import SECTION_TEXT, code, error_text, escape
 
@@ -186,17 +186,11 @@ def register(app: App, services: Services) -> None:
         container = body.get("container") or {}
         channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
         message_ts = container.get("message_ts") or ""
-        try:
-            request = json.loads(body["actions"][0]["value"])
-            requester, text, seal = str(request["u"]), str(request["t"]), str(request["m"])
-        except (ValueError, KeyError, TypeError):
-            requester, text, seal = "", "", ""
+        request = payloads.json_button(body, u=str, t=str, m=str)
+        requester, text, seal = request["u"], request["t"], request["m"]
         expected = _seal(key, channel, message_ts, requester, text)
         if not (channel and message_ts and hmac.compare_digest(seal, expected)):
-            client.chat_postEphemeral(
-                channel=channel, user=actor, text="That button is no longer valid."
-            )
-            return
+            raise payloads.StaleButton("not a confirmation the bot posted here")
         if actor != requester and not services.access.viewer(actor).admin:
             client.chat_postEphemeral(
                 channel=channel,

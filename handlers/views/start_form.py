@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ from slack_sdk import WebClient
 from bot.app import Services
 from bot.core import commands
 from bot.services.errors import UserError
+from handlers import payloads
 from handlers.blocks.jobs import START_CALLBACK
 from handlers.text import error_text, render
 
@@ -52,12 +52,12 @@ def register(app: App, services: Services) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        file_id = json.loads(view.get("private_metadata") or "{}").get("dataset", "")
+        file_id = payloads.view_metadata(view, dataset=str)["dataset"]
         user = body["user"]["id"]
         viewer = services.access.viewer(user)
         # The form's metadata names the dataset but is not trusted: it must be one the
         # submitter may see, and the job goes to that dataset's own conversation.
-        dataset = services.jobs.by_file(str(file_id), viewer)
+        dataset = services.jobs.by_file(file_id, viewer)
         if dataset is None:
             ack(
                 response_action="errors",

@@ -98,6 +98,7 @@ def test_default_model_comes_from_the_environment(tmp_path: Path) -> None:
         (["validate", "{data}/bom.jsonl", "--model", "gpt-9"], "known models"),
         (["validate", "{data}/bom.jsonl", "--epochs", "0"], "between 1 and 50"),
         (["validate", "{data}/bom.jsonl", "--epochs", "two"], "whole number"),
+        (["validate", "{data}/bom.jsonl", "--epochs", "٣"], "whole number"),
         (["validate"], "required"),
         (["frobnicate"], "invalid choice"),
         (["validate", "{data}"], "not a file"),
@@ -137,3 +138,35 @@ def test_serve_without_signing_secret_in_http_mode(tmp_path: Path) -> None:
     )
     assert out.returncode == 2
     assert "SLACK_SIGNING_SECRET" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_binary_file_is_not_a_dataset_in_one_line(tmp_path: Path) -> None:
+    binary = Path(sys.executable).resolve()
+    out = run("validate", str(binary), tmp_path=tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert out.stdout.strip().splitlines() == [
+        f"{binary.name}: NOT A DATASET — binary, or text that is not JSON (a dataset is JSONL, "
+        "one JSON object per line, or a JSON array of examples)"
+    ]
+    report = json.loads(run("validate", str(binary), "--json", tmp_path=tmp_path).stdout)
+    assert report["valid"] is False and report["examples"] == 0
+    assert report["errors"] == {"not_jsonl": {"count": 1, "lines": []}}
+
+
+def test_deep_nesting_and_huge_numbers_are_error_kinds(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    ok = '{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"}]}'
+    huge = tmp_path / "huge.jsonl"
+    huge.write_text("\n".join([ok] * 3 + [ok[:-1] + ',"n":' + "9" * 5000 + "}"] + [ok] * 8))
+    for path, kind, where in (
+        (deep, "nesting_too_deep", "item 1"),
+        (huge, "number_out_of_range", "line 4"),
+    ):
+        out = run("validate", str(path), tmp_path=tmp_path)
+        assert out.returncode == 1 and out.stderr == "", out.stderr
+        assert any(
+            line.split()[:1] == [kind] and line.endswith(where) for line in out.stdout.splitlines()
+        )
+        report = json.loads(run("validate", str(path), "--json", tmp_path=tmp_path).stdout)
+        assert report["errors"][kind]["lines"] == [int(where.split()[1])]

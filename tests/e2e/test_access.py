@@ -217,10 +217,10 @@ def test_hand_made_clicks_and_forms_are_rechecked(world: World) -> None:
         assert bot.click(action, value, user="UOUT") == 200
         wait_for(lambda n=before: len(slack.calls_to("chat.postEphemeral")) > n, what=action)
     forged = json.dumps({"u": "UOUT", "c": PRIVATE, "t": "datasets"})
-    before = len(slack.calls_to("chat.postEphemeral"))
-    bot.click(ids.CONFIRM_COMMAND, forged, user="UOUT")
-    wait_for(lambda: len(slack.calls_to("chat.postEphemeral")) > before, what="confirm refusal")
-    assert "no longer valid" in slack.calls_to("chat.postEphemeral")[-1].params["text"]
+    with RecordingHost() as hooks:
+        bot.click(ids.CONFIRM_COMMAND, forged, user="UOUT", response_url=hooks.url("/a/T1/1/x"))
+        refusal = wait_for(lambda: hooks.requests, what="confirm refusal")[0]
+    assert "no longer valid" in json.loads(refusal.body)["text"]
     status, payload = bot.submit(
         START_CALLBACK, {}, user="UOUT", private_metadata=json.dumps({"dataset": world.file_id})
     )
@@ -236,11 +236,20 @@ def test_hand_made_clicks_and_forms_are_rechecked(world: World) -> None:
 
 def test_a_checkpoint_choice_must_be_one_the_job_made(world: World) -> None:
     bot, slack = world.bot, world.bot.slack
-    for bogus in (f"{world.model}:ckpt-step-999", "gpt-4o-2024-08-06", "<!channel>", ""):
-        before = len(slack.calls_to("chat.postEphemeral"))
-        bot.click(ids.CHECKPOINT_CHOOSE, bogus, user="UIN", channel=PRIVATE)
-        wait_for(lambda n=before: len(slack.calls_to("chat.postEphemeral")) > n, what="refusal")
-        assert bot.services.inspector._models.get(world.model).chosen is None
+    with RecordingHost() as hooks:
+        for bogus in (f"{world.model}:ckpt-step-999", "gpt-4o-2024-08-06", "<!channel>", ""):
+            before = len(slack.calls_to("chat.postEphemeral")) + len(hooks.requests)
+            bot.click(
+                ids.CHECKPOINT_CHOOSE, bogus, user="UIN", channel=PRIVATE,
+                response_url=hooks.url("/a/T1/2/x"),
+            )  # fmt: skip
+            wait_for(
+                lambda n=before: (
+                    len(slack.calls_to("chat.postEphemeral")) + len(hooks.requests) > n
+                ),
+                what="refusal",
+            )
+            assert bot.services.inspector._models.get(world.model).chosen is None
     good = f"{world.model}:ckpt-step-5"
     bot.click(ids.CHECKPOINT_CHOOSE, good, user="UIN", channel=PRIVATE)
     wait_for(lambda: bot.services.inspector._models.get(world.model).chosen == good, what="choice")
