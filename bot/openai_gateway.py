@@ -101,8 +101,7 @@ class OpenAIGateway:
                     )
                 return created.id
             upload = self._client.uploads.upload_file_chunked(
-                file=path,
-                filename=name,
+                file=path,  # named as the dataset: the caller put it at tmp/<name>
                 bytes=size,
                 mime_type="application/jsonl",
                 purpose="fine-tune",
@@ -110,7 +109,7 @@ class OpenAIGateway:
             )
             if upload.file is None:
                 raise ServiceError("unavailable", "the upload did not produce a file")
-            return upload.file.id
+            return str(upload.file.id)
 
     def create_job(self, *, metadata: dict[str, str], **params: Any) -> JobSnapshot:
         """Create a job once: no SDK retry (a re-sent POST could start two jobs)."""
@@ -151,7 +150,7 @@ class OpenAIGateway:
         """One page of events, newest first, and whether older ones follow."""
         with _errors():
             page = self._client.fine_tuning.jobs.list_events(
-                job_id, limit=limit, **({"after": after} if after else {})
+                job_id, limit=limit, after=after or openai.omit
             )
             return [_event(item) for item in page.data], bool(page.has_more)
 

@@ -146,7 +146,7 @@ class HttpServer:
             ident="finetune-bot",
             clear_untrusted_proxy_headers=True,
         )
-        self.port = int(self._server.effective_port)  # type: ignore[union-attr]
+        self.port = int(self._server.effective_port)
         self._closing = False
         self._thread: threading.Thread | None = None
 
@@ -195,10 +195,10 @@ def serve(app: App, services: Services) -> None:
 
         assert settings.SLACK_APP_TOKEN is not None
         handler = SocketModeHandler(app, settings.SLACK_APP_TOKEN.get_secret_value())
-        handler.connect()
+        handler.connect()  # type: ignore[no-untyped-call]
         log.info("connected to Slack in Socket Mode")
         _wait(stop)
-        handler.close()
+        handler.close()  # type: ignore[no-untyped-call]
         return
     assert settings.SLACK_SIGNING_SECRET is not None
     wsgi = SlackWsgiApp(

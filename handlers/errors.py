@@ -33,9 +33,9 @@ class StickyAck(Ack):
 
     def __init__(self) -> None:
         self._given: BoltResponse | None = None
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
 
-    @property  # type: ignore[override]
+    @property
     def response(self) -> BoltResponse | None:
         """The answer for Slack, once ack() (or the error handler) gave one."""
         return self._given

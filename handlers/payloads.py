@@ -7,7 +7,7 @@ error handler answers with one ephemeral line.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from bot.core.datasets import deeper_than
@@ -53,7 +53,7 @@ def parse_body(raw: str, content_type: str | None) -> dict[str, Any]:
     problem = _problem(body)
     if problem:
         raise MalformedBody(problem)
-    return body
+    return cast(dict[str, Any], body)  # _problem checked it is an object
 
 
 def _json(text: str) -> Any:

@@ -70,12 +70,12 @@ class SlackRecentFiles:
 
     def _files(self, oldest: dt.datetime, latest: dt.datetime) -> Iterator[dict[str, Any]]:
         # ts_to fixes the set, so pages do not shift while new files arrive (newest come first).
-        window = {
-            "ts_from": str(math.floor(oldest.timestamp())),
-            "ts_to": str(math.ceil(latest.timestamp())),
-        }
+        ts_from = str(math.floor(oldest.timestamp()))
+        ts_to = str(math.ceil(latest.timestamp()))
         for number in range(1, MAX_PAGES + 1):
-            page = self._client.files_list(count=PAGE_SIZE, page=number, **window)
+            page = self._client.files_list(
+                count=PAGE_SIZE, page=number, ts_from=ts_from, ts_to=ts_to
+            )
             yield from page.get("files") or []
             if number >= int((page.get("paging") or {}).get("pages") or 1):
                 return

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Insert, and_, or_, select, update
+from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -61,7 +61,7 @@ def _dataset(row: Dataset) -> DatasetRecord:
     )
 
 
-def insert_for(engine: Engine, table: Any) -> Insert:
+def insert_for(engine: Engine, table: Any) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that supports ON CONFLICT on this engine's dialect."""
     if engine.dialect.name == "postgresql":
         return postgresql.insert(table)

@@ -115,6 +115,7 @@ Command = (
     | Jobs
     | Models
     | Try
+    | Compare
     | DeleteModel
     | Usage
 )

@@ -29,6 +29,23 @@ from bot.core.command_types import (
 )
 from bot.core.models import UnknownModelError, resolve_model
 
+__all__ = [  # the command types are part of this module's interface
+    "Command",
+    "Compare",
+    "Cost",
+    "Datasets",
+    "DeleteModel",
+    "Events",
+    "Help",
+    "JobAction",
+    "JobQuery",
+    "Jobs",
+    "Models",
+    "Start",
+    "Try",
+    "Usage",
+]
+
 SLASH = "/finetune"
 METHODS = ("supervised", "dpo")
 _SUFFIX = re.compile(r"[a-z0-9_-]{1,64}")

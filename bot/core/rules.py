@@ -97,7 +97,7 @@ def check_dpo(example: dict[str, Any]) -> Checked:
     out.parts = Parts(REPLY_PRIMING, [], estimated=True)
     source = example.get("input")
     messages = source.get("messages") if isinstance(source, dict) else None
-    if not isinstance(messages, list) or not messages:
+    if not isinstance(source, dict) or not isinstance(messages, list) or not messages:
         out.errors.add("missing_messages")
     else:
         roles = _check_messages(messages, out, out.parts)

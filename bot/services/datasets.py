@@ -238,7 +238,9 @@ class DatasetIntake:
             report, sha256 = self._validate(remote, progress)
         except DownloadRefused as refused:
             text = say("I can't check ", Code(remote.name), f": {refused}")
-            self._fail(file_id, channel_id, thread_ts, text, replace_ts=progress and progress.ts)
+            self._fail(
+                file_id, channel_id, thread_ts, text, replace_ts=progress.ts if progress else None
+            )
             return
         dataset = self._store(file_id, report, sha256)
         self._post(dataset, report, replace_ts=progress.ts)
