@@ -12,6 +12,7 @@ import binascii
 import csv
 import io
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,6 +21,12 @@ from bot.core.message import Code, Mention, Message, Part, Text, When, say
 
 BAR_WIDTH = 20
 ELAPSED_STEP_S = 600
+# Each figure's names, best first. OpenAI reports validation twice: `valid_*` on a sample at
+# most steps, `full_valid_*` on the whole validation file at the end of each epoch (better).
+# Result files say `train_accuracy` where events say `train_mean_token_accuracy`.
+TRAIN_ACCURACY = ("train_mean_token_accuracy", "train_accuracy")
+VALID_LOSS = ("full_valid_loss", "valid_loss")
+VALID_ACCURACY = ("full_valid_mean_token_accuracy", "valid_mean_token_accuracy", "valid_accuracy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,29 +90,59 @@ class Update:
 
 
 def _number(value: Any) -> float | None:
+    """A finite number from an event's value or a result file's cell, else None."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) else None
 
 
+def _count(value: Any) -> int | None:
+    """A step number or count (a non-negative integer), else None."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+def _first(data: Mapping[str, Any], names: tuple[str, ...]) -> float | None:
+    for name in names:
+        value = _number(data.get(name))
+        if value is not None:
+            return value
+    return None
+
+
+def row_from(data: Mapping[str, Any], step: int) -> MetricRow:
+    """One step's figures from a metrics event or a result-file row (full validation first)."""
+    return MetricRow(
+        step=step,
+        train_loss=_number(data.get("train_loss")),
+        valid_loss=_first(data, VALID_LOSS),
+        train_accuracy=_first(data, TRAIN_ACCURACY),
+        valid_accuracy=_first(data, VALID_ACCURACY),
+    )
+
+
 def metrics_from(event: Event, previous: Metrics) -> Metrics:
-    """Fold a metrics event into the latest metrics."""
-    data = event.data
-    step = data.get("step")
-    if not isinstance(step, int) or step < previous.step:
+    """Fold a metrics event into the latest metrics (validation kept until measured again)."""
+    step = _count(event.data.get("step"))
+    if step is None or step < previous.step:
         return previous
-    valid = _number(data.get("full_valid_loss"))
-    valid = valid if valid is not None else _number(data.get("valid_loss"))
-    valid_acc = _number(data.get("full_valid_mean_token_accuracy"))
-    if valid_acc is None:
-        valid_acc = _number(data.get("valid_mean_token_accuracy"))
+    row = row_from(event.data, step)
+    total = _count(event.data.get("total_steps"))
     return Metrics(
         step=step,
-        total_steps=int(data.get("total_steps") or previous.total_steps or step),
-        train_loss=_number(data.get("train_loss")),
-        valid_loss=valid if valid is not None else previous.valid_loss,
-        train_accuracy=_number(data.get("train_mean_token_accuracy")),
-        valid_accuracy=valid_acc if valid_acc is not None else previous.valid_accuracy,
+        total_steps=total or previous.total_steps or step,
+        train_loss=row.train_loss,
+        valid_loss=row.valid_loss if row.valid_loss is not None else previous.valid_loss,
+        train_accuracy=row.train_accuracy,
+        valid_accuracy=(
+            row.valid_accuracy if row.valid_accuracy is not None else previous.valid_accuracy
+        ),
     )
 
 
@@ -209,29 +246,17 @@ def new_events_since(page: list[Event], cursor: str | None) -> tuple[list[Event]
 
 def parse_result_csv(raw: bytes | str) -> list[MetricRow]:
     """The job's result file (`step,train_loss,train_accuracy,valid_loss,…`), plain or base64."""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    if not text.lstrip().startswith("step"):
+    text = (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw).lstrip()
+    if not text.startswith("step"):
         try:
             text = base64.b64decode(text.strip(), validate=False).decode("utf-8", "replace")
         except (binascii.Error, ValueError):
             return []
     rows = []
     for record in csv.DictReader(io.StringIO(text)):
-        try:
-            step = int(float(record.get("step") or ""))
-        except ValueError:
-            continue
-        rows.append(
-            MetricRow(
-                step=step,
-                train_loss=_cell(record.get("train_loss")),
-                valid_loss=_cell(record.get("valid_loss")),
-                train_accuracy=_cell(record.get("train_accuracy")),
-                valid_accuracy=_cell(
-                    record.get("valid_mean_token_accuracy") or record.get("valid_accuracy")
-                ),
-            )
-        )
+        step = _number(record.get("step"))
+        if step is not None and step >= 0:
+            rows.append(row_from(record, int(step)))
     return rows
 
 
@@ -239,27 +264,10 @@ def rows_from_events(events: list[Event]) -> list[MetricRow]:
     """Loss-curve rows from metrics events (when there is no result file)."""
     rows: dict[int, MetricRow] = {}
     for event in events:
-        if not event.is_metrics:
-            continue
-        data = event.data
-        step = data.get("step")
-        if isinstance(step, int):
-            rows[step] = MetricRow(
-                step=step,
-                train_loss=_number(data.get("train_loss")),
-                valid_loss=_number(data.get("valid_loss")),
-                train_accuracy=_number(data.get("train_mean_token_accuracy")),
-                valid_accuracy=_number(data.get("valid_mean_token_accuracy")),
-            )
+        step = _count(event.data.get("step")) if event.is_metrics else None
+        if step is not None:
+            rows[step] = row_from(event.data, step)
     return [rows[k] for k in sorted(rows)]
-
-
-def _cell(value: str | None) -> float | None:
-    try:
-        number = float(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-    return number if number is not None and math.isfinite(number) else None
 
 
 def metrics_to_dict(metrics: Metrics) -> dict[str, Any]:

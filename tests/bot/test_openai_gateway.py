@@ -16,6 +16,7 @@ from tests.fakes.fake_openai import FakeOpenAI
 def openai_fake() -> FakeOpenAI:
     with FakeOpenAI() as fake:
         yield fake
+    assert not fake.errors, fake.errors
 
 
 def gateway(fake: FakeOpenAI, **kwargs: int) -> OpenAIGateway:

@@ -129,12 +129,14 @@ def start_bot(
 def slack() -> Iterator[FakeSlack]:
     with FakeSlack() as fake:
         yield fake
+    assert not fake.errors, fake.errors  # the fake itself crashed: the test proved nothing
 
 
 @pytest.fixture
 def openai() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as fake:
         yield fake
+    assert not fake.errors, fake.errors
 
 
 @pytest.fixture

@@ -185,6 +185,7 @@ def test_foreign_download_host_is_refused_without_sending_the_token(bot: Bot) ->
         )[0]
         assert "elsewhere.jsonl" in message["text"]
         assert foreign.downloads == [] and foreign.calls == []
+    assert not foreign.errors, foreign.errors
 
 
 def test_redirect_to_another_host_is_not_followed(bot: Bot) -> None:
@@ -199,6 +200,7 @@ def test_redirect_to_another_host_is_not_followed(bot: Bot) -> None:
         ts = file["shares"]["public"]["C1"][0]["ts"]
         wait_for(lambda: "x" in bot.slack.reactions("C1", ts), what="failed reaction")
         assert foreign.downloads == [] and foreign.calls == []
+    assert not foreign.errors, foreign.errors
 
 
 def test_other_files_are_ignored_in_channels_and_answered_in_dms(bot: Bot) -> None:

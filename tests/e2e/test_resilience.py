@@ -67,6 +67,7 @@ def test_download_is_aborted_past_the_cap() -> None:
             source.download(remote, dest, max_bytes=len(content))
             == __import__("hashlib").sha256(content).hexdigest()
         )
+    assert not slack.errors, slack.errors
 
 
 def test_unexpected_errors_reach_the_user_as_one_friendly_line(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, text
 
 from handlers import ids
 from tests.e2e.conftest import Bot, start_bot, wait_for
@@ -45,6 +45,22 @@ def thread(bot: Bot, job_post: dict[str, Any]) -> list[dict[str, Any]]:
 
 def texts(messages: list[dict[str, Any]]) -> list[str]:
     return [m.get("text") or "" for m in messages]
+
+
+def settled(engine: Engine, openai_job_id: str) -> bool:
+    """The poller is done with the job: every notice recorded as sent, and the job finished in
+    the store (a finished job is never polled again, so nothing more can be posted for it)."""
+    with engine.connect() as connection:
+        job = connection.execute(
+            text("select id, state from jobs where openai_job_id = :job"), {"job": openai_job_id}
+        ).first()
+        if job is None or job.state != "finished":
+            return False
+        unsent = connection.execute(
+            text("select count(*) from notifications where job_id = :id and status != 'sent'"),
+            {"id": job.id},
+        ).scalar_one()
+    return unsent == 0
 
 
 def run_job(bot: Bot, openai: FakeOpenAI, *, steps: int = 20) -> tuple[str, dict[str, Any]]:
@@ -92,8 +108,8 @@ def test_a_job_from_start_to_success(watching: Bot, openai: FakeOpenAI) -> None:
         ],
         what="checkpoint choice",
     )[0]
-    time.sleep(1.0)  # several more polls: nothing may be posted twice
-    replies = texts(thread(bot, post))
+    wait_for(lambda: settled(bot.services.engine, job_id), what="the poller done with the job")
+    replies = texts(thread(bot, post))  # all it will ever post: nothing twice
     for message in MESSAGES:
         assert sum(message in text for text in replies) == 1, (message, replies)
     assert not any(text.startswith("• Step") for text in replies)  # metrics feed the status
@@ -169,7 +185,7 @@ def test_failed_and_cancelled_jobs_get_one_notice(watching: Bot, openai: FakeOpe
     )[0]
     assert "failed" in notice["text"] and "at least 10" in notice["text"]
     assert "What to do" in notice["text"]
-    time.sleep(0.8)
+    wait_for(lambda: settled(bot.services.engine, job_id), what="the poller done with the job")
     assert sum(bool(m.get("reply_broadcast")) for m in thread(bot, post)) == 1
 
 

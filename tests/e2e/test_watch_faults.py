@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
 
 from handlers import ids
 from tests.conftest import shared
 from tests.e2e.conftest import SECRET, start_bot, wait_for
 from tests.e2e.test_jobs import job_posts
-from tests.e2e.test_watch import MESSAGES, texts
+from tests.e2e.test_watch import MESSAGES, settled, texts
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.signing import command_request, event_request, file_shared_event, post
@@ -41,6 +42,15 @@ def wait_done(slack: FakeSlack, root_ts: str) -> None:
         what="checkpoint choice (nothing lost)",
         timeout=60,
     )
+
+
+def wait_settled(database_url: str, job_id: str) -> None:
+    """Every bot process sharing the database is done with the job (see `settled`)."""
+    engine = create_engine(database_url)
+    try:
+        wait_for(lambda: settled(engine, job_id), what="the pollers done with the job", timeout=60)
+    finally:
+        engine.dispose()
 
 
 def assert_exactly_once(slack: FakeSlack, root_ts: str, uploads: int = 1) -> None:
@@ -92,7 +102,7 @@ def test_flaky_openai_and_slack(slack: FakeSlack, database_url: str, openai: Fak
         openai.chaos(0, 0)
         slack.chaos(0)
         wait_done(slack, root)
-        time.sleep(1.5)  # more polls after the storm
+        wait_for(lambda: settled(bot.services.engine, job_id), what="the poller done with the job")
         faults = [c for c in slack.calls if c.fault] + [c for c in openai.calls if c.status >= 429]
         assert len(faults) > 5  # the storm really happened
         assert_exactly_once(slack, root)
@@ -186,7 +196,7 @@ def test_kill_9_mid_job_and_restart(
             pytest.fail(f"no completion after the restart; jobs {rows}; notifications {notes}")
         wait_for(lambda: slack.uploaded_files, what="chart", timeout=30)
         wait_done(slack, root)
-        time.sleep(1.0)
+        wait_settled(database_url, job_id)
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=30)
@@ -209,7 +219,7 @@ def test_two_serve_processes_on_one_database(
         )
         wait_for(lambda: slack.uploaded_files, what="chart", timeout=30)
         wait_done(slack, root)
-        time.sleep(1.5)
+        wait_settled(database_url, job_id)
     finally:
         for proc in (one, two):
             proc.send_signal(signal.SIGTERM)

@@ -213,6 +213,7 @@ def test_views_and_triggers(fake_slack: FakeSlack, slack_client: WebClient) -> N
         with pytest.raises(SlackApiError) as exc:
             client.views_open(trigger_id="made-up", view=view)
         assert _error(exc) == "invalid_trigger_id"
+    assert not strict.errors, strict.errors
 
 
 def test_files_upload_v2(fake_slack: FakeSlack, slack_client: WebClient, tmp_path: Path) -> None:
