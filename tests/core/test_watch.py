@@ -26,6 +26,7 @@ from bot.core.watch import (
     rows_from_events,
     status_view,
 )
+from handlers.text import render
 
 FULL, EMPTY = "▓", "░"
 INF, NAN = float("inf"), float("nan")
@@ -261,7 +262,7 @@ T0 = 1_700_000_000
         (snapshot("validating_files"), Metrics(), T0, "*Status:* validating files"),
         (snapshot("queued"), Metrics(), T0, "*Status:* queued"),
         (snapshot("some_new_status"), Metrics(), T0, "*Status:* some_new_status"),
-        (snapshot("<!channel>"), Metrics(), T0, "*Status:* ‹!channel›"),  # made inert
+        (snapshot("<!channel>"), Metrics(), T0, "*Status:* &lt;!channel&gt;"),  # made inert
         (snapshot(""), Metrics(), T0, "*Status:* unknown"),
         (
             snapshot(),
@@ -305,7 +306,7 @@ T0 = 1_700_000_000
     ],
 )
 def test_status_view(job: JobSnapshot, latest: Metrics, now: int, expected: str) -> None:
-    assert status_view(job, latest, now) == expected
+    assert render(status_view(job, latest, now)) == expected
 
 
 def test_status_view_moves_only_every_ten_minutes_while_running() -> None:
@@ -417,7 +418,7 @@ def test_plan_update_edits_only_when_the_view_changes(
     previous_view: str | None, edit: bool
 ) -> None:
     update = plan(snapshot(created_at=T0), [], previous_view=previous_view, now=T0 + 30)
-    assert update.status_view == "*Status:* running\nelapsed 0m 00s"
+    assert render(update.status_view) == "*Status:* running\nelapsed 0m 00s"
     assert update.edit_status is edit
 
 
@@ -593,7 +594,7 @@ MODEL = "ft:gpt-4o-mini-2024-07-18:org::abc"
             snapshot("failed", error_code="new_code", error_message="<!channel> see <http://x>"),
             None,
             None,
-            "❌ <@UOWNER> fine-tuning job `ftjob-abc` failed: ‹!channel› see ‹http://x› "
+            "❌ <@UOWNER> fine-tuning job `ftjob-abc` failed: &lt;!channel&gt; see &lt;http://x&gt; "
             "(`new_code`). What to do: start it again; if it fails the same way, contact "
             "OpenAI support with the job id.",
         ),
@@ -608,8 +609,8 @@ MODEL = "ft:gpt-4o-mini-2024-07-18:org::abc"
 def test_completion_text(
     job: JobSnapshot, estimated: float | None, price: float | None, expected: str
 ) -> None:
-    text = completion_text(
-        owner_id="UOWNER", snapshot=job, estimated_cost=estimated, usd_per_1m=price
+    text = render(
+        completion_text(owner_id="UOWNER", snapshot=job, estimated_cost=estimated, usd_per_1m=price)
     )
     assert text == expected
 
@@ -626,7 +627,9 @@ def test_completion_text(
 )
 def test_completion_text_advice_per_error(code: str, advice: str) -> None:
     job = snapshot("failed", error_code=code, error_message="no")
-    text = completion_text(owner_id="U1", snapshot=job, estimated_cost=None, usd_per_1m=None)
+    text = render(
+        completion_text(owner_id="U1", snapshot=job, estimated_cost=None, usd_per_1m=None)
+    )
     assert f"What to do: {advice}" in text
 
 
@@ -647,5 +650,7 @@ def test_completion_text_advice_per_error(code: str, advice: str) -> None:
 )
 def test_durations(seconds: int, shown: str) -> None:
     job = snapshot("cancelled", created_at=T0, finished_at=T0 + seconds)
-    text = completion_text(owner_id="U1", snapshot=job, estimated_cost=None, usd_per_1m=None)
+    text = render(
+        completion_text(owner_id="U1", snapshot=job, estimated_cost=None, usd_per_1m=None)
+    )
     assert text.endswith(f" in {shown}.")
