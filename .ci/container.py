@@ -6,8 +6,8 @@ and the working directory:
   - seeds tiktoken's cache with the Dockerfile's own seeding command, from the working directory;
   - as an unprivileged user (setpriv, like USER), from a read-only working directory, with the
     Dockerfile's ENV and nothing else but what `docker run -e` would add (the Slack settings
-    and PORT): `finetune-bot validate` on a sample, then CMD (`finetune-bot serve`) against a
-    fake Slack; the HEALTHCHECK command answers 0, and non-zero for a port nobody serves;
+    and PORT): `finetune-bot validate` on a sample; CMD with DATABASE_URL in the working
+    directory (refused in one line); then CMD (`finetune-bot serve`) against a fake Slack; the HEALTHCHECK command answers 0, and non-zero for a port nobody serves;
     a signed slash command is answered; the database is created in the volume;
   - SIGTERM stops it with exit code 0, no traceback and no secret in its output.
 
@@ -108,6 +108,14 @@ def emulate(*, venv: Path, root: Path) -> None:
     check = healthcheck(stage)
     if cmd is None or check is None or not isinstance(check[1], str) or not check[1]:
         raise Failed("the runtime stage needs CMD and a shell-form HEALTHCHECK CMD")
+    # The old image's mistake, a database in the read-only working directory: one line, at once.
+    wrong = {**env, "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s"}
+    wrong["DATABASE_URL"] = "sqlite:///finetune-bot.db"
+    out = run([*as_user(), *json.loads(cmd.args)], env=wrong, cwd=app, what=None)
+    if out.returncode != 2 or not out.stderr.startswith("finetune-bot: DATABASE_URL: cannot write"):
+        raise Failed(f"a database in the read-only directory gave {out.returncode}: {out.stderr}")
+    print("  a database in the read-only working directory: one line naming DATABASE_URL")
+
     with FakeSlack() as slack:
         serve_env = {
             **env,
