@@ -1,21 +1,45 @@
 #!/usr/bin/env bash
-# Make sure a PostgreSQL server answers on 127.0.0.1:5432 (user postgres, trust auth, database
-# test). Uses the one that is running; otherwise installs and starts one from Debian's packages.
+# Make sure a PostgreSQL server answers on 127.0.0.1:5432 (user postgres, trust auth) with a
+# database `test` (or $FTBOT_PG_DATABASE). A running server is used as it is, the database created
+# when it lacks it; only when no server answers is one installed from Debian's packages and started.
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
-URL="postgresql://postgres@127.0.0.1:5432/test"
+DB=${FTBOT_PG_DATABASE:-test}
+SERVER="postgresql://postgres@127.0.0.1:5432"
 
-answers() {
-  "$PY" - "$URL" <<'PYEOF' >/dev/null 2>&1
-import sys, psycopg
-psycopg.connect(sys.argv[1], connect_timeout=3).close()
+# Exit 0 when the server answers and has the database (created here if it was missing), 2 when
+# no server answers.
+ensure_database() {
+  "$PY" - "$SERVER" "$DB" <<'PYEOF'
+import sys
+
+import psycopg
+from psycopg import errors, sql
+
+server, name = sys.argv[1], sys.argv[2]
+try:
+    admin = psycopg.connect(f"{server}/postgres", connect_timeout=3, autocommit=True)
+except psycopg.OperationalError:
+    sys.exit(2)
+with admin:
+    if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+        sys.exit(0)
+    try:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        print(f"created database {name}")
+    except errors.DuplicateDatabase:  # created by a concurrent run meanwhile
+        pass
 PYEOF
 }
 
-if answers; then
-  echo "PostgreSQL answers on 127.0.0.1:5432"
-  exit 0
-fi
+status=0
+ensure_database || status=$?
+case $status in
+  0) echo "PostgreSQL answers on 127.0.0.1:5432 (database $DB)"; exit 0 ;;
+  2) ;;  # no server: install one below
+  *) echo "PostgreSQL answers on 127.0.0.1:5432, but database $DB could not be made ready" >&2
+     exit 1 ;;
+esac
 
 echo "PostgreSQL is not running here: installing it from Debian's packages"
 SUDO=""
@@ -34,6 +58,4 @@ for _ in $(seq 1 30); do
   if $SUDO -u postgres psql -h 127.0.0.1 -U postgres -tAc "select 1" >/dev/null 2>&1; then break; fi
   sleep 1
 done
-$SUDO -u postgres psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='test'" | grep -q 1 \
-  || $SUDO -u postgres createdb -h 127.0.0.1 -U postgres test
-answers && echo "PostgreSQL started on 127.0.0.1:5432"
+ensure_database && echo "PostgreSQL started on 127.0.0.1:5432 (database $DB)"

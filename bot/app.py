@@ -17,7 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from sqlalchemy import Engine
 
-from bot.config import Settings, SettingsError, require
+from bot.config import Settings, SettingsError, check_serve
 from bot.core.models import resolve_model
 from bot.services.access import AccessService
 from bot.services.compare import CompareService
@@ -122,12 +122,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
     from handlers.slack_files import SlackFileSource, allowed_hosts
     from handlers.users import ConversationMembers, WorkspaceAdmins
 
-    require(settings, "SLACK_BOT_TOKEN")
-    if not settings.socket_mode:
-        require(settings, "SLACK_SIGNING_SECRET")
+    check_serve(settings)
     clock = clock or SystemClock()
-    engine = make_engine(settings.DATABASE_URL)
-    migrate.upgrade(engine)
     client = web_client(settings)
     try:
         bot_user_id = client.auth_test().get("user_id")
@@ -140,6 +136,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
         raise SettingsError(
             f"SLACK_API_URL: cannot reach Slack at {settings.SLACK_API_URL} ({reason})"
         ) from None
+    engine = make_engine(settings.DATABASE_URL)  # the database only once Slack took the token
+    migrate.upgrade(engine)
     intake_pool = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="intake")
     listener_pool = ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="listener")
     assert settings.SLACK_BOT_TOKEN is not None

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from bot.config import SettingsError, load_settings
+from bot.config import SECRET_VARIABLES, SettingsError, check_serve, load_settings
 from bot.core.commands import UsageError as BadNumber
 from bot.core.commands import parse_epochs
 from bot.core.models import UnknownModelError, resolve_model
@@ -59,15 +59,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve() -> int:
+    # Every setting is checked with only bot.config imported: a missing one is answered at once
+    # and nothing (database file, lock, migration) is created before it is.
+    settings = load_settings()
+    check_serve(settings)
     import logging
+    import os
 
     from bot.app import build
     from bot.server import serve
 
+    # The settings hold the secrets now. Left in the environment, Bolt would read
+    # SLACK_BOT_TOKEN beside the client it is given ("'token' will be unused") and any
+    # child process would inherit them.
+    for name in SECRET_VARIABLES:
+        os.environ.pop(name, None)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = load_settings()
     app, services = build(settings)
     try:
         serve(app, services)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -79,6 +81,8 @@ class Settings(BaseSettings):
 
 
 _SECRETS = {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "OPENAI_API_KEY"}
+SECRET_VARIABLES = frozenset(_SECRETS)
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -100,3 +104,39 @@ def require(settings: Settings, *names: str) -> None:
     for name in names:
         if getattr(settings, name) is None:
             raise SettingsError(f"{name} is not set (required to run the bot)")
+
+
+def check_serve(settings: Settings) -> None:
+    """Raise SettingsError for the first setting `serve` cannot run with; touches nothing."""
+    require(settings, "SLACK_BOT_TOKEN")
+    if not settings.socket_mode and settings.SLACK_SIGNING_SECRET is None:
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET is not set (required in HTTP mode; "
+            "or set SLACK_APP_TOKEN to use Socket Mode instead)"
+        )
+    url = settings.DATABASE_URL
+    if not _URL_SCHEME.match(url):
+        raise SettingsError(
+            "DATABASE_URL: not a database URL (e.g. sqlite:///finetune-bot.db "
+            "or postgresql://user@host/db)"
+        )
+    directory = _sqlite_directory(url)
+    if directory is None:
+        return
+    if not os.path.isdir(directory):
+        raise SettingsError(f"DATABASE_URL: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise SettingsError(
+            f"DATABASE_URL: cannot write in {directory} (the SQLite file and its lock go there)"
+        )
+
+
+def _sqlite_directory(url: str) -> str | None:
+    """The absolute directory of an SQLite database file, or None (in memory, not SQLite)."""
+    scheme, _, rest = url.partition("://")
+    if scheme.split("+")[0] != "sqlite":
+        return None
+    path = rest.removeprefix("/").split("?")[0]
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return None
+    return os.path.dirname(os.path.abspath(path))

@@ -11,6 +11,22 @@ from apscheduler.schedulers.background import BackgroundScheduler
 log = logging.getLogger(__name__)
 
 
+class _InfoAsDebug(logging.Filter):
+    """Turns APScheduler's INFO records (two per run of every job) into DEBUG ones."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+_QUIET = _InfoAsDebug()
+# "Running job …" / "… executed successfully" every poll, "Added job …" at start; warnings
+# (missed or skipped runs) and errors keep their level.
+_CHATTY = ("apscheduler.executors.default", "apscheduler.scheduler")
+
+
 def start_polling(
     poll: Callable[[], object],
     *,
@@ -25,6 +41,8 @@ def start_polling(
     `housekeeping` (resuming work a crashed replica left behind, catching up on lost uploads)
     runs now and every minute; `recovery` (a no-op unless an outage was noticed) every 2 s.
     """
+    for name in _CHATTY:
+        logging.getLogger(name).addFilter(_QUIET)  # idempotent: the same filter object
     scheduler = BackgroundScheduler(timezone=dt.UTC)
     if recovery is not None:
         scheduler.add_job(
