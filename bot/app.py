@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,11 +23,13 @@ from bot.core.models import resolve_model
 from bot.services.access import AccessService
 from bot.services.compare import CompareService
 from bot.services.datasets import DatasetIntake
+from bot.services.deliveries import Deliveries
 from bot.services.inspect import JobInspector
 from bot.services.jobs import JobPolicy, JobService
 from bot.services.models import ModelService
 from bot.services.ports import Clock, FineTuningBackend, NotConfigured, SystemClock
 from bot.services.watch import JobWatcher
+from handlers.deps import Deps
 from storage import migrate
 from storage.catchup import CatchupRepository
 from storage.db import make_engine
@@ -43,25 +46,42 @@ INTAKE_THREADS = 4  # datasets validated at once (each streams; memory stays bou
 
 
 @dataclass
-class Services:
-    """Everything listeners may call, built once per process."""
+class Runtime:
+    """What the process owns: settings, engine, Slack client, pools, scheduler, and the
+    listeners' dependencies (`deps`). The server starts and closes it."""
 
     settings: Settings
     engine: Engine
     client: WebClient
-    access: AccessService
-    datasets: DatasetIntake
-    jobs: JobService
+    deps: Deps
     watcher: JobWatcher
-    inspector: JobInspector
-    models: ModelService
-    compare: CompareService
-    background: ThreadPoolExecutor
-    commands: ThreadPoolExecutor
-    deliveries: DeliveryRepository
-    bot_user_id: str | None
     executors: list[ThreadPoolExecutor] = field(default_factory=list)
     scheduler: Any = None
+
+    @property
+    def access(self) -> AccessService:
+        """The access service (as the listeners see it)."""
+        return self.deps.access
+
+    @property
+    def datasets(self) -> DatasetIntake:
+        """The dataset intake."""
+        return self.deps.datasets
+
+    @property
+    def jobs(self) -> JobService:
+        """The job service."""
+        return self.deps.jobs
+
+    @property
+    def inspector(self) -> JobInspector:
+        """The job inspector."""
+        return self.deps.inspector
+
+    @property
+    def models(self) -> ModelService:
+        """The model service."""
+        return self.deps.models
 
     def start_background(self) -> None:
         """Start polling jobs every FTBOT_POLL_SECONDS."""
@@ -82,6 +102,13 @@ class Services:
         for executor in self.executors:
             executor.shutdown(wait=True)
         self.engine.dispose()
+
+
+def confirm_key(settings: Settings) -> bytes:
+    """The key that seals confirmation buttons (derived from a secret only Slack and we know)."""
+    secret = settings.SLACK_SIGNING_SECRET or settings.SLACK_BOT_TOKEN
+    raw = secret.get_secret_value() if secret else ""
+    return hashlib.sha256(b"ftbot-confirm:" + raw.encode()).digest()
 
 
 def web_client(settings: Settings) -> WebClient:
@@ -114,7 +141,7 @@ def openai_gateway(settings: Settings) -> FineTuningBackend:
     return OpenAIGateway(client)
 
 
-def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Services]:
+def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runtime]:
     """Wire the bot for `settings`: migrate the database, check the token, register listeners."""
     from handlers.notifier import SlackJobNotifier, SlackNotifier, SlackWatchNotifier
     from handlers.registry import register_all
@@ -179,10 +206,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
     )
     background = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="background")
     command_pool = ThreadPoolExecutor(COMMAND_THREADS, thread_name_prefix="command")
-    services = Services(
-        settings=settings,
-        engine=engine,
-        client=client,
+    job_service_pools = [listener_pool, intake_pool, jobs_pool, background, command_pool]
+    deps = Deps(
         access=AccessService(
             admins=settings.FTBOT_ADMINS,
             is_workspace_admin=WorkspaceAdmins(client=client),
@@ -200,7 +225,6 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
             marks=CatchupRepository(engine=engine),
         ),
         jobs=job_service,
-        watcher=watcher,
         inspector=JobInspector(
             jobs=jobs_repo,
             models=models,
@@ -226,11 +250,23 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
             gateway=gateway,
             job_service=job_service,
         ),
+        deliveries=Deliveries(repo=DeliveryRepository(engine=engine), clock=clock),
+        clock=clock,
+        chat=gateway,
+        chat_model=settings.FTBOT_CHAT_MODEL,
+        default_model=settings.FTBOT_DEFAULT_MODEL,
+        bot_user_id=bot_user_id,
+        confirm_key=confirm_key(settings),
         background=background,
         commands=command_pool,
-        deliveries=DeliveryRepository(engine=engine),
-        bot_user_id=bot_user_id,
-        executors=[listener_pool, intake_pool, jobs_pool, background, command_pool],
+    )
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        client=client,
+        deps=deps,
+        watcher=watcher,
+        executors=job_service_pools,
     )
     secret = settings.SLACK_SIGNING_SECRET
     app = App(
@@ -242,6 +278,6 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Servi
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
-    services.datasets.record_start()
-    register_all(app, services)
-    return app, services
+    deps.datasets.record_start()
+    register_all(app, deps)
+    return app, runtime

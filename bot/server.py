@@ -17,7 +17,7 @@ from slack_bolt import App, BoltContext, BoltRequest
 from slack_bolt.request.internals import build_context
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import Services
+from bot.app import Runtime
 from handlers.payloads import MalformedBody, parse_body
 from storage.db import ping
 
@@ -35,7 +35,7 @@ class SlackWsgiApp:
     (a 500 with a traceback); here such requests get a plain 4xx and never reach it.
     """
 
-    def __init__(self, *, app: App, services: Services, signing_secret: str) -> None:
+    def __init__(self, *, app: App, services: Runtime, signing_secret: str) -> None:
         self._app = app
         self._services = services
         self._verifier = SignatureVerifier(signing_secret)
@@ -185,7 +185,7 @@ class HttpServer:
         wasyncore.close_all(server._map)
 
 
-def serve(app: App, services: Services) -> None:
+def serve(app: App, services: Runtime) -> None:
     """Run until SIGTERM/SIGINT: Socket Mode with an app token, otherwise HTTP on PORT."""
     settings = services.settings
     stop = threading.Event()

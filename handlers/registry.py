@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.app import Services
 from handlers import errors
 from handlers.actions import jobs as job_actions
 from handlers.commands import finetune
+from handlers.deps import Deps
 from handlers.events import conversation, files, home
 from handlers.views import start_form
 
 
-def register_all(app: App, services: Services) -> None:
+def register_all(app: App, services: Deps) -> None:
     """Register commands, events, actions and the error handler."""
     errors.register(app)
     files.register(app, services)

@@ -66,3 +66,30 @@ def test_services_core_and_storage_know_no_http_clients(path: Path) -> None:
 @pytest.mark.parametrize("path", modules("bot"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_module_is_huge(path: Path) -> None:
     assert len(path.read_text().splitlines()) <= 450
+
+
+@pytest.mark.parametrize("path", modules("handlers"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_handlers_never_import_the_composition_root(path: Path) -> None:
+    """Listeners get their dependencies handed in (handlers.deps.Deps); bot.app imports them,
+    never the other way round, so importing a listener loads no engine, pool or scheduler."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            assert node.module not in ("bot.app", "bot.server", "bot.scheduler"), node.module
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                assert alias.name not in ("bot.app", "bot.server", "bot.scheduler"), alias.name
+
+
+def test_importing_a_listener_loads_no_database_or_provider_sdk() -> None:
+    import subprocess
+
+    probe = (
+        "import sys; import handlers.events.home; "
+        "heavy = sorted(m for m in ('alembic', 'openai', 'matplotlib', 'apscheduler', 'bot.app')"
+        " if m in sys.modules); print(','.join(heavy))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.strip()
+    assert found == "", found

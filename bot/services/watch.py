@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bot.charts import loss_chart
 from bot.core.jobs import JobSnapshot, ServiceError
 from bot.core.message import Text, say
 from bot.core.models import UnknownModelError, resolve_model
@@ -247,6 +246,8 @@ class JobWatcher:
                 break
         if not rows:
             rows = rows_from_events(self._all_events(job.openai_job_id))
+        from bot.charts import loss_chart  # matplotlib loads on the first chart, not at import
+
         png = loss_chart(rows, title=f"{job.openai_job_id} · {job.model}")
         return self._notifier.upload_chart(job=job, png=png, title=f"Loss chart · {key}")
 

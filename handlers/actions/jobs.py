@@ -9,7 +9,6 @@ from slack_bolt import Ack, App
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
-from bot.app import Services
 from bot.core.access import Viewer
 from bot.core.message import Code, Mention, Message, say
 from bot.core.models import trainable_models
@@ -17,6 +16,7 @@ from bot.services.errors import UserError
 from handlers import ids, payloads
 from handlers.blocks.jobs import start_form
 from handlers.commands.dispatch import listing_page
+from handlers.deps import Deps
 from handlers.text import error_text, render
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def _tell(client: WebClient, body: dict[str, Any], text: str) -> None:
         client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=text)
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Deps) -> None:
     """Listeners for the job and dataset buttons."""
 
     @app.action(ids.DATASET_START)
@@ -43,7 +43,7 @@ def register(app: App, services: Services) -> None:
         if dataset is None or not dataset.valid:
             _tell(client, body, "That dataset isn't ready to train.")
             return
-        today = services.datasets.now().date()
+        today = services.clock.now().date()
         models = [m.id for m in trainable_models(today)]
         estimates = []
         for model in trainable_models(today):
@@ -59,7 +59,7 @@ def register(app: App, services: Services) -> None:
         view = start_form(
             dataset=dataset,
             models=models,
-            default_model=services.settings.FTBOT_DEFAULT_MODEL,
+            default_model=services.default_model,
             estimates=estimates,
             validation_choices=choices,
         )
@@ -153,7 +153,7 @@ def register(app: App, services: Services) -> None:
         )
 
 
-def _run(services: Services, client: WebClient, body: dict[str, Any], call: Any) -> None:
+def _run(services: Deps, client: WebClient, body: dict[str, Any], call: Any) -> None:
     """Run a button's use case as the clicking user; tell them the outcome ephemerally."""
     try:
         value = payloads.button_value(body)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.app import Services
 from bot.core import commands
 from bot.core.access import Viewer
 from handlers.blocks.commands import datasets_blocks, help_blocks
@@ -18,11 +17,12 @@ from handlers.blocks.models import (
     try_blocks,
     usage_blocks,
 )
+from handlers.deps import Deps
 from handlers.text import code, render
 
 
 def run_command(
-    services: Services, parsed: commands.Command, *, viewer: Viewer, channel: str, key: str
+    services: Deps, parsed: commands.Command, *, viewer: Viewer, channel: str, key: str
 ) -> tuple[list[Any], str]:
     """Call the one service the command needs, as `viewer`; return blocks and fallback text."""
     match parsed:
@@ -53,7 +53,7 @@ def run_command(
             return [], render(services.inspector.chart(reference=parsed.job, viewer=viewer))
         case commands.Jobs():
             lines = services.models.jobs(scope=parsed.scope, viewer=viewer, channel_id=channel)
-            return jobs_blocks(lines, scope=parsed.scope, now=services.datasets.now())
+            return jobs_blocks(lines, scope=parsed.scope, now=services.clock.now())
         case commands.Models():
             return models_blocks(services.models.models(viewer))
         case commands.Usage():
@@ -68,7 +68,7 @@ def run_command(
 
 
 def run_slow(
-    services: Services, parsed: commands.Try | commands.Compare, *, viewer: Viewer, channel: str
+    services: Deps, parsed: commands.Try | commands.Compare, *, viewer: Viewer, channel: str
 ) -> tuple[list[Any], str]:
     """`try` and `compare`, which wait for model answers (run them after the ack)."""
     if isinstance(parsed, commands.Try):
@@ -88,14 +88,14 @@ def run_slow(
 
 
 def listing_page(
-    services: Services, *, kind: str, scope: str, viewer: Viewer, channel: str, offset: int
+    services: Deps, *, kind: str, scope: str, viewer: Viewer, channel: str, offset: int
 ) -> tuple[list[Any], str]:
     """A later page of a listing (the *Show more* button), re-checked for the clicking viewer."""
     if kind == "jobs":
         if scope not in ("channel", "mine", "all"):
             scope = "channel"
         lines = services.models.jobs(scope=scope, viewer=viewer, channel_id=channel)
-        return jobs_blocks(lines, scope=scope, now=services.datasets.now(), offset=offset)
+        return jobs_blocks(lines, scope=scope, now=services.clock.now(), offset=offset)
     if kind == "models":
         return models_blocks(services.models.models(viewer), offset=offset)
     records = services.datasets.channel_datasets(scope or channel, viewer)

@@ -17,11 +17,11 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_bolt.context.respond import Respond
 
-from bot.app import Services
 from bot.core import commands
 from bot.services.errors import UserError
 from handlers.blocks.models import comparison_blocks, try_blocks
 from handlers.commands.dispatch import run_command
+from handlers.deps import Deps
 from handlers.errors import SORRY
 from handlers.ids import SLASH_COMMAND
 from handlers.text import code, error_text
@@ -33,7 +33,7 @@ ACK_BUDGET_S = 2.0  # leaves a second of Slack's three for the network
 Answer = tuple[list[Any], str]
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Deps) -> None:
     """The slash command."""
 
     @app.command(SLASH_COMMAND)
@@ -110,7 +110,7 @@ def register(app: App, services: Services) -> None:
 
 
 def answer_within_budget(
-    services: Services, run: Callable[[], Answer], *, ack: Ack, respond: Respond
+    services: Deps, run: Callable[[], Answer], *, ack: Ack, respond: Respond
 ) -> None:
     """Run `run` on a worker; ack with its answer if it comes in time, else follow up later."""
     future: Future[Answer] = services.commands.submit(run)

@@ -12,13 +12,13 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 
-from bot.app import Services
 from bot.core import commands
 from bot.core.access import Viewer
 from bot.services.conversation import Conversation
 from bot.services.errors import UserError
 from handlers import ids, payloads
 from handlers.commands.dispatch import run_command, run_slow
+from handlers.deps import Deps
 from handlers.text import SECTION_TEXT, code, error_text, escape
 
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
@@ -37,14 +37,14 @@ def blocks_text(blocks: list[Any], fallback: str) -> str:
     return "\n".join(parts)[:3500] or fallback
 
 
-def viewer_in(services: Services, user: str, channel: str) -> Viewer:
+def viewer_in(services: Deps, user: str, channel: str) -> Viewer:
     """The requester, answered in `channel`: in a DM only they read it; elsewhere everyone in the
     conversation does, so only that conversation's own things may appear."""
     audience = None if channel.startswith("D") else channel
     return services.access.viewer(user, audience=audience)
 
 
-def run_as(services: Services, text: str, *, user: str, channel: str, key: str) -> str:
+def run_as(services: Deps, text: str, *, user: str, channel: str, key: str) -> str:
     """Run one command's text as `user`, answered in `channel`; any refusal comes back as text."""
     viewer = viewer_in(services, user, channel)
     try:
@@ -87,18 +87,13 @@ def _confirmation(text: str, user: str, estimate: str, *, seal: str | None = Non
     ]
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Deps) -> None:
     """app_mention and DM listeners, and the confirmation button."""
-    gateway = services.jobs.gateway
-    secret = services.settings.SLACK_SIGNING_SECRET or services.settings.SLACK_BOT_TOKEN
-    key = hashlib.sha256(
-        b"ftbot-confirm:" + (secret.get_secret_value() if secret else "").encode()
-    ).digest()
+    gateway = services.chat
+    key = services.confirm_key
 
     def chat(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
-        return gateway.chat_with_tools(
-            model=services.settings.FTBOT_CHAT_MODEL, messages=messages, tools=tools
-        )
+        return gateway.chat_with_tools(model=services.chat_model, messages=messages, tools=tools)
 
     def context(client: WebClient, channel: str, thread: str, ts: str) -> list[dict[str, str]]:
         if thread == ts:
@@ -119,9 +114,7 @@ def register(app: App, services: Services) -> None:
 
     def handle(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         event_id = body.get("event_id")
-        if event_id and not services.deliveries.first_time(
-            event_id=event_id, now=services.datasets.now()
-        ):
+        if event_id and not services.deliveries.first_time(event_id):
             return  # a Slack retry of a message already answered
         user, channel, ts = event.get("user") or "", event["channel"], event["ts"]
         thread = event.get("thread_ts") or ts
@@ -198,9 +191,7 @@ def register(app: App, services: Services) -> None:
                 text=f"Only <@{requester}> (who asked) or an admin can confirm this.",
             )
             return
-        if not services.deliveries.first_time(
-            event_id=f"confirm:{channel}:{message_ts}", now=services.datasets.now()
-        ):
+        if not services.deliveries.first_time(f"confirm:{channel}:{message_ts}"):
             return  # a double click
         result = run_as(services, text, user=actor, channel=channel, key=f"nl:{message_ts}")
         client.chat_update(

@@ -6,10 +6,10 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.app import Services
+from handlers.deps import Deps
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Deps) -> None:
     """Listen for shared files; each file is claimed once, then checked in the background."""
 
     @app.event("file_shared")

@@ -7,12 +7,12 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.app import Services
 from bot.core.commands import help_lines
 from handlers.blocks.models import home_view
+from handlers.deps import Deps
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Deps) -> None:
     """`app_home_opened` -> views.publish."""
 
     @app.event("app_home_opened")
@@ -22,7 +22,7 @@ def register(app: App, services: Services) -> None:
         user = event["user"]
         view = home_view(
             services.models.home(services.access.viewer(user)),
-            now=services.datasets.now(),
+            now=services.clock.now(),
             commands=help_lines(),
         )
         client.views_publish(user_id=user, view=view)

@@ -8,11 +8,11 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.app import Services
 from bot.core import commands
 from bot.services.errors import UserError
 from handlers import payloads
 from handlers.blocks.jobs import START_CALLBACK
+from handlers.deps import Deps
 from handlers.text import error_text, render
 
 PARSERS: dict[str, Callable[[str], Any]] = {
@@ -31,7 +31,7 @@ def _value(values: dict[str, Any], block: str) -> str | None:
     return raw.strip() if isinstance(raw, str) and raw.strip() else None
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Deps) -> None:
     """The view_submission listener of the start form."""
 
     @app.view(START_CALLBACK)

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from bot.app import Services, build
+from bot.app import Runtime, build
 from bot.config import load_settings
 from bot.server import HttpServer, SlackWsgiApp
 from bot.services.ports import Clock
@@ -48,7 +48,7 @@ def wait_for(
 class Bot:
     """A running bot and helpers to talk to it the way Slack does."""
 
-    services: Services
+    services: Runtime
     server: HttpServer
     slack: FakeSlack
 

@@ -1,0 +1,41 @@
+"""What the listeners may use: services, the clock, the bot's identity and a few settings.
+
+Built by the composition root (bot/app.py) and handed to each surface's `register`. Listeners
+never see the database engine, the scheduler or a repository; the pools they may hand work to are
+plain Executors owned (and shut down) by the runtime.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from bot.services.access import AccessService
+from bot.services.compare import CompareService
+from bot.services.datasets import DatasetIntake
+from bot.services.deliveries import Deliveries
+from bot.services.inspect import JobInspector
+from bot.services.jobs import JobService
+from bot.services.models import ModelService
+from bot.services.ports import Clock, FineTuningBackend
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    """The listeners' dependencies."""
+
+    access: AccessService
+    datasets: DatasetIntake
+    jobs: JobService
+    inspector: JobInspector
+    models: ModelService
+    compare: CompareService
+    deliveries: Deliveries
+    clock: Clock
+    chat: FineTuningBackend  # answers mentions and DMs (tool calling)
+    chat_model: str
+    default_model: str
+    bot_user_id: str | None
+    confirm_key: bytes  # seals confirmation buttons to their message
+    background: Executor  # slow answers (try, compare) after the ack
+    commands: Executor  # slash commands, answered within Slack's 3 s or followed up
