@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 import openai  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 
+from bot.core.jobs import JobState  # noqa: E402
 from bot.openai_gateway import OpenAIGateway  # noqa: E402
 from bot.services.ports import SystemClock  # noqa: E402
 from bot.services.watch import JobWatcher  # noqa: E402
@@ -32,7 +33,7 @@ from handlers.notifier import SlackWatchNotifier  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.fine_tuned import ModelRepository  # noqa: E402
-from storage.jobs import JobRepository  # noqa: E402
+from storage.jobs import JobRepository, NewJob  # noqa: E402
 from storage.notifications import NotificationRepository  # noqa: E402
 from storage.repositories import DatasetRepository  # noqa: E402
 from tests.fakes.fake_slack import FakeSlack  # noqa: E402
@@ -78,19 +79,20 @@ def run(
         created = client.fine_tuning.jobs.create(
             model="gpt-4o-mini-2024-07-18", training_file=training.id
         )
-        jobs.add_request(
+        record, _ = jobs.add_request(
             request_key=f"bench:{n}:{i}",
             now=now,
-            openai_job_id=created.id,
-            channel_id=f"CBENCH{n}",
-            thread_ts=root,
-            status_ts=root,
-            owner_id="UBENCH",
-            model=created.model,
-            method="supervised",
-            state="created",
-            status=created.status,
+            request=NewJob(
+                openai_job_id=created.id,
+                channel_id=f"CBENCH{n}",
+                thread_ts=root,
+                owner_id="UBENCH",
+                model=created.model,
+                state=JobState.CREATED,
+                status=created.status,
+            ),
         )
+        jobs.set_status_message(job_id=record.id, ts=root, now=now)
     watcher = JobWatcher(
         jobs=jobs,
         notifications=NotificationRepository(engine=engine),

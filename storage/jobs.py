@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.jobs import JobState
 from bot.core.usage import JobCost
 from storage.db import utc
 from storage.models import Job
@@ -32,7 +33,7 @@ class JobRecord:
     hyperparameters: dict[str, Any] | None
     suffix: str | None
     seed: int | None
-    state: str
+    state: JobState
     status: str | None
     estimated_cost_usd: float | None
     estimated_tokens: int | None
@@ -43,6 +44,39 @@ class JobRecord:
     approval_ts: str | None
     error: str | None
     created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A job request as first stored."""
+
+    channel_id: str
+    owner_id: str
+    model: str
+    state: JobState
+    method: str = "supervised"
+    dataset_id: int | None = None
+    validation_dataset_id: int | None = None
+    thread_ts: str | None = None
+    hyperparameters: dict[str, Any] | None = None
+    suffix: str | None = None
+    seed: int | None = None
+    estimated_cost_usd: float | None = None
+    estimated_tokens: int | None = None
+    openai_job_id: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """What one poll of a job learnt."""
+
+    status: str
+    snapshot: dict[str, Any]
+    events_cursor: str | None
+    trained_tokens: int | None
+    fine_tuned_model: str | None
+    finished: bool
 
 
 def _job(row: Job) -> JobRecord:
@@ -60,7 +94,7 @@ def _job(row: Job) -> JobRecord:
         hyperparameters=row.hyperparameters,
         suffix=row.suffix,
         seed=row.seed,
-        state=row.state,
+        state=JobState(row.state),
         status=row.status,
         estimated_cost_usd=row.estimated_cost_usd,
         estimated_tokens=row.estimated_tokens,
@@ -82,12 +116,17 @@ class JobRepository:
         self._sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
 
     def add_request(
-        self, *, request_key: str, now: dt.datetime, **values: Any
+        self, *, request_key: str, now: dt.datetime, request: NewJob
     ) -> tuple[JobRecord, bool]:
         """Store a request under its idempotency key; (record, True) only for the first caller."""
         stmt = (
             insert_for(self._engine, Job)
-            .values(request_key=request_key, created_at=now, updated_at=now, **values)
+            .values(
+                request_key=request_key,
+                created_at=now,
+                updated_at=now,
+                **{f.name: getattr(request, f.name) for f in fields(request)},
+            )
             .on_conflict_do_nothing(index_elements=["request_key"])
             .returning(Job.id)
         )
@@ -97,10 +136,9 @@ class JobRepository:
         assert record is not None
         return record, created
 
-    def transition(
-        self, *, request_key: str, from_states: tuple[str, ...], now: dt.datetime, **values: Any
+    def _move(
+        self, request_key: str, from_states: tuple[JobState, ...], now: dt.datetime, **values: Any
     ) -> bool:
-        """Compare-and-set: move the job on only if it is in one of `from_states`."""
         with self._sessions.begin() as session:
             result = session.execute(
                 update(Job)
@@ -110,11 +148,72 @@ class JobRepository:
             )
             return result.first() is not None
 
-    def update(self, *, request_key: str, now: dt.datetime, **values: Any) -> None:
-        """Set columns of a job."""
+    def _set(self, request_key: str, now: dt.datetime, **values: Any) -> None:
         with self._sessions.begin() as session:
             session.execute(
                 update(Job).where(Job.request_key == request_key).values(updated_at=now, **values)
+            )
+
+    def approve(self, *, request_key: str, approver_id: str, now: dt.datetime) -> bool:
+        """An admin approved the spend: True only for the first approval."""
+        return self._move(
+            request_key,
+            (JobState.AWAITING_APPROVAL,),
+            now,
+            state=JobState.APPROVED,
+            approver_id=approver_id,
+        )
+
+    def start_creating(self, *, request_key: str, now: dt.datetime) -> bool:
+        """Take the request for creation: True for exactly one caller (whatever retries do)."""
+        return self._move(
+            request_key,
+            (JobState.REQUESTED, JobState.APPROVED, JobState.RETRYABLE),
+            now,
+            state=JobState.CREATING,
+        )
+
+    def creation_failed(
+        self, *, request_key: str, error: str, retryable: bool, now: dt.datetime
+    ) -> None:
+        """The creation did not happen: the request may be retried, or it failed for good."""
+        state = JobState.RETRYABLE if retryable else JobState.FAILED
+        self._set(request_key, now, state=state, error=error)
+
+    def interrupted(self, *, request_key: str, now: dt.datetime) -> bool:
+        """A creation cut short by a bug: retryable, if it was still being created."""
+        return self._move(request_key, (JobState.CREATING,), now, state=JobState.RETRYABLE)
+
+    def created(self, *, request_key: str, remote_id: str, status: str, now: dt.datetime) -> None:
+        """The backend created the job: it is watched from now on."""
+        self._set(request_key, now, state=JobState.CREATED, openai_job_id=remote_id, status=status)
+
+    def set_approval_message(self, *, request_key: str, ts: str, now: dt.datetime) -> None:
+        """Where the approval request was posted."""
+        self._set(request_key, now, approval_ts=ts)
+
+    def set_status_message(
+        self, *, job_id: int, ts: str, now: dt.datetime, thread_ts: str | None = None
+    ) -> None:
+        """Where the job's status message is (and its thread, for an adopted job)."""
+        values: dict[str, Any] = {"status_ts": ts}
+        if thread_ts is not None:
+            values["thread_ts"] = thread_ts
+        with self._sessions.begin() as session:
+            session.execute(update(Job).where(Job.id == job_id).values(updated_at=now, **values))
+
+    def set_status(self, *, job_id: int, status: str, now: dt.datetime) -> None:
+        """The backend's status after an action (cancel, pause, resume)."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Job).where(Job.id == job_id).values(updated_at=now, status=status)
+            )
+
+    def choose_model(self, *, job_id: int, chosen: str, now: dt.datetime) -> None:
+        """The checkpoint (or final model) chosen as the default for `try`."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Job).where(Job.id == job_id).values(updated_at=now, chosen_model=chosen)
             )
 
     def by_key(self, request_key: str) -> JobRecord | None:
@@ -146,7 +245,7 @@ class JobRepository:
         condition is re-checked so a row is never leased twice. SQLite serialises writers.
         """
         claimable = and_(
-            Job.state == "created",
+            Job.state == JobState.CREATED,
             or_(Job.lease_until.is_(None), Job.lease_until < now),
         )
         candidates = select(Job.id).where(claimable).order_by(Job.id).limit(limit)
@@ -173,10 +272,26 @@ class JobRepository:
                 .values(lease_owner=None, lease_until=None)
             )
 
-    def save_poll(self, *, job_id: int, now: dt.datetime, **values: Any) -> None:
-        """Store what a poll learnt (status, metrics, events cursor, results)."""
+    def record_poll(self, *, job_id: int, now: dt.datetime, poll: PollResult) -> None:
+        """Store what a poll learnt (status, metrics and view, events cursor, results)."""
+        values: dict[str, Any] = {
+            "status": poll.status,
+            "snapshot": poll.snapshot,
+            "events_cursor": poll.events_cursor,
+            "trained_tokens": poll.trained_tokens,
+            "fine_tuned_model": poll.fine_tuned_model,
+        }
+        if poll.finished:
+            values["finished_at"] = now
         with self._sessions.begin() as session:
             session.execute(update(Job).where(Job.id == job_id).values(updated_at=now, **values))
+
+    def mark_finished(self, *, job_id: int, now: dt.datetime) -> None:
+        """Everything about the finished job was posted: it is no longer watched."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Job).where(Job.id == job_id).values(updated_at=now, state=JobState.FINISHED)
+            )
 
     def by_openai_id(self, openai_job_id: str) -> JobRecord | None:
         """The job with this OpenAI id."""

@@ -3,10 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from bot.core.message import Code, Message, Text, say
 
+
+class JobState(StrEnum):
+    """Where a job request is in the bot's own life cycle (the backend's status is separate)."""
+
+    REQUESTED = "requested"  # asked for, to be created
+    AWAITING_APPROVAL = "awaiting_approval"  # above FTBOT_APPROVAL_USD: an admin must approve
+    APPROVED = "approved"  # approved, to be created
+    CREATING = "creating"  # being uploaded and created (one worker holds it)
+    RETRYABLE = "retryable"  # creation failed in a way worth trying again
+    FAILED = "failed"  # creation failed for good
+    CREATED = "created"  # exists on the backend: watched
+    FINISHED = "finished"  # finished and everything about it posted: no longer watched
+
+
+ACTIVE_STATES = frozenset(
+    {
+        JobState.REQUESTED,
+        JobState.AWAITING_APPROVAL,
+        JobState.APPROVED,
+        JobState.CREATING,
+        JobState.CREATED,
+    }
+)
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 STATUS_TEXT = {
     "validating_files": "validating files",

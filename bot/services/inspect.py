@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.access import Viewer, may_change, may_see
-from bot.core.jobs import Checkpoint, JobSnapshot
+from bot.core.jobs import Checkpoint, JobSnapshot, JobState
 from bot.core.message import Code, Conversation, Message, say
 from bot.core.permissions import may_adopt
 from bot.core.watch import Event, metrics_from_dict, status_view
@@ -15,7 +15,7 @@ from bot.services.jobs import JobService
 from bot.services.ports import Clock, FineTuningBackend
 from bot.services.watch import JobWatcher, marker
 from storage.fine_tuned import ModelRepository
-from storage.jobs import JobRecord, JobRepository
+from storage.jobs import JobRecord, JobRepository, NewJob
 
 CKPT = ":ckpt-step-"
 
@@ -131,7 +131,7 @@ class JobInspector:
                 raise UserError(say(Code(model), " is not a checkpoint of ", Code(final), "."))
         now = self._clock.now()
         self._models.choose(name=final, chosen=model, now=now)
-        self._jobs.save_poll(job_id=job.id, now=now, chosen_model=model)
+        self._jobs.choose_model(job_id=job.id, chosen=model, now=now)
         return job, model
 
     def adopt(self, *, viewer: Viewer, reference: str, channel_id: str) -> JobRecord:
@@ -152,14 +152,15 @@ class JobInspector:
         record, _ = self._jobs.add_request(
             request_key=f"adopt:{job_id}",
             now=now,
-            openai_job_id=job_id,
-            channel_id=channel_id,
-            owner_id=owner,
-            model=snapshot.model,
-            method="supervised",
-            state="created",
-            status=snapshot.status,
+            request=NewJob(
+                openai_job_id=job_id,
+                channel_id=channel_id,
+                owner_id=owner,
+                model=snapshot.model,
+                state=JobState.CREATED,
+                status=snapshot.status,
+            ),
         )
         ts = self._notifier.post_adopted(job=record, adopter=actor)
-        self._jobs.save_poll(job_id=record.id, now=now, status_ts=ts, thread_ts=ts)
+        self._jobs.set_status_message(job_id=record.id, ts=ts, thread_ts=ts, now=now)
         return record

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from bot.core import commands
 from bot.core.access import Viewer, may_see, visible
 from bot.core.billing import BillingLine, billing_line
-from bot.core.jobs import NOT_CONFIGURED, JobSnapshot, ServiceError, status_text
+from bot.core.jobs import NOT_CONFIGURED, JobSnapshot, JobState, ServiceError, status_text
 from bot.core.message import Code, Mention, Message, Part, Text, say
 from bot.core.models import ModelInfo, UnknownModelError, resolve_model
 from bot.core.permissions import may_approve, may_modify
 from bot.services.errors import UserError, provider_errors
 from bot.services.ports import Clock, FileSource, FineTuningBackend, JobNotifier
 from bot.services.uploads import create_once, ensure_uploaded
-from storage.jobs import JobRecord, JobRepository
+from storage.jobs import JobRecord, JobRepository, NewJob
 from storage.repositories import DatasetRecord, DatasetRepository
 
 log = logging.getLogger(__name__)
@@ -183,19 +183,21 @@ class JobService:
         job, created = self._jobs.add_request(
             request_key=request_key,
             now=self._clock.now(),
-            dataset_id=plan.dataset.id,
-            validation_dataset_id=plan.validation.id if plan.validation else None,
-            channel_id=plan.dataset.channel_id,
-            thread_ts=plan.dataset.thread_ts,
-            owner_id=viewer.user_id,
-            model=plan.model.id,
-            method=cmd.method,
-            hyperparameters={k: v for k, v in hyper.items() if v is not None},
-            suffix=cmd.suffix,
-            seed=cmd.seed,
-            state="awaiting_approval" if needs_approval else "requested",
-            estimated_cost_usd=plan.estimate.cost_usd,
-            estimated_tokens=plan.estimate.billed_tokens,
+            request=NewJob(
+                dataset_id=plan.dataset.id,
+                validation_dataset_id=plan.validation.id if plan.validation else None,
+                channel_id=plan.dataset.channel_id,
+                thread_ts=plan.dataset.thread_ts,
+                owner_id=viewer.user_id,
+                model=plan.model.id,
+                method=cmd.method,
+                hyperparameters={k: v for k, v in hyper.items() if v is not None},
+                suffix=cmd.suffix,
+                seed=cmd.seed,
+                state=JobState.AWAITING_APPROVAL if needs_approval else JobState.REQUESTED,
+                estimated_cost_usd=plan.estimate.cost_usd,
+                estimated_tokens=plan.estimate.billed_tokens,
+            ),
         )
         if not created:
             return say("That request was already received; I'm on it (see the dataset's thread).")
@@ -204,7 +206,7 @@ class JobService:
             ts = self._notifier.post_approval_request(
                 job=job, dataset=plan.dataset, threshold=threshold or 0, epochs=plan.epochs
             )
-            self._jobs.update(request_key=request_key, now=self._clock.now(), approval_ts=ts)
+            self._jobs.set_approval_message(request_key=request_key, ts=ts, now=self._clock.now())
             return say(
                 f"The estimate ({cost}) is above the ${threshold:,.2f} approval threshold: I asked "
                 "an admin to approve it in the dataset's thread."
@@ -227,12 +229,8 @@ class JobService:
         )
         if not decision.allowed:
             raise UserError(say("You can't approve this: ", decision.reason, "."))
-        if not self._jobs.transition(
-            request_key=request_key,
-            from_states=("awaiting_approval",),
-            now=self._clock.now(),
-            state="approved",
-            approver_id=actor,
+        if not self._jobs.approve(
+            request_key=request_key, approver_id=actor, now=self._clock.now()
         ):
             return say("This request was already approved.")
         dataset = self._datasets.by_id(job.dataset_id or 0)
@@ -245,7 +243,7 @@ class JobService:
         """Try a failed (retryable) creation again: the requester or an admin."""
         job = self._job_by_key(request_key, viewer)
         self.require_modify(viewer, job)
-        if job.state != "retryable":
+        if job.state != JobState.RETRYABLE:
             return say("That request is not waiting for a retry.")
         self._executor.submit(self._create_guarded, request_key)
         return say("Trying again.")
@@ -256,8 +254,7 @@ class JobService:
         except Exception:
             log.exception("creating job %s failed", request_key)
             job = self._jobs.by_key(request_key)
-            if job and job.state == "creating":
-                self._jobs.update(request_key=request_key, now=self._clock.now(), state="retryable")
+            if job and self._jobs.interrupted(request_key=request_key, now=self._clock.now()):
                 self._notifier.post_job_error(
                     job=job,
                     text=say(
@@ -269,12 +266,7 @@ class JobService:
 
     def create(self, request_key: str) -> None:
         """Upload the data once and create the job once (an idempotency key guards both)."""
-        if not self._jobs.transition(
-            request_key=request_key,
-            from_states=("requested", "approved", "retryable"),
-            now=self._clock.now(),
-            state="creating",
-        ):
+        if not self._jobs.start_creating(request_key=request_key, now=self._clock.now()):
             return
         job = self._jobs.by_key(request_key)
         dataset = self._datasets.by_id(job.dataset_id or 0) if job else None
@@ -283,25 +275,26 @@ class JobService:
             snapshot = self._create_on_openai(job, dataset)
         except ServiceError as error:
             text = error.explained
-            state = "retryable" if error.retryable else "failed"
-            self._jobs.update(
-                request_key=request_key, now=self._clock.now(), state=state, error=str(text)
+            self._jobs.creation_failed(
+                request_key=request_key,
+                error=str(text),
+                retryable=error.retryable,
+                now=self._clock.now(),
             )
             self._notifier.post_job_error(job=job, text=text, retry=error.retryable)
             return
-        self._jobs.update(
+        self._jobs.created(
             request_key=request_key,
-            now=self._clock.now(),
-            state="created",
-            openai_job_id=snapshot.id,
+            remote_id=snapshot.id,
             status=snapshot.status,
+            now=self._clock.now(),
         )
         job = self._jobs.by_key(request_key) or job
         epochs = int((job.hyperparameters or {}).get("n_epochs") or 0) or int(
             (dataset.report or {}).get("default_epochs") or 3
         )
         ts = self._notifier.post_job(job=job, dataset=dataset, snapshot=snapshot, epochs=epochs)
-        self._jobs.update(request_key=request_key, now=self._clock.now(), status_ts=ts)
+        self._jobs.set_status_message(job_id=job.id, ts=ts, now=self._clock.now())
 
     def _create_on_openai(self, job: JobRecord, dataset: DatasetRecord) -> JobSnapshot:
         training = self.ensure_uploaded(dataset)
@@ -383,9 +376,7 @@ class JobService:
         self.require_modify(viewer, job)
         with provider_errors():
             snapshot = self._gateway.act(action, job.openai_job_id or "")
-        self._jobs.update(
-            request_key=job.request_key, now=self._clock.now(), status=snapshot.status
-        )
+        self._jobs.set_status(job_id=job.id, status=snapshot.status, now=self._clock.now())
         self._notifier.post_text(
             channel=job.channel_id,
             thread_ts=job.thread_ts,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.access import Viewer, may_see, visible
-from bot.core.jobs import ServiceError
+from bot.core.jobs import ACTIVE_STATES, ServiceError
 from bot.core.message import Code, Mention, Message, Text, say
 from bot.core.models import UnknownModelError, resolve_model
 from bot.core.usage import Usage, usage
@@ -166,7 +166,7 @@ class ModelService:
         running = [
             line
             for line in self.jobs(scope="mine", viewer=viewer, channel_id="")
-            if line.job.state in ("created", "requested", "creating", "awaiting_approval")
+            if line.job.state in ACTIVE_STATES
         ]
         models = [m for m in self.models(viewer) if m.owner_id == user_id][:10]
         datasets = visible(

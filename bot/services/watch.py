@@ -13,7 +13,6 @@ import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from bot.core.jobs import JobSnapshot, ServiceError
 from bot.core.message import Text, say
@@ -30,7 +29,7 @@ from bot.core.watch import (
 )
 from bot.services.ports import Clock, FineTuningBackend, WatchNotifier
 from storage.fine_tuned import ModelRepository
-from storage.jobs import JobRecord, JobRepository
+from storage.jobs import JobRecord, JobRepository, PollResult
 from storage.notifications import NotificationRecord, NotificationRepository
 from storage.repositories import DatasetRepository
 
@@ -138,16 +137,15 @@ class JobWatcher:
                 finished=snapshot.finished,
             )
             view = str(update.status_view)
-        values: dict[str, Any] = {
-            "status": snapshot.status,
-            "snapshot": {"metrics": metrics_to_dict(update.metrics), "view": view},
-            "events_cursor": events[-1].id if events else cursor,
-            "trained_tokens": snapshot.trained_tokens,
-            "fine_tuned_model": snapshot.fine_tuned_model,
-        }
-        if snapshot.finished:
-            values["finished_at"] = now
-        self._jobs.save_poll(job_id=job.id, now=now, **values)
+        poll = PollResult(
+            status=snapshot.status,
+            snapshot={"metrics": metrics_to_dict(update.metrics), "view": view},
+            events_cursor=events[-1].id if events else cursor,
+            trained_tokens=snapshot.trained_tokens,
+            fine_tuned_model=snapshot.fine_tuned_model,
+            finished=snapshot.finished,
+        )
+        self._jobs.record_poll(job_id=job.id, now=now, poll=poll)
         if snapshot.status == "succeeded" and snapshot.fine_tuned_model:
             self._models.add(
                 name=snapshot.fine_tuned_model,
@@ -159,7 +157,7 @@ class JobWatcher:
             )
         self.deliver(job, snapshot)
         if snapshot.finished and not self._notifications.has_due(job_id=job.id):
-            self._jobs.save_poll(job_id=job.id, now=now, state="finished")
+            self._jobs.mark_finished(job_id=job.id, now=now)
 
     def _new_events(self, job_id: str, cursor: str | None) -> list[Event]:
         """Events newer than the cursor, oldest first (pages only as far back as needed)."""

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from bot.core.jobs import JobState
 from handlers import ids
+from storage.jobs import NewJob
 from tests.e2e.conftest import SECRET, Bot, start_bot, wait_for
 from tests.e2e.test_jobs import job_posts, ready
 from tests.e2e.test_watch import run_job, thread
@@ -196,9 +198,10 @@ def test_long_listings_page_with_show_more(bot: Bot) -> None:
     now = dt.datetime.now(dt.UTC)
     for i in range(95):
         jobs.add_request(
-            request_key=f"many:{i}", now=now - dt.timedelta(minutes=i), openai_job_id=f"ftjob-many{i:03d}",
-            channel_id="C1", owner_id=f"U{i % 7}", model="gpt-4o-mini-2024-07-18", state="created",
-            status="running",
+            request_key=f"many:{i}", now=now - dt.timedelta(minutes=i), request=NewJob(
+                openai_job_id=f"ftjob-many{i:03d}", channel_id="C1", owner_id=f"U{i % 7}",
+                model="gpt-4o-mini-2024-07-18", state=JobState.CREATED, status="running",
+            ),
         )  # fmt: skip
     _, first = bot.command("jobs all")
     text = json.dumps(first, ensure_ascii=False)

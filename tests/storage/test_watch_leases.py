@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.jobs import JobState
 from bot.services.watch import JobWatcher
 from storage import migrate
 from storage.db import make_engine
 from storage.fine_tuned import ModelRepository
-from storage.jobs import JobRepository
+from storage.jobs import JobRepository, NewJob
 from storage.notifications import NotificationRepository
 from storage.repositories import DatasetRepository
 from tests.db import fresh_database_url
@@ -49,8 +50,10 @@ def test_claims_use_the_configured_lease(tmp_path: Path) -> None:
         migrate.upgrade(engine)
         jobs = JobRepository(engine=engine)
         jobs.add_request(
-            request_key="k", now=NOW, openai_job_id="ftjob-1", channel_id="C1", owner_id="U1",
-            model="gpt-4o-mini-2024-07-18", state="created", status="running",
+            request_key="k", now=NOW, request=NewJob(
+                openai_job_id="ftjob-1", channel_id="C1", owner_id="U1",
+                model="gpt-4o-mini-2024-07-18", state=JobState.CREATED, status="running",
+            ),
         )  # fmt: skip
         lease = dt.timedelta(seconds=1)
         claimed = jobs.claim_active(owner="dead-replica", now=NOW, lease=lease, limit=10)
