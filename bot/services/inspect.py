@@ -143,9 +143,12 @@ class JobInspector:
         job_id = reference.strip()
         existing = self._jobs.by_openai_id(job_id)
         if existing:
-            raise UserError(
-                say(Code(job_id), " is already watched in ", Conversation(existing.channel_id), ".")
+            where = (
+                say(Conversation(existing.channel_id))
+                if may_see(viewer, existing.channel_id)
+                else say("another conversation")
             )
+            raise UserError(say(Code(job_id), " is already watched in ", where, "."))
         snapshot = self._snapshot(job_id)
         owner = snapshot.metadata.get("slack_user") or actor
         now = self._clock.now()
