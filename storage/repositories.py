@@ -148,8 +148,56 @@ class DatasetRepository:
             )
             return [_dataset(row) for row in rows]
 
-    def update(self, *, slack_file_id: str, now: dt.datetime, **values: Any) -> None:
-        """Set columns of the dataset (name, thread_ts, report fields, status…)."""
+    def describe(
+        self,
+        *,
+        slack_file_id: str,
+        name: str,
+        size_bytes: int,
+        thread_ts: str | None,
+        now: dt.datetime,
+    ) -> None:
+        """Record what the chat says about the file: its name, size and thread."""
+        self._set(slack_file_id, now, name=name, size_bytes=size_bytes, thread_ts=thread_ts)
+
+    def ignore(self, *, slack_file_id: str, now: dt.datetime) -> None:
+        """Mark the file as not a dataset (nothing is reported on it)."""
+        self._set(slack_file_id, now, status="ignored")
+
+    def store_report(
+        self,
+        *,
+        slack_file_id: str,
+        sha256: str,
+        format: str | None,
+        examples: int,
+        total_tokens: int,
+        valid: bool,
+        report: dict[str, Any],
+        now: dt.datetime,
+    ) -> None:
+        """Store the file's content hash and its validation report (not yet posted)."""
+        self._set(
+            slack_file_id,
+            now,
+            sha256=sha256,
+            format=format,
+            examples=examples,
+            total_tokens=total_tokens,
+            valid=valid,
+            report=report,
+        )
+
+    def mark_reported(self, *, slack_file_id: str, report_ts: str, now: dt.datetime) -> None:
+        """The report is posted (as message `report_ts`): the dataset is usable."""
+        self._set(slack_file_id, now, status="reported", report_ts=report_ts)
+
+    def mark_failed(self, *, slack_file_id: str, error: str, now: dt.datetime) -> None:
+        """The file could not be checked; `error` is what the user was told."""
+        self._set(slack_file_id, now, status="failed", error=error)
+
+    def _set(self, slack_file_id: str, now: dt.datetime, **values: object) -> None:
+        # Private on purpose: each public write above names the columns it sets.
         with self._sessions.begin() as session:
             session.execute(
                 update(Dataset)
