@@ -38,6 +38,14 @@ class DatasetRecord:
     created_at: dt.datetime
 
 
+@dataclass(frozen=True, slots=True)
+class UploadState:
+    """A dataset's upload: the remote file once uploaded; `claimed` while an uploader works."""
+
+    openai_file_id: str | None
+    claimed: bool
+
+
 def _dataset(row: Dataset) -> DatasetRecord:
     return DatasetRecord(
         id=row.id,
@@ -227,11 +235,11 @@ class DatasetRepository:
             return [_dataset(row) for row in rows]
 
     def uploaded_with_sha(self, *, sha256: str) -> str | None:
-        """The OpenAI file id of an earlier upload of the same content, if any."""
+        """The remote file id of an earlier upload of the same content, if any."""
         with self._sessions() as session:
             return session.scalar(
                 select(Dataset.openai_file_id)
-                .where(Dataset.sha256 == sha256, Dataset.openai_file_id.startswith("file-"))
+                .where(Dataset.sha256 == sha256, Dataset.openai_file_id.is_not(None))
                 .limit(1)
             )
 
@@ -259,27 +267,61 @@ class DatasetRepository:
             )
             return [_dataset(row) for row in rows]
 
-    def claim_upload(self, *, dataset_id: int, token: str, now: dt.datetime) -> bool:
-        """Take the right to upload this dataset to OpenAI (one uploader at a time)."""
+    def claim_upload(
+        self, *, dataset_id: int, token: str, now: dt.datetime, lease: dt.timedelta
+    ) -> bool:
+        """Take the right to upload the dataset: True unless it is uploaded or another uploader
+        holds a claim younger than `lease` (an older one is a crashed uploader's: taken over)."""
         with self._sessions.begin() as session:
             result = session.execute(
                 update(Dataset)
-                .where(Dataset.id == dataset_id, Dataset.openai_file_id.is_(None))
-                .values(openai_file_id=token, updated_at=now)
+                .where(
+                    Dataset.id == dataset_id,
+                    Dataset.openai_file_id.is_(None),
+                    or_(Dataset.upload_claim.is_(None), Dataset.upload_claimed_at < now - lease),
+                )
+                .values(upload_claim=token, upload_claimed_at=now, updated_at=now)
                 .returning(Dataset.id)
             )
             return result.first() is not None
 
-    def set_openai_file(
-        self, *, dataset_id: int, openai_file_id: str | None, now: dt.datetime
-    ) -> None:
-        """Record (or, after a failed upload, clear) the dataset's OpenAI file id."""
+    def finish_upload(self, *, dataset_id: int, openai_file_id: str, now: dt.datetime) -> str:
+        """Record the dataset's remote file and drop any claim; the recorded id is returned
+        (an earlier one, when another uploader finished first)."""
         with self._sessions.begin() as session:
             session.execute(
                 update(Dataset)
-                .where(Dataset.id == dataset_id)
-                .values(openai_file_id=openai_file_id, updated_at=now)
+                .where(Dataset.id == dataset_id, Dataset.openai_file_id.is_(None))
+                .values(
+                    openai_file_id=openai_file_id,
+                    upload_claim=None,
+                    upload_claimed_at=None,
+                    updated_at=now,
+                )
             )
+            recorded = session.scalar(
+                select(Dataset.openai_file_id).where(Dataset.id == dataset_id)
+            )
+        return recorded or openai_file_id
+
+    def release_upload(self, *, dataset_id: int, token: str, now: dt.datetime) -> None:
+        """Give up the claim after a failed upload (a claim taken over since is left alone)."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Dataset)
+                .where(Dataset.id == dataset_id, Dataset.upload_claim == token)
+                .values(upload_claim=None, upload_claimed_at=None, updated_at=now)
+            )
+
+    def upload_state(self, *, dataset_id: int) -> UploadState | None:
+        """Where the dataset's upload stands (None for an unknown dataset)."""
+        with self._sessions() as session:
+            row = session.execute(
+                select(Dataset.openai_file_id, Dataset.upload_claim).where(Dataset.id == dataset_id)
+            ).first()
+        if row is None:
+            return None
+        return UploadState(openai_file_id=row.openai_file_id, claimed=row.upload_claim is not None)
 
     def by_uploader(self, *, uploader_id: str, limit: int = 10) -> list[DatasetRecord]:
         """A user's most recent reported datasets."""

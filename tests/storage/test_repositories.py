@@ -116,7 +116,8 @@ def test_dataset_round_trip_and_listing(engine: Engine) -> None:
     repo.mark_reported(slack_file_id="F1", report_ts="1.1", now=NOW)
     record = repo.get(slack_file_id="F1")
     assert record is not None
-    repo.set_openai_file(dataset_id=record.id, openai_file_id="file-1", now=NOW)
+    assert repo.claim_upload(dataset_id=record.id, token="t", now=NOW, lease=LEASE)
+    assert repo.finish_upload(dataset_id=record.id, openai_file_id="file-1", now=NOW) == "file-1"
     assert (record.name, record.examples, record.valid, record.report) == (
         "a.jsonl",
         12,
