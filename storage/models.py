@@ -59,7 +59,9 @@ class Dataset(Base):
     status: Mapped[str] = mapped_column(String(16), default="processing")
     error: Mapped[str | None] = mapped_column(Text)
     report_ts: Mapped[str | None] = mapped_column(String(32))
-    openai_file_id: Mapped[str | None] = mapped_column(String(64))
+    openai_file_id: Mapped[str | None] = mapped_column(String(64))  # a remote file id, only
+    upload_claim: Mapped[str | None] = mapped_column(String(64))  # the uploader's token
+    upload_claimed_at: Mapped[dt.datetime | None]
     claimed_at: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]

@@ -38,6 +38,14 @@ class DatasetRecord:
     created_at: dt.datetime
 
 
+@dataclass(frozen=True, slots=True)
+class UploadState:
+    """A dataset's upload: the remote file once uploaded; `claimed` while an uploader works."""
+
+    openai_file_id: str | None
+    claimed: bool
+
+
 def _dataset(row: Dataset) -> DatasetRecord:
     return DatasetRecord(
         id=row.id,
@@ -148,8 +156,56 @@ class DatasetRepository:
             )
             return [_dataset(row) for row in rows]
 
-    def update(self, *, slack_file_id: str, now: dt.datetime, **values: Any) -> None:
-        """Set columns of the dataset (name, thread_ts, report fields, status…)."""
+    def describe(
+        self,
+        *,
+        slack_file_id: str,
+        name: str,
+        size_bytes: int,
+        thread_ts: str | None,
+        now: dt.datetime,
+    ) -> None:
+        """Record what the chat says about the file: its name, size and thread."""
+        self._set(slack_file_id, now, name=name, size_bytes=size_bytes, thread_ts=thread_ts)
+
+    def ignore(self, *, slack_file_id: str, now: dt.datetime) -> None:
+        """Mark the file as not a dataset (nothing is reported on it)."""
+        self._set(slack_file_id, now, status="ignored")
+
+    def store_report(
+        self,
+        *,
+        slack_file_id: str,
+        sha256: str,
+        format: str | None,
+        examples: int,
+        total_tokens: int,
+        valid: bool,
+        report: dict[str, Any],
+        now: dt.datetime,
+    ) -> None:
+        """Store the file's content hash and its validation report (not yet posted)."""
+        self._set(
+            slack_file_id,
+            now,
+            sha256=sha256,
+            format=format,
+            examples=examples,
+            total_tokens=total_tokens,
+            valid=valid,
+            report=report,
+        )
+
+    def mark_reported(self, *, slack_file_id: str, report_ts: str, now: dt.datetime) -> None:
+        """The report is posted (as message `report_ts`): the dataset is usable."""
+        self._set(slack_file_id, now, status="reported", report_ts=report_ts)
+
+    def mark_failed(self, *, slack_file_id: str, error: str, now: dt.datetime) -> None:
+        """The file could not be checked; `error` is what the user was told."""
+        self._set(slack_file_id, now, status="failed", error=error)
+
+    def _set(self, slack_file_id: str, now: dt.datetime, **values: object) -> None:
+        # Private on purpose: each public write above names the columns it sets.
         with self._sessions.begin() as session:
             session.execute(
                 update(Dataset)
@@ -179,11 +235,11 @@ class DatasetRepository:
             return [_dataset(row) for row in rows]
 
     def uploaded_with_sha(self, *, sha256: str) -> str | None:
-        """The OpenAI file id of an earlier upload of the same content, if any."""
+        """The remote file id of an earlier upload of the same content, if any."""
         with self._sessions() as session:
             return session.scalar(
                 select(Dataset.openai_file_id)
-                .where(Dataset.sha256 == sha256, Dataset.openai_file_id.startswith("file-"))
+                .where(Dataset.sha256 == sha256, Dataset.openai_file_id.is_not(None))
                 .limit(1)
             )
 
@@ -211,27 +267,61 @@ class DatasetRepository:
             )
             return [_dataset(row) for row in rows]
 
-    def claim_upload(self, *, dataset_id: int, token: str, now: dt.datetime) -> bool:
-        """Take the right to upload this dataset to OpenAI (one uploader at a time)."""
+    def claim_upload(
+        self, *, dataset_id: int, token: str, now: dt.datetime, lease: dt.timedelta
+    ) -> bool:
+        """Take the right to upload the dataset: True unless it is uploaded or another uploader
+        holds a claim younger than `lease` (an older one is a crashed uploader's: taken over)."""
         with self._sessions.begin() as session:
             result = session.execute(
                 update(Dataset)
-                .where(Dataset.id == dataset_id, Dataset.openai_file_id.is_(None))
-                .values(openai_file_id=token, updated_at=now)
+                .where(
+                    Dataset.id == dataset_id,
+                    Dataset.openai_file_id.is_(None),
+                    or_(Dataset.upload_claim.is_(None), Dataset.upload_claimed_at < now - lease),
+                )
+                .values(upload_claim=token, upload_claimed_at=now, updated_at=now)
                 .returning(Dataset.id)
             )
             return result.first() is not None
 
-    def set_openai_file(
-        self, *, dataset_id: int, openai_file_id: str | None, now: dt.datetime
-    ) -> None:
-        """Record (or, after a failed upload, clear) the dataset's OpenAI file id."""
+    def finish_upload(self, *, dataset_id: int, openai_file_id: str, now: dt.datetime) -> str:
+        """Record the dataset's remote file and drop any claim; the recorded id is returned
+        (an earlier one, when another uploader finished first)."""
         with self._sessions.begin() as session:
             session.execute(
                 update(Dataset)
-                .where(Dataset.id == dataset_id)
-                .values(openai_file_id=openai_file_id, updated_at=now)
+                .where(Dataset.id == dataset_id, Dataset.openai_file_id.is_(None))
+                .values(
+                    openai_file_id=openai_file_id,
+                    upload_claim=None,
+                    upload_claimed_at=None,
+                    updated_at=now,
+                )
             )
+            recorded = session.scalar(
+                select(Dataset.openai_file_id).where(Dataset.id == dataset_id)
+            )
+        return recorded or openai_file_id
+
+    def release_upload(self, *, dataset_id: int, token: str, now: dt.datetime) -> None:
+        """Give up the claim after a failed upload (a claim taken over since is left alone)."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Dataset)
+                .where(Dataset.id == dataset_id, Dataset.upload_claim == token)
+                .values(upload_claim=None, upload_claimed_at=None, updated_at=now)
+            )
+
+    def upload_state(self, *, dataset_id: int) -> UploadState | None:
+        """Where the dataset's upload stands (None for an unknown dataset)."""
+        with self._sessions() as session:
+            row = session.execute(
+                select(Dataset.openai_file_id, Dataset.upload_claim).where(Dataset.id == dataset_id)
+            ).first()
+        if row is None:
+            return None
+        return UploadState(openai_file_id=row.openai_file_id, claimed=row.upload_claim is not None)
 
     def by_uploader(self, *, uploader_id: str, limit: int = 10) -> list[DatasetRecord]:
         """A user's most recent reported datasets."""

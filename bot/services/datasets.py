@@ -210,9 +210,15 @@ class DatasetIntake:
         """Fetch, validate, store and report one claimed file."""
         remote = self._files.info(file_id, channel_id)
         thread_ts = message_ts or remote.thread_ts
-        self._update(file_id, name=remote.name, size_bytes=remote.size, thread_ts=thread_ts)
+        self._repo.describe(
+            slack_file_id=file_id,
+            name=remote.name,
+            size_bytes=remote.size,
+            thread_ts=thread_ts,
+            now=self._clock.now(),
+        )
         if not is_dataset_name(remote.name):
-            self._update(file_id, status="ignored")
+            self._repo.ignore(slack_file_id=file_id, now=self._clock.now())
             if remote.in_dm:  # in a channel other files are none of the bot's business
                 self._notifier.post_text(
                     channel=channel_id,
@@ -283,14 +289,15 @@ class DatasetIntake:
         return report, sha256
 
     def _store(self, file_id: str, report: DatasetReport, sha256: str) -> DatasetRecord:
-        self._update(
-            file_id,
+        self._repo.store_report(
+            slack_file_id=file_id,
             sha256=sha256,
             format=report.format,
             examples=report.examples,
             total_tokens=report.tokens.total,
             valid=report.valid,
             report=report.to_json(),
+            now=self._clock.now(),
         )
         record = self._repo.get(slack_file_id=file_id)
         assert record is not None
@@ -311,7 +318,9 @@ class DatasetIntake:
                 key=key,
                 replace_ts=replace_ts,
             )
-        self._update(dataset.slack_file_id, status="reported", report_ts=ts)
+        self._repo.mark_reported(
+            slack_file_id=dataset.slack_file_id, report_ts=ts, now=self._clock.now()
+        )
         if thread:
             self._notifier.unreact(channel=channel, ts=thread, name=WORKING)
             self._notifier.react(
@@ -327,7 +336,7 @@ class DatasetIntake:
         *,
         replace_ts: str | None = None,
     ) -> None:
-        self._update(file_id, status="failed", error=str(text))
+        self._repo.mark_failed(slack_file_id=file_id, error=str(text), now=self._clock.now())
         if replace_ts:
             self._notifier.update_text(channel=channel_id, ts=replace_ts, text=text)
         else:
@@ -335,9 +344,6 @@ class DatasetIntake:
         if thread_ts:
             self._notifier.unreact(channel=channel_id, ts=thread_ts, name=WORKING)
             self._notifier.react(channel=channel_id, ts=thread_ts, name=FAILED)
-
-    def _update(self, file_id: str, **values: object) -> None:
-        self._repo.update(slack_file_id=file_id, now=self._clock.now(), **values)
 
     def now(self) -> dt.datetime:
         """The service clock's time."""

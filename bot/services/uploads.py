@@ -3,6 +3,7 @@ retries do."""
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 import time
 import uuid
@@ -14,6 +15,7 @@ from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord, DatasetRepository
 
 UPLOAD_WAIT_S = 120.0
+UPLOAD_LEASE = dt.timedelta(minutes=10)  # an older claim is a crashed uploader's: taken over
 CREATE_ATTEMPTS = 3
 
 
@@ -26,17 +28,19 @@ def ensure_uploaded(
     clock: Clock,
 ) -> str:
     """The dataset's remote file id, uploading it unless the same content already was."""
-    now = clock.now()
-    if dataset.openai_file_id and dataset.openai_file_id.startswith("file-"):
+    if dataset.openai_file_id:
         return dataset.openai_file_id
     if dataset.sha256:
         earlier = datasets.uploaded_with_sha(sha256=dataset.sha256)
         if earlier:
-            datasets.set_openai_file(dataset_id=dataset.id, openai_file_id=earlier, now=now)
-            return earlier
-    token = f"uploading:{uuid.uuid4().hex}"
-    if not datasets.claim_upload(dataset_id=dataset.id, token=token, now=now):
-        return _wait_for_upload(datasets, dataset.id)
+            return datasets.finish_upload(
+                dataset_id=dataset.id, openai_file_id=earlier, now=clock.now()
+            )
+    token = uuid.uuid4().hex
+    if not datasets.claim_upload(
+        dataset_id=dataset.id, token=token, now=clock.now(), lease=UPLOAD_LEASE
+    ):
+        return wait_for_upload(datasets, dataset_id=dataset.id)
     try:
         remote = files.info(dataset.slack_file_id, dataset.channel_id)
         with tempfile.TemporaryDirectory(prefix="ftbot-up-") as tmp:
@@ -44,22 +48,25 @@ def ensure_uploaded(
             files.download(remote, path, max_bytes=max(remote.size, 1) * 2)
             file_id = gateway.upload(path, name=dataset.name)
     except BaseException:
-        datasets.set_openai_file(dataset_id=dataset.id, openai_file_id=None, now=now)
+        datasets.release_upload(dataset_id=dataset.id, token=token, now=clock.now())
         raise
-    datasets.set_openai_file(dataset_id=dataset.id, openai_file_id=file_id, now=clock.now())
-    return file_id
+    return datasets.finish_upload(dataset_id=dataset.id, openai_file_id=file_id, now=clock.now())
 
 
-def _wait_for_upload(datasets: DatasetRepository, dataset_id: int) -> str:
-    deadline = time.monotonic() + UPLOAD_WAIT_S
-    while time.monotonic() < deadline:
-        record = datasets.by_id(dataset_id)
-        if record and record.openai_file_id and record.openai_file_id.startswith("file-"):
-            return record.openai_file_id
-        if record and record.openai_file_id is None:
+def wait_for_upload(
+    datasets: DatasetRepository, *, dataset_id: int, timeout_s: float = UPLOAD_WAIT_S
+) -> str:
+    """The file id another uploader records; ServiceError if it gives up or takes too long."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = datasets.upload_state(dataset_id=dataset_id)
+        if state is not None and state.openai_file_id:
+            return state.openai_file_id
+        if state is None or not state.claimed:  # released: that upload failed
             raise ServiceError("unavailable", "the upload of this dataset failed")
+        if time.monotonic() >= deadline:
+            raise ServiceError("unavailable", "the upload of this dataset is taking too long")
         time.sleep(0.2)
-    raise ServiceError("unavailable", "the upload of this dataset is taking too long")
 
 
 def create_once(

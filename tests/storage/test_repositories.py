@@ -78,7 +78,7 @@ def test_a_file_is_claimed_once(engine: Engine) -> None:
     assert claim(repo, now=NOW + dt.timedelta(minutes=5)) is False
     # a claim abandoned by a crash can be taken again once its lease has run out
     assert claim(repo, now=NOW + dt.timedelta(minutes=11)) is True
-    repo.update(slack_file_id="F1", now=NOW, status="reported")
+    repo.mark_reported(slack_file_id="F1", report_ts="1.1", now=NOW)
     assert claim(repo, now=NOW + dt.timedelta(days=1)) is False
 
 
@@ -102,20 +102,22 @@ def test_concurrent_claims_have_one_winner(engine: Engine) -> None:
 def test_dataset_round_trip_and_listing(engine: Engine) -> None:
     repo = DatasetRepository(engine=engine)
     claim(repo, "F1")
-    repo.update(
+    repo.describe(slack_file_id="F1", name="a.jsonl", size_bytes=9, thread_ts="1.0", now=NOW)
+    repo.store_report(
         slack_file_id="F1",
-        now=NOW,
-        name="a.jsonl",
+        sha256="ab" * 32,
+        format="chat",
         examples=12,
         total_tokens=345,
         valid=True,
         report={"format": "chat"},
-        sha256="ab" * 32,
-        status="reported",
-        openai_file_id="file-1",
+        now=NOW,
     )
+    repo.mark_reported(slack_file_id="F1", report_ts="1.1", now=NOW)
     record = repo.get(slack_file_id="F1")
     assert record is not None
+    assert repo.claim_upload(dataset_id=record.id, token="t", now=NOW, lease=LEASE)
+    assert repo.finish_upload(dataset_id=record.id, openai_file_id="file-1", now=NOW) == "file-1"
     assert (record.name, record.examples, record.valid, record.report) == (
         "a.jsonl",
         12,
@@ -126,6 +128,65 @@ def test_dataset_round_trip_and_listing(engine: Engine) -> None:
     assert [r.slack_file_id for r in repo.in_channel(channel_id="C1")] == ["F1"]
     assert repo.in_channel(channel_id="C2") == []
     assert repo.uploaded_with_sha(sha256="ab" * 32) == "file-1"
+
+
+def columns(repo: DatasetRepository) -> dict[str, object]:
+    record = repo.get(slack_file_id="F1")
+    assert record is not None
+    return {name: getattr(record, name) for name in record.__slots__}
+
+
+def changed(before: dict[str, object], after: dict[str, object]) -> dict[str, object]:
+    return {name: value for name, value in after.items() if before[name] != value}
+
+
+def test_each_dataset_write_sets_exactly_its_columns(engine: Engine) -> None:
+    repo = DatasetRepository(engine=engine)
+    claim(repo, "F1")
+    claim(repo, "F2")
+    untouched = repo.get(slack_file_id="F2")
+    writes = [
+        (
+            lambda: repo.describe(
+                slack_file_id="F1", name="a.jsonl", size_bytes=9, thread_ts="1.0", now=NOW
+            ),
+            {"name": "a.jsonl", "size_bytes": 9, "thread_ts": "1.0"},
+        ),
+        (
+            lambda: repo.store_report(
+                slack_file_id="F1",
+                sha256="cd" * 32,
+                format="chat",
+                examples=3,
+                total_tokens=40,
+                valid=False,
+                report={"valid": False},
+                now=NOW,
+            ),
+            {
+                "sha256": "cd" * 32,
+                "format": "chat",
+                "examples": 3,
+                "total_tokens": 40,
+                "valid": False,
+                "report": {"valid": False},
+            },
+        ),
+        (
+            lambda: repo.mark_reported(slack_file_id="F1", report_ts="1.1", now=NOW),
+            {"status": "reported", "report_ts": "1.1"},
+        ),
+        (
+            lambda: repo.mark_failed(slack_file_id="F1", error="Sorry", now=NOW),
+            {"status": "failed", "error": "Sorry"},
+        ),
+        (lambda: repo.ignore(slack_file_id="F1", now=NOW), {"status": "ignored"}),
+    ]
+    for write, expected in writes:
+        before = columns(repo)
+        write()
+        assert changed(before, columns(repo)) == expected
+    assert repo.get(slack_file_id="F2") == untouched  # other rows are left alone
 
 
 def test_delivery_first_time(engine: Engine) -> None:
