@@ -26,13 +26,18 @@ class Viewer:
     """
 
     user_id: str
-    admin: bool
+    is_admin: bool | Callable[[], bool]  # asked only when needed (it may cost a lookup)
     is_member: Callable[[str], bool]
     audience: str | None = None
 
+    @property
+    def admin(self) -> bool:
+        """An admin (FTBOT_ADMINS, or a workspace admin or owner)."""
+        return self.is_admin() if callable(self.is_admin) else self.is_admin
+
     def shown_in(self, conversation_id: str | None) -> Viewer:
         """The same requester, answered in front of a whole conversation."""
-        return Viewer(self.user_id, self.admin, self.is_member, conversation_id)
+        return Viewer(self.user_id, self.is_admin, self.is_member, conversation_id)
 
 
 def may_see(viewer: Viewer, conversation_id: str | None) -> bool:
@@ -45,14 +50,14 @@ def may_see(viewer: Viewer, conversation_id: str | None) -> bool:
         return viewer.admin and viewer.audience is None
     if viewer.audience is not None and conversation_id != viewer.audience:
         return False
-    return viewer.admin or viewer.is_member(conversation_id)
+    return viewer.is_member(conversation_id) or viewer.admin
 
 
 def may_change(viewer: Viewer, *, conversation_id: str | None, owner_id: str) -> bool:
     """Cancel, pause, resume, choose a checkpoint, delete a model: owner or admin, who can see it."""
     if not may_see(viewer, conversation_id):
         return False
-    return viewer.admin or viewer.user_id == owner_id
+    return viewer.user_id == owner_id or viewer.admin
 
 
 def visible(
