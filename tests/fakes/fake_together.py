@@ -47,6 +47,15 @@ class TogetherFault:
     slow_ms: int | None
     apply_then_fail: bool
     body: Any
+    exact: bool = False
+
+    def matches(self, request: Request) -> bool:
+        """Same method (or ``*``) and the path under ``path_prefix`` (or equal, if ``exact``)."""
+        if self.method not in ("*", request.method):
+            return False
+        if self.exact:
+            return request.path == self.path_prefix
+        return request.path.startswith(self.path_prefix)
 
     @property
     def answers_error(self) -> bool:
@@ -99,6 +108,7 @@ class FakeTogether(TogetherRoutes, FakeServer):
         slow_ms: int | None = None,
         apply_then_fail: bool = False,
         body: Any = None,
+        exact: bool = False,
     ) -> TogetherFault:
         """Make the next ``times`` matching requests fail (``method`` may be ``"*"``).
 
@@ -107,7 +117,8 @@ class FakeTogether(TogetherRoutes, FakeServer):
         - ``retry_after`` / ``should_retry`` set ``retry-after`` and ``x-should-retry``;
         - ``drop``: close the socket without answering;
         - ``slow_ms``: sleep first; alone, the real answer follows (for client timeouts);
-        - ``apply_then_fail``: perform the request (create the job…) then fail/drop/stall.
+        - ``apply_then_fail``: perform the request (create the job…) then fail/drop/stall;
+        - ``exact``: match the path exactly (``/v1/fine-tunes`` but not ``…/estimate-price``).
         """
         fault = TogetherFault(
             method.upper(),
@@ -120,6 +131,7 @@ class FakeTogether(TogetherRoutes, FakeServer):
             slow_ms,
             apply_then_fail,
             body,
+            exact,
         )
         with self.lock:
             self._faults.append(fault)
@@ -128,9 +140,7 @@ class FakeTogether(TogetherRoutes, FakeServer):
     def _take_fault(self, request: Request) -> TogetherFault | None:
         with self.lock:
             for fault in self._faults:
-                if fault.method in ("*", request.method) and request.path.startswith(
-                    fault.path_prefix
-                ):
+                if fault.matches(request):
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)

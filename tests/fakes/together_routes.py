@@ -187,7 +187,8 @@ class TogetherRoutes(TogetherState):
         self._supported(body.get("model"))
         stored = self.files.get(str(body.get("training_file")))
         if stored is None:
-            raise TogetherAPIError(404, f"File {body.get('training_file')} not found")
+            file_id = body.get("training_file")
+            raise TogetherAPIError(400, f"File {file_id} not found", param="training_file")
         status = stored.obj["processing_status"]
         if status != "COMPLETED":
             reason = (
@@ -201,7 +202,7 @@ class TogetherRoutes(TogetherState):
         return {
             "estimation_available": True,
             "allowed_to_proceed": self.allowed_to_proceed,
-            "estimated_total_price": round((tokens + eval_tokens) * PRICE_PER_MILLION / 1e6, 6),
+            "estimated_total_price": (tokens + eval_tokens) * PRICE_PER_MILLION / 1e6,
             "estimated_train_token_count": tokens,
             "estimated_eval_token_count": eval_tokens,
             "user_limit": 100.0,
