@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -109,7 +110,8 @@ class TogetherBackend:
         self._poll_interval = poll_interval
         self._preprocess_timeout = preprocess_timeout
         self._streams = EventStreams()
-        self._statuses: OrderedDict[str, str] = OrderedDict()
+        self._statuses: OrderedDict[str, str] = OrderedDict()  # last raw status seen per job
+        self._lock = threading.Lock()  # jobs are polled from several threads
 
     # -- files ---------------------------------------------------------------------------
     def upload(self, path: Path, *, name: str) -> str:
@@ -149,9 +151,10 @@ class TogetherBackend:
     # -- jobs ----------------------------------------------------------------------------
     def _snapshot(self, data: Mapping[str, Any]) -> JobSnapshot:
         job_id, raw = str(data.get("id") or ""), str(data.get("status") or "")
-        if job_id:
-            self._statuses[job_id] = raw
-            self._statuses.move_to_end(job_id)
+        with self._lock:
+            if job_id:
+                self._statuses[job_id] = raw
+                self._statuses.move_to_end(job_id)
             while len(self._statuses) > MAX_STATUSES:
                 self._statuses.popitem(last=False)
         return snapshot_of(data, now=time.time())
@@ -210,7 +213,9 @@ class TogetherBackend:
         with _errors():
             listed = self._client.fine_tuning.list_events(job_id).data
             rows = []
-            if self._statuses.get(job_id) not in NO_METRICS_YET:
+            with self._lock:
+                status = self._statuses.get(job_id)
+            if status not in NO_METRICS_YET:
                 rows = self._metrics(job_id, since=self._streams.last_step(job_id))
         self._streams.update(
             job_id,
