@@ -1,0 +1,1 @@
+"""Fine-tuning backends: one adapter per provider, each implementing the FineTuningBackend port."""
