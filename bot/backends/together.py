@@ -44,6 +44,11 @@ PROCESSING = frozenset({"PENDING", "QUEUED", "RUNNING"})  # files still being ch
 MAX_STATUSES = 10_000
 
 
+def _failure(kind: str, message: str, *, param: str | None = None) -> ServiceError:
+    """A ServiceError that says it came from Together."""
+    return ServiceError(kind, message, param=param, backend="Together")
+
+
 def _message(error: together.APIError) -> str:
     body = as_dict(error.body)
     inner = as_dict(body.get("error")) or body
@@ -62,33 +67,31 @@ def _errors(*, local_checks: bool = False) -> Iterator[None]:
     try:
         yield
     except (together.AuthenticationError, together.PermissionDeniedError):
-        raise ServiceError("auth", "Together refused the API key (TOGETHER_API_KEY)") from None
+        raise _failure("auth", "Together refused the API key (TOGETHER_API_KEY)") from None
     except together.NotFoundError as error:
-        raise ServiceError("not_found", _message(error), param=_param(error)) from None
+        raise _failure("not_found", _message(error), param=_param(error)) from None
     except together.RateLimitError as error:
-        raise ServiceError("rate_limited", _message(error)) from None
+        raise _failure("rate_limited", _message(error)) from None
     except (
         together.BadRequestError,
         together.UnprocessableEntityError,
         together.ConflictError,
     ) as error:
-        raise ServiceError("invalid_request", _message(error), param=_param(error)) from None
+        raise _failure("invalid_request", _message(error), param=_param(error)) from None
     except together.APIStatusError as error:
-        raise ServiceError("unavailable", f"HTTP {error.status_code}") from None
+        raise _failure("unavailable", f"HTTP {error.status_code}") from None
     except together.APIConnectionError as error:  # includes timeouts
-        raise ServiceError("unavailable", type(error).__name__) from None
+        raise _failure("unavailable", type(error).__name__) from None
     except together.APIResponseValidationError as error:
-        raise ServiceError("unavailable", f"unexpected answer ({type(error).__name__})") from None
+        raise _failure("unavailable", f"unexpected answer ({type(error).__name__})") from None
     except FileTypeError as error:
-        raise ServiceError("invalid_request", str(error)) from None
+        raise _failure("invalid_request", str(error)) from None
     except json.JSONDecodeError as error:  # a malformed answer
-        raise ServiceError("unavailable", f"unexpected answer ({type(error).__name__})") from None
+        raise _failure("unavailable", f"unexpected answer ({type(error).__name__})") from None
     except ValueError as error:
         if not local_checks:
-            raise ServiceError(
-                "unavailable", f"unexpected answer ({type(error).__name__})"
-            ) from None
-        raise ServiceError("invalid_request", str(error).splitlines()[0]) from None
+            raise _failure("unavailable", f"unexpected answer ({type(error).__name__})") from None
+        raise _failure("invalid_request", str(error).splitlines()[0]) from None
 
 
 class TogetherBackend:
@@ -129,7 +132,7 @@ class TogetherBackend:
         report = None
         while status in PROCESSING:
             if time.monotonic() >= deadline:
-                raise ServiceError("unavailable", "Together is still checking the file")
+                raise _failure("unavailable", "Together is still checking the file")
             time.sleep(self._poll_interval)
             with _errors():
                 file = self._client.files.retrieve(file_id)
@@ -141,12 +144,12 @@ class TogetherBackend:
                 report = self._client.files.retrieve(file_id).validation_report
         if report is not None and (report.error or not report.valid):
             reason = report.error or "Together found the file invalid"
-            raise ServiceError("invalid_request", f"Together rejected the file: {reason}")
-        raise ServiceError("unavailable", f"Together could not process the file ({status})")
+            raise _failure("invalid_request", f"Together rejected the file: {reason}")
+        raise _failure("unavailable", f"Together could not process the file ({status})")
 
     def file_content(self, file_id: str) -> bytes:
         """Together jobs have no result files (the loss chart comes from the metrics events)."""
-        raise ServiceError("not_found", f"Together has no result file {file_id}")
+        raise _failure("not_found", f"Together has no result file {file_id}")
 
     # -- jobs ----------------------------------------------------------------------------
     def _snapshot(self, data: Mapping[str, Any]) -> JobSnapshot:
@@ -195,9 +198,9 @@ class TogetherBackend:
     def act(self, action: str, job_id: str) -> JobSnapshot:
         """Cancel a job; Together cannot pause or resume one."""
         if action in ("pause", "resume"):
-            raise ServiceError("invalid_request", f"Together cannot {action} jobs")
+            raise _failure("invalid_request", f"Together cannot {action} jobs")
         if action != "cancel":
-            raise ServiceError("invalid_request", f"Together has no {action} action")
+            raise _failure("invalid_request", f"Together has no {action} action")
         with _errors():
             job = self._client.fine_tuning.cancel(job_id)
         return self._snapshot(job.to_dict(mode="json", warnings=False))
@@ -285,7 +288,7 @@ class TogetherBackend:
         if not answer.estimation_available:
             reason = str(getattr(answer, "unavailable_reason", "") or "unknown")
             kind = "unavailable" if reason.endswith("not_validated") else "invalid_request"
-            raise ServiceError(kind, f"Together cannot estimate the price ({reason})")
+            raise _failure(kind, f"Together cannot estimate the price ({reason})")
         price = getattr(answer, "estimated_total_price", None) or 0.0
         tokens = getattr(answer, "estimated_train_token_count", None) or 0
         return float(price), int(tokens)
@@ -293,7 +296,7 @@ class TogetherBackend:
     # -- models and chat -----------------------------------------------------------------
     def delete_model(self, name: str) -> bool:
         """Refused: fine-tuned models are deleted in Together's console, not through this API."""
-        raise ServiceError(
+        raise _failure(
             "invalid_request", f"Together cannot delete {name} from here: use Together's console"
         )
 
@@ -321,7 +324,7 @@ class TogetherBackend:
             )
         message = response.choices[0].message if response.choices else None
         if message is None:
-            raise ServiceError("unavailable", "the chat model returned no answer")
+            raise _failure("unavailable", "the chat model returned no answer")
         answer = message.model_dump(exclude_none=True)
         if not answer.get("tool_calls"):
             answer.pop("tool_calls", None)

@@ -198,9 +198,13 @@ def normalised_copy(source: Path, dest: Path) -> Path:
             try:
                 records = json.load(io.TextIOWrapper(handle, encoding="utf-8"))
             except (UnicodeDecodeError, ValueError):
-                raise ServiceError("invalid_request", "the file is not valid JSON") from None
+                raise ServiceError(
+                    "invalid_request", "the file is not valid JSON", backend="Together"
+                ) from None
             if not isinstance(records, list):
-                raise ServiceError("invalid_request", "the file is not a JSON array")
+                raise ServiceError(
+                    "invalid_request", "the file is not a JSON array", backend="Together"
+                )
             for record in records:
                 out.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
         else:

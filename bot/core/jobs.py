@@ -86,17 +86,20 @@ def status_text(status: str | None) -> str:
 
 
 class ServiceError(Exception):
-    """An OpenAI failure in plain words. `kind` drives what the bot offers next."""
+    """A backend's failure in plain words. `kind` drives what the bot offers next."""
 
-    def __init__(self, kind: str, message: str, *, param: str | None = None) -> None:
+    def __init__(
+        self, kind: str, message: str, *, param: str | None = None, backend: str = "OpenAI"
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.param = param
+        self.backend = backend  # the backend's display name
 
     @property
     def explained(self) -> Message:
         """The error in plain words for the user."""
-        return explain(self.kind, str(self), self.param)
+        return explain(self.kind, str(self), self.param, backend=self.backend)
 
     @property
     def retryable(self) -> bool:
@@ -108,8 +111,11 @@ NOT_CONFIGURED = "OpenAI is not configured (OPENAI_API_KEY is not set). Ask an a
 MAX_REASON = 500
 
 
-def explain(kind: str, message: str, param: str | None) -> Message:
-    """What the user reads for an OpenAI error (its words are a value: they may echo input)."""
+KEY_VARIABLE = {"OpenAI": "OPENAI_API_KEY", "Together": "TOGETHER_API_KEY"}
+
+
+def explain(kind: str, message: str, param: str | None, *, backend: str = "OpenAI") -> Message:
+    """What the user reads for a backend's error (its words are a value: they may echo input)."""
     words = Text(message[:MAX_REASON])
     if kind == "training_not_available":
         return say(
@@ -119,17 +125,18 @@ def explain(kind: str, message: str, param: str | None) -> Message:
         )
     if kind == "invalid_request":
         field_note = say(" (field ", Code(param), ")") if param else say()
-        return say("OpenAI rejected the request", field_note, ": ", words)
+        return say(f"{backend} rejected the request", field_note, ": ", words)
     if kind == "rate_limited":
         return say(
-            "OpenAI is rate-limiting us right now (", words, "). Nothing was lost: try again."
+            f"{backend} is rate-limiting us right now (", words, "). Nothing was lost: try again."
         )
     if kind == "unavailable":
-        return say("OpenAI did not answer properly (", words, "). Nothing was lost: try again.")
+        return say(f"{backend} did not answer properly (", words, "). Nothing was lost: try again.")
     if kind == "auth":
-        return say("OpenAI refused our API key (OPENAI_API_KEY). Ask an admin to check it.")
+        variable = KEY_VARIABLE.get(backend, "its API key")
+        return say(f"{backend} refused our API key ({variable}). Ask an admin to check it.")
     if kind == "not_found":
-        return say("OpenAI does not know that: ", words)
+        return say(f"{backend} does not know that: ", words)
     if kind == "not_configured":
         return say(NOT_CONFIGURED)
     return say(words)

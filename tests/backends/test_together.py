@@ -552,3 +552,14 @@ def test_a_500_on_create_is_sent_once(fake: FakeTogether) -> None:
         _job(fake, ai)
     assert info.value.kind == "unavailable" and info.value.retryable
     assert len(fake.calls_to("POST", "/v1/fine-tunes")) == 1 and fake.jobs == {}
+
+
+def test_errors_say_they_came_from_together() -> None:
+    from bot.backends.together import _failure
+    from bot.core.message import plain
+
+    assert plain(_failure("auth", "bad key").explained) == (
+        "Together refused our API key (TOGETHER_API_KEY). Ask an admin to check it."
+    )
+    text = plain(_failure("invalid_request", "no such model", param="model").explained)
+    assert text.startswith("Together rejected the request (field `model`)") and "OpenAI" not in text
