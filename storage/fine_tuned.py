@@ -17,6 +17,7 @@ class ModelRecord:
     """A fine-tuned model as stored."""
 
     name: str
+    backend: str
     job_id: int | None
     owner_id: str
     channel_id: str
@@ -41,12 +42,14 @@ class ModelRepository:
         channel_id: str,
         base_model: str,
         now: dt.datetime,
+        backend: str = "openai",
     ) -> None:
-        """Record a model once."""
+        """Record a model once (per backend)."""
         stmt = (
             insert_for(self._engine, FineTunedModel)
             .values(
                 name=name,
+                backend=backend,
                 job_id=job_id,
                 owner_id=owner_id,
                 channel_id=channel_id,
@@ -54,15 +57,20 @@ class ModelRepository:
                 created_at=now,
                 updated_at=now,
             )
-            .on_conflict_do_nothing(index_elements=["name"])
+            .on_conflict_do_nothing(index_elements=["backend", "name"])
         )
         with self._sessions.begin() as session:
             session.execute(stmt)
 
     def get(self, name: str) -> ModelRecord | None:
-        """A model by name."""
+        """A model by name (names do not clash across backends; the newest, if they did)."""
         with self._sessions() as session:
-            row = session.scalar(select(FineTunedModel).where(FineTunedModel.name == name))
+            row = session.scalar(
+                select(FineTunedModel)
+                .where(FineTunedModel.name == name)
+                .order_by(FineTunedModel.created_at.desc(), FineTunedModel.id.desc())
+                .limit(1)
+            )
             return _record(row) if row else None
 
     def choose(self, *, name: str, chosen: str, now: dt.datetime) -> None:
@@ -118,6 +126,7 @@ class ModelRepository:
 def _record(row: FineTunedModel) -> ModelRecord:
     return ModelRecord(
         name=row.name,
+        backend=row.backend,
         job_id=row.job_id,
         owner_id=row.owner_id,
         channel_id=row.channel_id,

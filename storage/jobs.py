@@ -22,7 +22,8 @@ class JobRecord:
 
     id: int
     request_key: str
-    openai_job_id: str | None
+    backend: str
+    openai_job_id: str | None  # the backend's own job id (ftjob-…, ft-…)
     dataset_id: int | None
     validation_dataset_id: int | None
     channel_id: str
@@ -63,6 +64,7 @@ class NewJob:
     seed: int | None = None
     estimated_cost_usd: float | None = None
     estimated_tokens: int | None = None
+    backend: str = "openai"
     openai_job_id: str | None = None
     status: str | None = None
 
@@ -83,6 +85,7 @@ def _job(row: Job) -> JobRecord:
     return JobRecord(
         id=row.id,
         request_key=row.request_key,
+        backend=row.backend,
         openai_job_id=row.openai_job_id,
         dataset_id=row.dataset_id,
         validation_dataset_id=row.validation_dataset_id,
@@ -223,11 +226,16 @@ class JobRepository:
             return _job(row) if row else None
 
     def matching(self, reference: str, *, limit: int = 200) -> list[JobRecord]:
-        """Jobs whose OpenAI id is `reference` or starts with it (newest first, at most `limit`)."""
+        """Jobs whose remote id (on any backend) is `reference` or starts with it (newest first,
+        at most `limit`)."""
         with self._sessions() as session:
-            exact = session.scalar(select(Job).where(Job.openai_job_id == reference))
+            exact = session.scalars(
+                select(Job)
+                .where(Job.openai_job_id == reference)
+                .order_by(Job.created_at.desc(), Job.id.desc())
+            ).all()
             if exact:
-                return [_job(exact)]
+                return [_job(row) for row in exact]
             rows = session.scalars(
                 select(Job)
                 .where(Job.openai_job_id.startswith(reference, autoescape=True))
@@ -293,11 +301,17 @@ class JobRepository:
                 update(Job).where(Job.id == job_id).values(updated_at=now, state=JobState.FINISHED)
             )
 
+    def by_remote_id(self, *, backend: str, remote_id: str) -> JobRecord | None:
+        """The job with this id on `backend`."""
+        with self._sessions() as session:
+            row = session.scalar(
+                select(Job).where(Job.backend == backend, Job.openai_job_id == remote_id)
+            )
+            return _job(row) if row else None
+
     def by_openai_id(self, openai_job_id: str) -> JobRecord | None:
         """The job with this OpenAI id."""
-        with self._sessions() as session:
-            row = session.scalar(select(Job).where(Job.openai_job_id == openai_job_id))
-            return _job(row) if row else None
+        return self.by_remote_id(backend="openai", remote_id=openai_job_id)
 
     def snapshot_of(self, job_id: int) -> tuple[dict[str, Any] | None, str | None]:
         """The stored watch state (metrics, last status view) and events cursor."""

@@ -24,13 +24,49 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision; concurrent callers wait for each other."""
-    with _exclusive(engine), engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Released at commit; the second replica then finds the schema at head.
-            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-        command.upgrade(alembic_config(connection), "head")
+def upgrade(engine: Engine, *, revision: str = "head") -> None:
+    """Bring the schema to `revision` (the newest); concurrent callers wait for each other."""
+    with _migrating(engine) as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def downgrade(engine: Engine, *, revision: str) -> None:
+    """Take the schema back to `revision` (tests and operators; the bot only upgrades)."""
+    with _migrating(engine) as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """One transaction for all the migrations, with no other migrator running.
+
+    SQLite: its driver runs DDL outside any transaction, so a failed migration would leave half
+    a schema; an explicit BEGIN makes it all or nothing. Batch mode rebuilds a table to change
+    its constraints, and dropping the old table breaks the rows that refer to it: foreign keys
+    are off meanwhile (SQLite ignores that pragma inside a transaction, hence before it) and
+    every reference is checked before commit.
+    """
+    with _exclusive(engine), engine.connect() as connection:
+        if engine.dialect.name != "sqlite":
+            with connection.begin():
+                # Released at commit; the second replica then finds the schema at head.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+                yield connection
+            return
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+        try:
+            with connection.begin():
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                yield connection
+                if connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError(
+                        "the database has rows referring to rows that do not exist"
+                        " (PRAGMA foreign_key_check); nothing was migrated"
+                    )
+        finally:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 @contextmanager

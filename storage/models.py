@@ -39,7 +39,7 @@ class SlackDelivery(Base):
 
 
 class Dataset(Base):
-    """A dataset file dropped into Slack, its report, and its OpenAI upload."""
+    """A dataset file dropped into Slack and its report (its uploads are RemoteFile rows)."""
 
     __tablename__ = "datasets"
 
@@ -59,9 +59,6 @@ class Dataset(Base):
     status: Mapped[str] = mapped_column(String(16), default="processing")
     error: Mapped[str | None] = mapped_column(Text)
     report_ts: Mapped[str | None] = mapped_column(String(32))
-    openai_file_id: Mapped[str | None] = mapped_column(String(64))  # a remote file id, only
-    upload_claim: Mapped[str | None] = mapped_column(String(64))  # the uploader's token
-    upload_claimed_at: Mapped[dt.datetime | None]
     claimed_at: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
@@ -71,10 +68,13 @@ class Job(Base):
     """A fine-tuning job (or a request for one awaiting approval) and who owns it."""
 
     __tablename__ = "jobs"
+    __table_args__ = (UniqueConstraint("backend", "openai_job_id", name="uq_job_remote_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     request_key: Mapped[str] = mapped_column(String(64), unique=True)
-    openai_job_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    backend: Mapped[str] = mapped_column(String(16), server_default="openai")
+    # The backend's own job id (the name predates other backends): unique per backend.
+    openai_job_id: Mapped[str | None] = mapped_column(String(64))
     dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"))
     validation_dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"))
     channel_id: Mapped[str] = mapped_column(String(32), index=True)
@@ -105,6 +105,22 @@ class Job(Base):
     finished_at: Mapped[dt.datetime | None]
 
 
+class RemoteFile(Base):
+    """A dataset's upload to one backend: the claim while an uploader works, then the file id."""
+
+    __tablename__ = "remote_files"
+    __table_args__ = (UniqueConstraint("dataset_id", "backend", name="uq_remote_file"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    backend: Mapped[str] = mapped_column(String(16))
+    file_id: Mapped[str | None] = mapped_column(String(128), index=True)  # a remote id, only
+    upload_claim: Mapped[str | None] = mapped_column(String(64))  # the uploader's token
+    upload_claimed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
 class Notification(Base):
     """One message the bot posts about a job: claimed before posting, so it is posted once."""
 
@@ -127,9 +143,11 @@ class FineTunedModel(Base):
     """A model produced by a job: its owner and the checkpoint chosen as its default."""
 
     __tablename__ = "fine_tuned_models"
+    __table_args__ = (UniqueConstraint("backend", "name", name="uq_model_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(256), unique=True)
+    name: Mapped[str] = mapped_column(String(256))
+    backend: Mapped[str] = mapped_column(String(16), server_default="openai")
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
     owner_id: Mapped[str] = mapped_column(String(32), index=True)
     channel_id: Mapped[str] = mapped_column(String(32), index=True)

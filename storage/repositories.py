@@ -6,12 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import DateTime, Engine, String, and_, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import utc
-from storage.models import Dataset, SlackDelivery
+from storage.models import Dataset, RemoteFile, SlackDelivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,16 +34,21 @@ class DatasetRecord:
     status: str
     error: str | None
     report_ts: str | None
-    openai_file_id: str | None
     created_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
 class UploadState:
-    """A dataset's upload: the remote file once uploaded; `claimed` while an uploader works."""
+    """A dataset's upload to one backend: its file once uploaded; `claimed` while one works."""
 
-    openai_file_id: str | None
+    file_id: str | None
     claimed: bool
+
+
+# A first claim inserts the dataset's row for the backend, only if the dataset exists.
+_CLAIM_COLUMNS = (
+    "dataset_id", "backend", "upload_claim", "upload_claimed_at", "created_at", "updated_at"
+)  # fmt: skip
 
 
 def _dataset(row: Dataset) -> DatasetRecord:
@@ -64,7 +69,6 @@ def _dataset(row: Dataset) -> DatasetRecord:
         status=row.status,
         error=row.error,
         report_ts=row.report_ts,
-        openai_file_id=row.openai_file_id,
         created_at=utc(row.created_at) or row.created_at,
     )
 
@@ -234,12 +238,18 @@ class DatasetRepository:
             )
             return [_dataset(row) for row in rows]
 
-    def uploaded_with_sha(self, *, sha256: str) -> str | None:
-        """The remote file id of an earlier upload of the same content, if any."""
+    def uploaded_with_sha(self, *, sha256: str, backend: str) -> str | None:
+        """The file id of an earlier upload of the same content to `backend`, if any."""
         with self._sessions() as session:
             return session.scalar(
-                select(Dataset.openai_file_id)
-                .where(Dataset.sha256 == sha256, Dataset.openai_file_id.is_not(None))
+                select(RemoteFile.file_id)
+                .join(Dataset, Dataset.id == RemoteFile.dataset_id)
+                .where(
+                    Dataset.sha256 == sha256,
+                    RemoteFile.backend == backend,
+                    RemoteFile.file_id.is_not(None),
+                )
+                .order_by(RemoteFile.id)
                 .limit(1)
             )
 
@@ -250,14 +260,15 @@ class DatasetRepository:
             return _dataset(row) if row else None
 
     def find(self, *, reference: str, channel_id: str, limit: int = 50) -> list[DatasetRecord]:
-        """Datasets a reference may mean, newest first: Slack file id, OpenAI file id, name in
-        this channel, or `latest` (the caller keeps the ones the requester may see)."""
+        """Datasets a reference may mean, newest first: Slack file id, any backend's file id, name
+        in this channel, or `latest` (the caller keeps the ones the requester may see)."""
         with self._sessions() as session:
             query = select(Dataset).where(Dataset.status == "reported")
             if reference == "latest":
                 query = query.where(Dataset.channel_id == channel_id, Dataset.valid.is_(True))
             elif reference.startswith("file-"):
-                query = query.where(Dataset.openai_file_id == reference)
+                uploaded = select(RemoteFile.dataset_id).where(RemoteFile.file_id == reference)
+                query = query.where(Dataset.id.in_(uploaded))
             elif reference[:1] == "F" and reference[1:].isalnum() and reference.isupper():
                 query = query.where(Dataset.slack_file_id == reference)
             else:
@@ -268,60 +279,105 @@ class DatasetRepository:
             return [_dataset(row) for row in rows]
 
     def claim_upload(
-        self, *, dataset_id: int, token: str, now: dt.datetime, lease: dt.timedelta
+        self, *, dataset_id: int, backend: str, token: str, now: dt.datetime, lease: dt.timedelta
     ) -> bool:
-        """Take the right to upload the dataset: True unless it is uploaded or another uploader
-        holds a claim younger than `lease` (an older one is a crashed uploader's: taken over)."""
-        with self._sessions.begin() as session:
-            result = session.execute(
-                update(Dataset)
-                .where(
-                    Dataset.id == dataset_id,
-                    Dataset.openai_file_id.is_(None),
-                    or_(Dataset.upload_claim.is_(None), Dataset.upload_claimed_at < now - lease),
-                )
-                .values(upload_claim=token, upload_claimed_at=now, updated_at=now)
-                .returning(Dataset.id)
+        """Take the right to upload the dataset to `backend`: True unless it is uploaded there or
+        another uploader holds a claim younger than `lease` (an older one is taken over)."""
+        first = (
+            insert_for(self._engine, RemoteFile)
+            .from_select(
+                _CLAIM_COLUMNS,
+                select(
+                    Dataset.id,
+                    literal(backend, String()),
+                    literal(token, String()),
+                    *[literal(now, DateTime(timezone=True))] * 3,
+                ).where(Dataset.id == dataset_id),
             )
-            return result.first() is not None
+            .on_conflict_do_nothing(index_elements=["dataset_id", "backend"])
+            .returning(RemoteFile.id)
+        )
+        take = (
+            update(RemoteFile)
+            .where(
+                RemoteFile.dataset_id == dataset_id,
+                RemoteFile.backend == backend,
+                RemoteFile.file_id.is_(None),
+                or_(RemoteFile.upload_claim.is_(None), RemoteFile.upload_claimed_at < now - lease),
+            )
+            .values(upload_claim=token, upload_claimed_at=now, updated_at=now)
+            .returning(RemoteFile.id)
+        )
+        with self._sessions.begin() as session:
+            if session.execute(first).first() is not None:
+                return True
+            return session.execute(take).first() is not None
 
-    def finish_upload(self, *, dataset_id: int, openai_file_id: str, now: dt.datetime) -> str:
-        """Record the dataset's remote file and drop any claim; the recorded id is returned
+    def finish_upload(
+        self, *, dataset_id: int, backend: str, file_id: str, now: dt.datetime
+    ) -> str:
+        """Record the dataset's file on `backend` and drop any claim; the recorded id is returned
         (an earlier one, when another uploader finished first)."""
+        stmt = insert_for(self._engine, RemoteFile).values(
+            dataset_id=dataset_id, backend=backend, file_id=file_id, created_at=now, updated_at=now
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["dataset_id", "backend"],
+            set_={
+                "file_id": file_id,
+                "upload_claim": None,
+                "upload_claimed_at": None,
+                "updated_at": now,
+            },
+            where=RemoteFile.file_id.is_(None),
+        )
         with self._sessions.begin() as session:
-            session.execute(
-                update(Dataset)
-                .where(Dataset.id == dataset_id, Dataset.openai_file_id.is_(None))
-                .values(
-                    openai_file_id=openai_file_id,
-                    upload_claim=None,
-                    upload_claimed_at=None,
-                    updated_at=now,
+            session.execute(stmt)
+            recorded = session.scalar(
+                select(RemoteFile.file_id).where(
+                    RemoteFile.dataset_id == dataset_id, RemoteFile.backend == backend
                 )
             )
-            recorded = session.scalar(
-                select(Dataset.openai_file_id).where(Dataset.id == dataset_id)
-            )
-        return recorded or openai_file_id
+        return recorded or file_id
 
-    def release_upload(self, *, dataset_id: int, token: str, now: dt.datetime) -> None:
+    def release_upload(
+        self, *, dataset_id: int, backend: str, token: str, now: dt.datetime
+    ) -> None:
         """Give up the claim after a failed upload (a claim taken over since is left alone)."""
         with self._sessions.begin() as session:
             session.execute(
-                update(Dataset)
-                .where(Dataset.id == dataset_id, Dataset.upload_claim == token)
+                update(RemoteFile)
+                .where(
+                    RemoteFile.dataset_id == dataset_id,
+                    RemoteFile.backend == backend,
+                    RemoteFile.upload_claim == token,
+                )
                 .values(upload_claim=None, upload_claimed_at=None, updated_at=now)
             )
 
-    def upload_state(self, *, dataset_id: int) -> UploadState | None:
-        """Where the dataset's upload stands (None for an unknown dataset)."""
+    def uploaded_file(self, *, dataset_id: int, backend: str) -> str | None:
+        """The dataset's file id on `backend`, once uploaded there."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(RemoteFile.file_id).where(
+                    RemoteFile.dataset_id == dataset_id, RemoteFile.backend == backend
+                )
+            )
+
+    def upload_state(self, *, dataset_id: int, backend: str) -> UploadState | None:
+        """Where the dataset's upload to `backend` stands (None for an unknown dataset)."""
         with self._sessions() as session:
             row = session.execute(
-                select(Dataset.openai_file_id, Dataset.upload_claim).where(Dataset.id == dataset_id)
+                select(Dataset.id, RemoteFile.file_id, RemoteFile.upload_claim)
+                .outerjoin(
+                    RemoteFile,
+                    and_(RemoteFile.dataset_id == Dataset.id, RemoteFile.backend == backend),
+                )
+                .where(Dataset.id == dataset_id)
             ).first()
         if row is None:
             return None
-        return UploadState(openai_file_id=row.openai_file_id, claimed=row.upload_claim is not None)
+        return UploadState(file_id=row.file_id, claimed=row.upload_claim is not None)
 
     def by_uploader(self, *, uploader_id: str, limit: int = 10) -> list[DatasetRecord]:
         """A user's most recent reported datasets."""

@@ -308,6 +308,7 @@ class JobService:
         """The dataset's OpenAI file id, uploading it unless the same content already was."""
         return ensure_uploaded(
             dataset,
+            backend="openai",
             datasets=self._datasets,
             files=self._files,
             gateway=self._gateway,

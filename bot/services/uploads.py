@@ -22,25 +22,28 @@ CREATE_ATTEMPTS = 3
 def ensure_uploaded(
     dataset: DatasetRecord,
     *,
+    backend: str,
     datasets: DatasetRepository,
     files: FileSource,
     gateway: FineTuningBackend,
     clock: Clock,
 ) -> str:
-    """The dataset's remote file id, uploading it unless the same content already was."""
-    if dataset.openai_file_id:
-        return dataset.openai_file_id
+    """The dataset's file id on `backend`, uploading it unless the same content already was there
+    (a file id is never offered to another backend)."""
+    uploaded = datasets.uploaded_file(dataset_id=dataset.id, backend=backend)
+    if uploaded:
+        return uploaded
     if dataset.sha256:
-        earlier = datasets.uploaded_with_sha(sha256=dataset.sha256)
+        earlier = datasets.uploaded_with_sha(sha256=dataset.sha256, backend=backend)
         if earlier:
             return datasets.finish_upload(
-                dataset_id=dataset.id, openai_file_id=earlier, now=clock.now()
+                dataset_id=dataset.id, backend=backend, file_id=earlier, now=clock.now()
             )
     token = uuid.uuid4().hex
     if not datasets.claim_upload(
-        dataset_id=dataset.id, token=token, now=clock.now(), lease=UPLOAD_LEASE
+        dataset_id=dataset.id, backend=backend, token=token, now=clock.now(), lease=UPLOAD_LEASE
     ):
-        return wait_for_upload(datasets, dataset_id=dataset.id)
+        return wait_for_upload(datasets, dataset_id=dataset.id, backend=backend)
     try:
         remote = files.info(dataset.slack_file_id, dataset.channel_id)
         with tempfile.TemporaryDirectory(prefix="ftbot-up-") as tmp:
@@ -48,20 +51,28 @@ def ensure_uploaded(
             files.download(remote, path, max_bytes=max(remote.size, 1) * 2)
             file_id = gateway.upload(path, name=dataset.name)
     except BaseException:
-        datasets.release_upload(dataset_id=dataset.id, token=token, now=clock.now())
+        datasets.release_upload(
+            dataset_id=dataset.id, backend=backend, token=token, now=clock.now()
+        )
         raise
-    return datasets.finish_upload(dataset_id=dataset.id, openai_file_id=file_id, now=clock.now())
+    return datasets.finish_upload(
+        dataset_id=dataset.id, backend=backend, file_id=file_id, now=clock.now()
+    )
 
 
 def wait_for_upload(
-    datasets: DatasetRepository, *, dataset_id: int, timeout_s: float = UPLOAD_WAIT_S
+    datasets: DatasetRepository,
+    *,
+    dataset_id: int,
+    backend: str,
+    timeout_s: float = UPLOAD_WAIT_S,
 ) -> str:
     """The file id another uploader records; ServiceError if it gives up or takes too long."""
     deadline = time.monotonic() + timeout_s
     while True:
-        state = datasets.upload_state(dataset_id=dataset_id)
-        if state is not None and state.openai_file_id:
-            return state.openai_file_id
+        state = datasets.upload_state(dataset_id=dataset_id, backend=backend)
+        if state is not None and state.file_id:
+            return state.file_id
         if state is None or not state.claimed:  # released: that upload failed
             raise ServiceError("unavailable", "the upload of this dataset failed")
         if time.monotonic() >= deadline:

@@ -53,7 +53,8 @@ class Backend:
 
     configured = True
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "file-") -> None:
+        self.prefix = prefix
         self.uploads: list[str] = []
         self.started = threading.Event()
         self.go = threading.Event()
@@ -66,7 +67,7 @@ class Backend:
         if self.fail_with is not None:
             raise self.fail_with
         self.uploads.append(name)
-        return f"file-{len(self.uploads)}"
+        return f"{self.prefix}{len(self.uploads)}"
 
 
 class WatchedRepository(DatasetRepository):
@@ -76,9 +77,9 @@ class WatchedRepository(DatasetRepository):
         super().__init__(engine=engine)
         self.waiting = threading.Event()
 
-    def upload_state(self, *, dataset_id: int) -> UploadState | None:
+    def upload_state(self, *, dataset_id: int, backend: str) -> UploadState | None:
         self.waiting.set()
-        return super().upload_state(dataset_id=dataset_id)
+        return super().upload_state(dataset_id=dataset_id, backend=backend)
 
 
 @pytest.fixture
@@ -106,12 +107,15 @@ def dataset_id(repo: DatasetRepository, file_id: str = "F1") -> int:
     return record.id
 
 
-def upload(repo: DatasetRepository, backend: Backend, one: int) -> Callable[[], str]:
+def upload(
+    repo: DatasetRepository, backend: Backend, one: int, *, to: str = "openai"
+) -> Callable[[], str]:
     def run() -> str:
         record = repo.by_id(one)
         assert record is not None
         return ensure_uploaded(
             record,
+            backend=to,
             datasets=repo,
             files=Files(),
             gateway=backend,  # type: ignore[arg-type]
@@ -154,7 +158,8 @@ def test_a_waiter_sees_the_upload_fail_and_a_retry_uploads(repo: WatchedReposito
             second.result(30)
     one = repo.get(slack_file_id="F1")
     assert one is not None
-    assert repo.upload_state(dataset_id=one.id) == UploadState(openai_file_id=None, claimed=False)
+    state = repo.upload_state(dataset_id=one.id, backend="openai")
+    assert state == UploadState(file_id=None, claimed=False)
     backend.fail_with = None
     assert upload(repo, backend, one.id)() == "file-1"
     assert backend.uploads == ["a.jsonl"]
@@ -165,7 +170,9 @@ def test_a_crashed_uploaders_claim_is_taken_over_after_the_lease(
 ) -> None:
     one = dataset_id(repo)
     crashed_at = NOW - UPLOAD_LEASE - dt.timedelta(seconds=1)
-    assert repo.claim_upload(dataset_id=one, token="crashed", now=crashed_at, lease=UPLOAD_LEASE)
+    assert repo.claim_upload(
+        dataset_id=one, backend="openai", token="crashed", now=crashed_at, lease=UPLOAD_LEASE
+    )
     backend = Backend()
     assert upload(repo, backend, one)() == "file-1"
     assert backend.uploads == ["a.jsonl"]
@@ -174,10 +181,13 @@ def test_a_crashed_uploaders_claim_is_taken_over_after_the_lease(
 
 def test_a_fresh_claim_is_waited_on_until_the_waiter_gives_up(repo: WatchedRepository) -> None:
     one = dataset_id(repo)
-    assert repo.claim_upload(dataset_id=one, token="busy", now=NOW, lease=UPLOAD_LEASE)
+    assert repo.claim_upload(
+        dataset_id=one, backend="openai", token="busy", now=NOW, lease=UPLOAD_LEASE
+    )
     with pytest.raises(ServiceError, match="taking too long"):
-        wait_for_upload(repo, dataset_id=one, timeout_s=0.3)
-    assert repo.upload_state(dataset_id=one) == UploadState(openai_file_id=None, claimed=True)
+        wait_for_upload(repo, dataset_id=one, backend="openai", timeout_s=0.3)
+    state = repo.upload_state(dataset_id=one, backend="openai")
+    assert state == UploadState(file_id=None, claimed=True)
 
 
 def test_same_content_reuses_the_earlier_upload(repo: WatchedRepository) -> None:
@@ -186,4 +196,32 @@ def test_same_content_reuses_the_earlier_upload(repo: WatchedRepository) -> None
     assert upload(repo, backend, one)() == "file-1"
     assert upload(repo, backend, two)() == "file-1"
     assert backend.uploads == ["a.jsonl"]
-    assert repo.upload_state(dataset_id=two) == UploadState(openai_file_id="file-1", claimed=False)
+    state = repo.upload_state(dataset_id=two, backend="openai")
+    assert state == UploadState(file_id="file-1", claimed=False)
+
+
+def test_an_upload_to_one_backend_does_not_hold_up_another(repo: WatchedRepository) -> None:
+    openai, together = Backend(), Backend(prefix="file-tg-")
+    with ThreadPoolExecutor(1) as pool:
+        one = dataset_id(repo)
+        openai.go.clear()
+        first = pool.submit(upload(repo, openai, one))
+        assert openai.started.wait(30)  # OpenAI's upload is in flight, its claim held
+        assert upload(repo, together, one, to="together")() == "file-tg-1"
+        assert not repo.waiting.is_set()  # uploaded at once, not waited behind OpenAI's claim
+        openai.go.set()
+        assert first.result(30) == "file-1"
+    assert (openai.uploads, together.uploads) == (["a.jsonl"], ["a.jsonl"])
+    assert repo.upload_state(dataset_id=one, backend="together") == UploadState(
+        file_id="file-tg-1", claimed=False
+    )
+
+
+def test_same_content_is_reused_only_on_the_backend_it_went_to(repo: WatchedRepository) -> None:
+    openai, together = Backend(), Backend(prefix="file-tg-")
+    one, two = dataset_id(repo, "F1"), dataset_id(repo, "F2")
+    assert upload(repo, openai, one)() == "file-1"
+    assert upload(repo, together, two, to="together")() == "file-tg-1"  # not OpenAI's file
+    assert upload(repo, openai, two)() == "file-1"
+    assert upload(repo, together, one, to="together")() == "file-tg-1"
+    assert (openai.uploads, together.uploads) == (["a.jsonl"], ["a.jsonl"])

@@ -50,19 +50,45 @@ def test_a_failed_upload_is_explained_and_the_next_click_uploads(
     assert len(openai.files) == 1
 
 
+def remote_file(
+    database_url: str, *, backend: str, claim: str | None, file_id: str | None, at: dt.datetime
+) -> None:
+    """Record, for every dataset, an upload to `backend` (claimed, or finished)."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO remote_files (dataset_id, backend, file_id, upload_claim,"
+                    " upload_claimed_at, created_at, updated_at)"
+                    " SELECT id, :backend, :file_id, :claim, :at, :at, :at FROM datasets"
+                ),
+                {"backend": backend, "file_id": file_id, "claim": claim, "at": at},
+            )
+    finally:
+        engine.dispose()
+
+
 def test_a_crashed_uploaders_claim_is_taken_over(
     bot: Bot, openai: FakeOpenAI, database_url: str
 ) -> None:
     file = ready(bot)
-    engine = make_engine(database_url)
-    try:
-        with engine.begin() as connection:  # a replica claimed the upload, then died
-            connection.execute(
-                text("UPDATE datasets SET upload_claim = 'dead', upload_claimed_at = :at"),
-                {"at": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=11)},
-            )
-    finally:
-        engine.dispose()
+    # a replica claimed the upload, then died
+    crashed_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=11)
+    remote_file(database_url, backend="openai", claim="dead", file_id=None, at=crashed_at)
     assert bot.click(ids.DATASET_UPLOAD, file["id"]) == 200
     wait_for(lambda: notes(bot, "uploaded `drone.jsonl`"), what="upload note")
     assert len(openai.files) == 1
+
+
+def test_uploads_to_other_backends_neither_hold_up_nor_stand_in(
+    bot: Bot, openai: FakeOpenAI, database_url: str
+) -> None:
+    file = ready(bot)
+    now = dt.datetime.now(dt.UTC)
+    remote_file(database_url, backend="together", claim=None, file_id="file-tg-1", at=now)
+    remote_file(database_url, backend="azure", claim="busy", file_id=None, at=now)
+    assert bot.click(ids.DATASET_UPLOAD, file["id"]) == 200
+    (note,) = wait_for(lambda: notes(bot, "uploaded `drone.jsonl`"), what="upload note")
+    (file_id,) = openai.files
+    assert f"`{file_id}`" in note and "file-tg-1" not in note

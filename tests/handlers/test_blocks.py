@@ -69,7 +69,6 @@ def test_help_and_datasets_listing() -> None:
             status="reported",
             error=None,
             report_ts=None,
-            openai_file_id=None,
             created_at=now,
         )
         for i in range(300)

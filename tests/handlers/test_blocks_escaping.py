@@ -63,8 +63,7 @@ def dataset(name: str) -> DatasetRecord:
     return DatasetRecord(
         id=1, slack_file_id="F1", channel_id="C1", thread_ts="1.0", uploader_id="U1", name=name,
         size_bytes=10, sha256=None, format="chat", examples=12, total_tokens=345, valid=True,
-        report=None, status="reported", error=None, report_ts=None, openai_file_id=None,
-        created_at=NOW,
+        report=None, status="reported", error=None, report_ts=None, created_at=NOW,
     )  # fmt: skip
 
 
@@ -75,14 +74,14 @@ def job(text: str) -> JobRecord:
         hyperparameters={"n_epochs": text, text: 3}, suffix=text, seed=None, state="created",
         status=text, estimated_cost_usd=1.5, estimated_tokens=1000, trained_tokens=None,
         fine_tuned_model=text, status_ts="2.0", approver_id=None, approval_ts=None, error=None,
-        created_at=NOW - dt.timedelta(hours=2),
+        created_at=NOW - dt.timedelta(hours=2), backend="openai",
     )  # fmt: skip
 
 
 def model(text: str) -> ModelRecord:
     return ModelRecord(
         name=text, job_id=1, owner_id="U1", channel_id="C1", base_model=text, chosen=text,
-        deleted=False,
+        deleted=False, backend="openai",
     )  # fmt: skip
 
 

@@ -116,8 +116,9 @@ def test_dataset_round_trip_and_listing(engine: Engine) -> None:
     repo.mark_reported(slack_file_id="F1", report_ts="1.1", now=NOW)
     record = repo.get(slack_file_id="F1")
     assert record is not None
-    assert repo.claim_upload(dataset_id=record.id, token="t", now=NOW, lease=LEASE)
-    assert repo.finish_upload(dataset_id=record.id, openai_file_id="file-1", now=NOW) == "file-1"
+    upload = {"dataset_id": record.id, "backend": "openai"}
+    assert repo.claim_upload(**upload, token="t", now=NOW, lease=LEASE)
+    assert repo.finish_upload(**upload, file_id="file-1", now=NOW) == "file-1"
     assert (record.name, record.examples, record.valid, record.report) == (
         "a.jsonl",
         12,
@@ -127,7 +128,7 @@ def test_dataset_round_trip_and_listing(engine: Engine) -> None:
     assert record.created_at.tzinfo is not None
     assert [r.slack_file_id for r in repo.in_channel(channel_id="C1")] == ["F1"]
     assert repo.in_channel(channel_id="C2") == []
-    assert repo.uploaded_with_sha(sha256="ab" * 32) == "file-1"
+    assert repo.uploaded_with_sha(sha256="ab" * 32, backend="openai") == "file-1"
 
 
 def columns(repo: DatasetRepository) -> dict[str, object]:

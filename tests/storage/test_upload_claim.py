@@ -35,6 +35,11 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
         engine.dispose()
 
 
+def openai(dataset_id: int) -> dict[str, object]:
+    """The keywords naming a dataset's upload to OpenAI."""
+    return {"dataset_id": dataset_id, "backend": "openai"}
+
+
 def dataset(repo: DatasetRepository, file_id: str = "F1") -> int:
     repo.claim(
         slack_file_id=file_id, channel_id="C1", uploader_id="U1", thread_ts=None, now=NOW,
@@ -48,47 +53,46 @@ def dataset(repo: DatasetRepository, file_id: str = "F1") -> int:
 def test_one_uploader_at_a_time_and_a_stale_claim_is_taken_over(engine: Engine) -> None:
     repo = DatasetRepository(engine=engine)
     one = dataset(repo)
-    assert repo.upload_state(dataset_id=one) == UploadState(openai_file_id=None, claimed=False)
-    assert repo.claim_upload(dataset_id=one, token="a", now=NOW, lease=LEASE)
-    assert repo.upload_state(dataset_id=one) == UploadState(openai_file_id=None, claimed=True)
-    assert not repo.claim_upload(dataset_id=one, token="b", now=NOW, lease=LEASE)
+    assert repo.upload_state(**openai(one)) == UploadState(file_id=None, claimed=False)
+    assert repo.claim_upload(**openai(one), token="a", now=NOW, lease=LEASE)
+    assert repo.upload_state(**openai(one)) == UploadState(file_id=None, claimed=True)
+    assert not repo.claim_upload(**openai(one), token="b", now=NOW, lease=LEASE)
     almost = NOW + LEASE - dt.timedelta(seconds=1)
-    assert not repo.claim_upload(dataset_id=one, token="b", now=almost, lease=LEASE)
+    assert not repo.claim_upload(**openai(one), token="b", now=almost, lease=LEASE)
     # "a" crashed: once its lease has run out, "b" takes over (and holds a fresh lease)
     later = NOW + LEASE + dt.timedelta(seconds=1)
-    assert repo.claim_upload(dataset_id=one, token="b", now=later, lease=LEASE)
-    assert not repo.claim_upload(dataset_id=one, token="c", now=later, lease=LEASE)
+    assert repo.claim_upload(**openai(one), token="b", now=later, lease=LEASE)
+    assert not repo.claim_upload(**openai(one), token="c", now=later, lease=LEASE)
     # the old holder's failure does not release the claim it lost
-    repo.release_upload(dataset_id=one, token="a", now=later)
-    assert repo.upload_state(dataset_id=one) == UploadState(openai_file_id=None, claimed=True)
-    assert repo.finish_upload(dataset_id=one, openai_file_id="file-b", now=later) == "file-b"
-    assert repo.upload_state(dataset_id=one) == UploadState(openai_file_id="file-b", claimed=False)
+    repo.release_upload(**openai(one), token="a", now=later)
+    assert repo.upload_state(**openai(one)) == UploadState(file_id=None, claimed=True)
+    assert repo.finish_upload(**openai(one), file_id="file-b", now=later) == "file-b"
+    assert repo.upload_state(**openai(one)) == UploadState(file_id="file-b", claimed=False)
     # uploaded: nobody claims it again, however late
-    assert not repo.claim_upload(dataset_id=one, token="d", now=later + LEASE * 9, lease=LEASE)
-    assert repo.upload_state(dataset_id=12345) is None
+    assert not repo.claim_upload(**openai(one), token="d", now=later + LEASE * 9, lease=LEASE)
+    assert repo.upload_state(**openai(12345)) is None
 
 
 def test_a_failed_upload_releases_the_claim(engine: Engine) -> None:
     repo = DatasetRepository(engine=engine)
     one = dataset(repo)
-    assert repo.claim_upload(dataset_id=one, token="a", now=NOW, lease=LEASE)
-    repo.release_upload(dataset_id=one, token="a", now=NOW)
-    assert repo.upload_state(dataset_id=one) == UploadState(openai_file_id=None, claimed=False)
-    record = repo.by_id(one)
-    assert record is not None and record.openai_file_id is None
-    assert repo.claim_upload(dataset_id=one, token="b", now=NOW, lease=LEASE)  # a retry may
+    assert repo.claim_upload(**openai(one), token="a", now=NOW, lease=LEASE)
+    repo.release_upload(**openai(one), token="a", now=NOW)
+    assert repo.upload_state(**openai(one)) == UploadState(file_id=None, claimed=False)
+    assert repo.uploaded_file(**openai(one)) is None
+    assert repo.claim_upload(**openai(one), token="b", now=NOW, lease=LEASE)  # a retry may
 
 
 def test_the_first_finished_upload_is_kept(engine: Engine) -> None:
     repo = DatasetRepository(engine=engine)
     one = dataset(repo)
-    assert repo.claim_upload(dataset_id=one, token="a", now=NOW, lease=LEASE)
+    assert repo.claim_upload(**openai(one), token="a", now=NOW, lease=LEASE)
     later = NOW + LEASE * 2
-    assert repo.claim_upload(dataset_id=one, token="b", now=later, lease=LEASE)
+    assert repo.claim_upload(**openai(one), token="b", now=later, lease=LEASE)
     # the slow uploader "a" was taken over but finishes first: its file stands, "b" is told so
-    assert repo.finish_upload(dataset_id=one, openai_file_id="file-a", now=later) == "file-a"
-    assert repo.finish_upload(dataset_id=one, openai_file_id="file-b", now=later) == "file-a"
-    assert repo.upload_state(dataset_id=one) == UploadState(openai_file_id="file-a", claimed=False)
+    assert repo.finish_upload(**openai(one), file_id="file-a", now=later) == "file-a"
+    assert repo.finish_upload(**openai(one), file_id="file-b", now=later) == "file-a"
+    assert repo.upload_state(**openai(one)) == UploadState(file_id="file-a", claimed=False)
 
 
 def test_only_real_uploads_are_reused_by_content(engine: Engine) -> None:
@@ -99,11 +103,13 @@ def test_only_real_uploads_are_reused_by_content(engine: Engine) -> None:
             slack_file_id=file_id, sha256="ab" * 32, format="chat", examples=1, total_tokens=5,
             valid=True, report={}, now=NOW,
         )  # fmt: skip
-    assert repo.claim_upload(dataset_id=one, token="a", now=NOW, lease=LEASE)
-    assert repo.uploaded_with_sha(sha256="ab" * 32) is None  # claimed is not uploaded
-    repo.finish_upload(dataset_id=one, openai_file_id="file-1", now=NOW)
-    assert repo.uploaded_with_sha(sha256="ab" * 32) == "file-1"
-    assert repo.finish_upload(dataset_id=two, openai_file_id="file-1", now=NOW) == "file-1"
+    assert repo.claim_upload(**openai(one), token="a", now=NOW, lease=LEASE)
+    assert (
+        repo.uploaded_with_sha(sha256="ab" * 32, backend="openai") is None
+    )  # claimed is not uploaded
+    repo.finish_upload(**openai(one), file_id="file-1", now=NOW)
+    assert repo.uploaded_with_sha(sha256="ab" * 32, backend="openai") == "file-1"
+    assert repo.finish_upload(**openai(two), file_id="file-1", now=NOW) == "file-1"
 
 
 def race(claimers: int, attempt: object) -> list[bool]:
@@ -131,21 +137,21 @@ def race(claimers: int, attempt: object) -> list[bool]:
 def test_concurrent_claimers_have_one_winner(engine: Engine) -> None:
     repo = DatasetRepository(engine=engine)
     one = dataset(repo)
-    wins = race(8, lambda i: repo.claim_upload(dataset_id=one, token=f"t{i}", now=NOW, lease=LEASE))
+    wins = race(8, lambda i: repo.claim_upload(**openai(one), token=f"t{i}", now=NOW, lease=LEASE))
     assert sorted(wins) == [False] * 7 + [True]
 
 
 def test_concurrent_takeover_of_a_stale_claim_has_one_winner(engine: Engine) -> None:
     repo = DatasetRepository(engine=engine)
     one = dataset(repo)
-    assert repo.claim_upload(dataset_id=one, token="crashed", now=NOW, lease=LEASE)
+    assert repo.claim_upload(**openai(one), token="crashed", now=NOW, lease=LEASE)
     later = NOW + LEASE * 2
     wins = race(
-        8, lambda i: repo.claim_upload(dataset_id=one, token=f"t{i}", now=later, lease=LEASE)
+        8, lambda i: repo.claim_upload(**openai(one), token=f"t{i}", now=later, lease=LEASE)
     )
     assert sorted(wins) == [False] * 7 + [True]
     with engine.connect() as connection:
-        holder = connection.execute(text("SELECT upload_claim FROM datasets")).scalar()
+        holder = connection.execute(text("SELECT upload_claim FROM remote_files")).scalar()
     assert holder is not None and holder.startswith("t")
 
 
@@ -171,7 +177,7 @@ def test_migration_frees_old_style_upload_locks(tmp_path: Path) -> None:
         insert_dataset(engine, "F-uploaded", "file-1")
         insert_dataset(engine, "F-new", None)
 
-        migrate.upgrade(engine)
+        migrate.upgrade(engine, revision="0004_upload_claim")
 
         with engine.connect() as connection:
             rows = connection.execute(
@@ -187,10 +193,11 @@ def test_migration_frees_old_style_upload_locks(tmp_path: Path) -> None:
             ("F-new", None, None, None),
             ("F-uploaded", "file-1", None, None),
         ]
+        migrate.upgrade(engine)  # and on to the newest schema, where the next start uploads
         repo = DatasetRepository(engine=engine)
         locked = repo.get(slack_file_id="F-locked")
         assert locked is not None
-        assert repo.claim_upload(dataset_id=locked.id, token="t", now=NOW, lease=LEASE)
+        assert repo.claim_upload(**openai(locked.id), token="t", now=NOW, lease=LEASE)
         engine.dispose()
 
 
@@ -203,11 +210,8 @@ def test_schema_after_migrations_matches_the_models(engine: Engine) -> None:
 def test_upload_claim_migration_downgrades_and_upgrades_again(engine: Engine) -> None:
     repo = DatasetRepository(engine=engine)
     one = dataset(repo)
-    repo.finish_upload(dataset_id=one, openai_file_id="file-1", now=NOW)
-    with engine.begin() as connection:
-        command.downgrade(migrate.alembic_config(connection), "0003_catchup")
+    repo.finish_upload(**openai(one), file_id="file-1", now=NOW)
+    migrate.downgrade(engine, revision="0003_catchup")
     assert "upload_claim" not in {c["name"] for c in inspect(engine).get_columns("datasets")}
     migrate.upgrade(engine)
-    record = repo.by_id(one)
-    assert record is not None and record.openai_file_id == "file-1"
-    assert repo.upload_state(dataset_id=one) == UploadState(openai_file_id="file-1", claimed=False)
+    assert repo.upload_state(**openai(one)) == UploadState(file_id="file-1", claimed=False)
