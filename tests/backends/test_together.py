@@ -221,13 +221,12 @@ def _records(file_id: str) -> tuple[JobRecord, DatasetRecord]:
         hyperparameters={"n_epochs": 2}, suffix="demo", seed=None, state=JobState.CREATING,
         status=None, estimated_cost_usd=None, estimated_tokens=None, trained_tokens=None,
         fine_tuned_model=None, status_ts=None, approver_id=None, approval_ts=None, error=None,
-        created_at=now,
+        created_at=now, backend="together",
     )  # fmt: skip
     dataset = DatasetRecord(
         id=1, slack_file_id="F1", channel_id="C1", thread_ts="1.0", uploader_id="U1",
         name="t.jsonl", size_bytes=10, sha256=None, format="chat", examples=1, total_tokens=5,
-        valid=True, report=None, status="ready", error=None, report_ts=None,
-        openai_file_id=file_id, created_at=now,
+        valid=True, report=None, status="ready", error=None, report_ts=None, created_at=now,
     )  # fmt: skip
     return job, dataset
 
