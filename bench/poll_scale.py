@@ -27,6 +27,7 @@ from slack_sdk import WebClient  # noqa: E402
 
 from bot.core.jobs import JobState  # noqa: E402
 from bot.openai_gateway import OpenAIGateway  # noqa: E402
+from bot.services.backends import Backends  # noqa: E402
 from bot.services.ports import SystemClock  # noqa: E402
 from bot.services.watch import JobWatcher  # noqa: E402
 from handlers.notifier import SlackWatchNotifier  # noqa: E402
@@ -98,7 +99,7 @@ def run(
         notifications=NotificationRepository(engine=engine),
         models=ModelRepository(engine=engine),
         datasets=DatasetRepository(engine=engine),
-        gateway=OpenAIGateway(client),
+        backends=Backends({"openai": OpenAIGateway(client)}),
         notifier=SlackWatchNotifier(client=web),
         clock=SystemClock(),
         concurrency=8,

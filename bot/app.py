@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from bot.config import Settings, SettingsError, check_serve
 from bot.core.models import resolve_model
 from bot.services.access import AccessService
+from bot.services.backends import Backends
 from bot.services.compare import CompareService
 from bot.services.datasets import DatasetIntake
 from bot.services.deliveries import Deliveries
@@ -141,6 +142,24 @@ def openai_gateway(settings: Settings) -> FineTuningBackend:
     return OpenAIGateway(client)
 
 
+def backends(settings: Settings) -> Backends:
+    """Every backend whose key is set, keyed by its contract name."""
+    found: dict[str, FineTuningBackend] = {"openai": openai_gateway(settings)}
+    if settings.TOGETHER_API_KEY is not None:
+        from together import Together
+
+        from bot.backends.together import TogetherBackend
+
+        client = Together(
+            api_key=settings.TOGETHER_API_KEY.get_secret_value(),
+            base_url=settings.TOGETHER_BASE_URL,
+            max_retries=2,
+            timeout=120.0,
+        )
+        found["together"] = TogetherBackend(client)
+    return Backends(found, chosen_default=settings.FTBOT_DEFAULT_BACKEND)
+
+
 def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runtime]:
     """Wire the bot for `settings`: migrate the database, check the token, register listeners."""
     from handlers.notifier import SlackJobNotifier, SlackNotifier, SlackWatchNotifier
@@ -176,13 +195,13 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
     datasets = DatasetRepository(engine=engine)
     jobs_repo = JobRepository(engine=engine)
     models = ModelRepository(engine=engine)
-    gateway = openai_gateway(settings)
+    registry = backends(settings)
     jobs_pool = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="jobs")
     job_service = JobService(
         jobs=jobs_repo,
         datasets=datasets,
         files=files,
-        gateway=gateway,
+        backends=registry,
         notifier=SlackJobNotifier(client=client),
         clock=clock,
         executor=jobs_pool,
@@ -198,7 +217,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
         notifications=NotificationRepository(engine=engine),
         models=models,
         datasets=datasets,
-        gateway=gateway,
+        backends=registry,
         notifier=watch_notifier,
         clock=clock,
         # A replica that dies holding jobs gives them up after a few poll intervals.
@@ -230,7 +249,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
             models=models,
             service=job_service,
             watcher=watcher,
-            gateway=gateway,
+            backends=registry,
             notifier=watch_notifier,
             clock=clock,
         ),
@@ -238,7 +257,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
             jobs=jobs_repo,
             models=models,
             datasets=datasets,
-            gateway=gateway,
+            backends=registry,
             job_service=job_service,
             clock=clock,
         ),
@@ -247,12 +266,12 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
             models=models,
             datasets=datasets,
             files=files,
-            gateway=gateway,
+            backends=registry,
             job_service=job_service,
         ),
         deliveries=Deliveries(repo=DeliveryRepository(engine=engine), clock=clock),
         clock=clock,
-        chat=gateway,
+        chat=registry.get("openai"),  # FTBOT_CHAT_MODEL is an OpenAI model
         chat_model=settings.FTBOT_CHAT_MODEL,
         default_model=settings.FTBOT_DEFAULT_MODEL,
         bot_user_id=bot_user_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     SLACK_API_URL: str = "https://slack.com/api/"
     OPENAI_API_KEY: SecretStr | None = None
     OPENAI_BASE_URL: str | None = None
+    TOGETHER_API_KEY: SecretStr | None = None
+    TOGETHER_BASE_URL: str | None = (
+        None  # the together SDK's own variable (its default: api.together.ai)
+    )
     DATABASE_URL: str = "sqlite:///finetune-bot.db"
     PORT: int = Field(default=3000, ge=0, le=65535)  # 0: any free port (tests)
     FTBOT_POLL_SECONDS: float = Field(default=30, gt=0)
@@ -37,6 +41,8 @@ class Settings(BaseSettings):
     FTBOT_MAX_FILE_MB: float = Field(default=512, gt=0)
     FTBOT_APPROVAL_USD: float | None = Field(default=None, ge=0)
     FTBOT_CHAT_MODEL: str = "gpt-4.1-mini"  # understands mentions and DMs (tool calling)
+    FTBOT_DEFAULT_BACKEND: Literal["openai", "together", "azure"] | None = None
+    FTBOT_TOGETHER_MODEL: str = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
 
     @field_validator("FTBOT_ADMINS", mode="before")
     @classmethod
@@ -75,12 +81,24 @@ class Settings(BaseSettings):
         return int(self.FTBOT_MAX_FILE_MB * 1024 * 1024)
 
     @property
+    def configured_backends(self) -> tuple[str, ...]:
+        """The fine-tuning backends whose key is set, in the contract's order."""
+        keys = {"openai": self.OPENAI_API_KEY, "together": self.TOGETHER_API_KEY}
+        return tuple(name for name, key in keys.items() if key is not None)
+
+    @property
     def socket_mode(self) -> bool:
         """Socket Mode when an app-level token is configured."""
         return self.SLACK_APP_TOKEN is not None
 
 
-_SECRETS = {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "OPENAI_API_KEY"}
+_SECRETS = {
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "OPENAI_API_KEY",
+    "TOGETHER_API_KEY",
+}
 SECRET_VARIABLES = frozenset(_SECRETS)
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 

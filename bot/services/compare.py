@@ -15,10 +15,11 @@ from bot.core.datasets import iter_records
 from bot.core.jobs import NOT_CONFIGURED, ServiceError
 from bot.core.message import Code, say
 from bot.core.models import UnknownModelError, resolve_model
+from bot.services.backends import OPENAI, Backends
 from bot.services.errors import UserError
 from bot.services.jobs import JobService
 from bot.services.models import unknown_model
-from bot.services.ports import FileSource, FineTuningBackend
+from bot.services.ports import FileSource
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRepository
 from storage.repositories import DatasetRecord, DatasetRepository
@@ -51,14 +52,14 @@ class CompareService:
         models: ModelRepository,
         datasets: DatasetRepository,
         files: FileSource,
-        gateway: FineTuningBackend,
+        backends: Backends,
         job_service: JobService,
     ) -> None:
         self._jobs = jobs
         self._models = models
         self._datasets = datasets
         self._files = files
-        self._gateway = gateway
+        self._backends = backends
         self._job_service = job_service
 
     def _dataset(
@@ -84,11 +85,12 @@ class CompareService:
         progress: Callable[[int, int], None],
     ) -> Comparison:
         """Ask both models each example; count exact and normalised matches; add up the cost."""
-        if not self._gateway.configured:
-            raise UserError(say(NOT_CONFIGURED))
         record = self._models.get(model.split(":ckpt-step-")[0])
         if record is not None and (record.deleted or not may_see(viewer, record.channel_id)):
             raise UserError(unknown_model(model))
+        gateway = self._backends.get(record.backend if record else OPENAI)
+        if not gateway.configured:
+            raise UserError(say(NOT_CONFIGURED))
         base = (
             record.base_model
             if record
@@ -108,7 +110,6 @@ class CompareService:
             raise UserError(
                 say(Code(source.name), " has no chat examples ending in an assistant answer.")
             )
-        gateway = self._gateway
         lock = threading.Lock()
         done = 0
         tokens = [0, 0]

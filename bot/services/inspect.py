@@ -10,9 +10,10 @@ from bot.core.jobs import Checkpoint, JobSnapshot, JobState
 from bot.core.message import Code, Conversation, Message, say
 from bot.core.permissions import may_adopt
 from bot.core.watch import Event, metrics_from_dict, status_view
+from bot.services.backends import Backends, backend_of_job_id
 from bot.services.errors import UserError, provider_errors
 from bot.services.jobs import JobService
-from bot.services.ports import Clock, FineTuningBackend
+from bot.services.ports import Clock
 from bot.services.watch import JobWatcher, marker
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRecord, JobRepository, NewJob
@@ -41,7 +42,7 @@ class JobInspector:
         models: ModelRepository,
         service: JobService,
         watcher: JobWatcher,
-        gateway: FineTuningBackend,
+        backends: Backends,
         notifier: Any,
         clock: Clock,
     ) -> None:
@@ -49,34 +50,36 @@ class JobInspector:
         self._models = models
         self._service = service
         self._watcher = watcher
-        self._gateway = gateway
+        self._backends = backends
         self._notifier = notifier
         self._clock = clock
 
-    def _snapshot(self, job_id: str) -> JobSnapshot:
+    def _snapshot(self, backend: str, job_id: str) -> JobSnapshot:
         with provider_errors():
-            return self._gateway.retrieve(job_id)
+            return self._backends.get(backend).retrieve(job_id)
 
-    def _job_or_id(self, reference: str, viewer: Viewer) -> tuple[JobRecord | None, str]:
+    def _job_or_id(self, reference: str, viewer: Viewer) -> tuple[JobRecord | None, str, str]:
+        """(the stored job or None, its remote id, its backend)."""
         try:
             job = self._service.resolve(reference, viewer)
-            return job, job.openai_job_id or ""
+            return job, job.openai_job_id or "", job.backend
         except UserError:
             # A job started elsewhere (dashboard, API) belongs to no conversation: admins may
             # read it before adopting it. A job the store knows is never read this way.
             reference = reference.strip()
+            backend = backend_of_job_id(reference)
             if (
-                reference.startswith("ftjob-")
+                reference.startswith(("ftjob-", "ft-"))
                 and may_see(viewer, None)
-                and self._jobs.by_openai_id(reference) is None
+                and self._jobs.by_remote_id(backend=backend, remote_id=reference) is None
             ):
-                return None, reference
+                return None, reference, backend
             raise
 
     def status(self, reference: str, viewer: Viewer) -> StatusAnswer:
         """One job's details and latest metrics."""
-        job, job_id = self._job_or_id(reference, viewer)
-        snapshot = self._snapshot(job_id)
+        job, job_id, backend = self._job_or_id(reference, viewer)
+        snapshot = self._snapshot(backend, job_id)
         stored = self._jobs.snapshot_of(job.id)[0] if job else None
         metrics = metrics_from_dict((stored or {}).get("metrics"))
         view = status_view(snapshot, metrics, int(self._clock.now().timestamp()))
@@ -90,25 +93,25 @@ class JobInspector:
 
     def events(self, reference: str, count: int, viewer: Viewer) -> tuple[str, list[Event]]:
         """The last `count` events, oldest first."""
-        _, job_id = self._job_or_id(reference, viewer)
+        _, job_id, backend = self._job_or_id(reference, viewer)
         with provider_errors():
-            page, _ = self._gateway.events(job_id, limit=max(1, min(count, 100)))
+            page, _ = self._backends.get(backend).events(job_id, limit=max(1, min(count, 100)))
         return job_id, list(reversed(page))
 
     def checkpoints(
         self, reference: str, viewer: Viewer
     ) -> tuple[JobRecord | None, list[Checkpoint], str]:
         """The job's checkpoints and final model."""
-        job, job_id = self._job_or_id(reference, viewer)
-        snapshot = self._snapshot(job_id)
+        job, job_id, backend = self._job_or_id(reference, viewer)
+        snapshot = self._snapshot(backend, job_id)
         with provider_errors():
-            found = self._gateway.checkpoints(job_id)
+            found = self._backends.get(backend).checkpoints(job_id)
         return job, found, snapshot.fine_tuned_model or ""
 
     def chart(self, *, reference: str, viewer: Viewer) -> Message:
         """Upload the loss chart into the job's thread."""
         job = self._service.resolve(reference, viewer)
-        snapshot = self._snapshot(job.openai_job_id or "")
+        snapshot = self._snapshot(job.backend, job.openai_job_id or "")
         stamp = int(self._clock.now().timestamp())
         self._watcher.post_chart(job, snapshot, key=marker(job, "chart", f"request-{stamp}"))
         return say("Posted the loss chart of ", Code(job.openai_job_id or ""), " in its thread.")
@@ -126,7 +129,8 @@ class JobInspector:
             self._service.require_modify(viewer, job)  # says who may
         if model != final:
             with provider_errors():
-                made = {c.model for c in self._gateway.checkpoints(job.openai_job_id or "")}
+                gateway = self._backends.get(job.backend)
+                made = {c.model for c in gateway.checkpoints(job.openai_job_id or "")}
             if model not in made:
                 raise UserError(say(Code(model), " is not a checkpoint of ", Code(final), "."))
         now = self._clock.now()
@@ -141,7 +145,8 @@ class JobInspector:
         if not decision.allowed:
             raise UserError(say("You can't do that: ", decision.reason, "."))
         job_id = reference.strip()
-        existing = self._jobs.by_openai_id(job_id)
+        backend = backend_of_job_id(job_id)
+        existing = self._jobs.by_remote_id(backend=backend, remote_id=job_id)
         if existing:
             where = (
                 say(Conversation(existing.channel_id))
@@ -149,11 +154,11 @@ class JobInspector:
                 else say("another conversation")
             )
             raise UserError(say(Code(job_id), " is already watched in ", where, "."))
-        snapshot = self._snapshot(job_id)
+        snapshot = self._snapshot(backend, job_id)
         owner = snapshot.metadata.get("slack_user") or actor
         now = self._clock.now()
         record, _ = self._jobs.add_request(
-            request_key=f"adopt:{job_id}",
+            request_key=f"adopt:{backend}:{job_id}",
             now=now,
             request=NewJob(
                 openai_job_id=job_id,
@@ -162,6 +167,7 @@ class JobInspector:
                 model=snapshot.model,
                 state=JobState.CREATED,
                 status=snapshot.status,
+                backend=backend,
             ),
         )
         ts = self._notifier.post_adopted(job=record, adopter=actor)

@@ -13,8 +13,9 @@ from bot.core.jobs import NOT_CONFIGURED, JobSnapshot, JobState, ServiceError, s
 from bot.core.message import Code, Mention, Message, Part, Text, say
 from bot.core.models import ModelInfo, UnknownModelError, resolve_model
 from bot.core.permissions import may_approve, may_modify
+from bot.services.backends import OPENAI, Backends
 from bot.services.errors import UserError, provider_errors
-from bot.services.ports import Clock, FileSource, FineTuningBackend, JobNotifier
+from bot.services.ports import Clock, FileSource, JobNotifier
 from bot.services.uploads import create_once, ensure_uploaded
 from storage.jobs import JobRecord, JobRepository, NewJob
 from storage.repositories import DatasetRecord, DatasetRepository
@@ -53,7 +54,7 @@ class JobService:
         jobs: JobRepository,
         datasets: DatasetRepository,
         files: FileSource,
-        gateway: FineTuningBackend,
+        backends: Backends,
         notifier: JobNotifier,
         clock: Clock,
         executor: Executor,
@@ -62,16 +63,11 @@ class JobService:
         self._jobs = jobs
         self._datasets = datasets
         self._files = files
-        self._gateway = gateway
+        self._backends = backends
         self._notifier = notifier
         self._clock = clock
         self._executor = executor
         self._policy = policy
-
-    @property
-    def gateway(self) -> FineTuningBackend:
-        """The fine-tuning backend (NotConfigured when no key is set)."""
-        return self._gateway
 
     # ---- reading -----------------------------------------------------------------------------
 
@@ -195,6 +191,7 @@ class JobService:
                 suffix=cmd.suffix,
                 seed=cmd.seed,
                 state=JobState.AWAITING_APPROVAL if needs_approval else JobState.REQUESTED,
+                backend=OPENAI,
                 estimated_cost_usd=plan.estimate.cost_usd,
                 estimated_tokens=plan.estimate.billed_tokens,
             ),
@@ -272,7 +269,7 @@ class JobService:
         dataset = self._datasets.by_id(job.dataset_id or 0) if job else None
         assert job is not None and dataset is not None
         try:
-            snapshot = self._create_on_openai(job, dataset)
+            snapshot = self._create_on_backend(job, dataset)
         except ServiceError as error:
             text = error.explained
             self._jobs.creation_failed(
@@ -296,22 +293,26 @@ class JobService:
         ts = self._notifier.post_job(job=job, dataset=dataset, snapshot=snapshot, epochs=epochs)
         self._jobs.set_status_message(job_id=job.id, ts=ts, now=self._clock.now())
 
-    def _create_on_openai(self, job: JobRecord, dataset: DatasetRecord) -> JobSnapshot:
-        training = self.ensure_uploaded(dataset)
+    def _create_on_backend(self, job: JobRecord, dataset: DatasetRecord) -> JobSnapshot:
+        training = self.ensure_uploaded(dataset, job.backend)
         other = self._datasets.by_id(job.validation_dataset_id or 0)
-        validation = self.ensure_uploaded(other) if other else None
+        validation = self.ensure_uploaded(other, job.backend) if other else None
         return create_once(
-            self._gateway, job=job, dataset=dataset, training=training, validation=validation
+            self._backends.get(job.backend),
+            job=job,
+            dataset=dataset,
+            training=training,
+            validation=validation,
         )
 
-    def ensure_uploaded(self, dataset: DatasetRecord) -> str:
-        """The dataset's OpenAI file id, uploading it unless the same content already was."""
+    def ensure_uploaded(self, dataset: DatasetRecord, backend: str) -> str:
+        """The dataset's file id on `backend`, uploading it unless the same content already was."""
         return ensure_uploaded(
             dataset,
-            backend="openai",
+            backend=backend,
             datasets=self._datasets,
             files=self._files,
-            gateway=self._gateway,
+            gateway=self._backends.get(backend),
             clock=self._clock,
         )
 
@@ -323,7 +324,7 @@ class JobService:
             raise UserError(say("Only a dataset that is ready to train can be uploaded."))
         self._require_configured()
         try:
-            file_id = self.ensure_uploaded(dataset)
+            file_id = self.ensure_uploaded(dataset, OPENAI)
         except ServiceError as error:
             text = error.explained
         else:
@@ -376,7 +377,7 @@ class JobService:
         job = self.resolve(reference, viewer)
         self.require_modify(viewer, job)
         with provider_errors():
-            snapshot = self._gateway.act(action, job.openai_job_id or "")
+            snapshot = self._backends.get(job.backend).act(action, job.openai_job_id or "")
         self._jobs.set_status(job_id=job.id, status=snapshot.status, now=self._clock.now())
         self._notifier.post_text(
             channel=job.channel_id,
@@ -417,7 +418,8 @@ class JobService:
         )
 
     def _require_configured(self) -> None:
-        if not self._gateway.configured:
+        # New jobs and uploads go to OpenAI until `start` takes `backend=` (issue 13).
+        if not self._backends.get(OPENAI).configured:
             raise UserError(say(NOT_CONFIGURED))
 
     def _job_by_key(self, request_key: str, viewer: Viewer) -> JobRecord:

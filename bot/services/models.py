@@ -9,9 +9,10 @@ from bot.core.jobs import ACTIVE_STATES, ServiceError
 from bot.core.message import Code, Mention, Message, Text, say
 from bot.core.models import UnknownModelError, resolve_model
 from bot.core.usage import Usage, usage
+from bot.services.backends import OPENAI, Backends
 from bot.services.errors import UserError, provider_errors
 from bot.services.jobs import JobService
-from bot.services.ports import Clock, FineTuningBackend
+from bot.services.ports import Clock
 from storage.fine_tuned import ModelRecord, ModelRepository
 from storage.jobs import JobRecord, JobRepository
 from storage.repositories import DatasetRecord, DatasetRepository
@@ -56,14 +57,14 @@ class ModelService:
         jobs: JobRepository,
         models: ModelRepository,
         datasets: DatasetRepository,
-        gateway: FineTuningBackend,
+        backends: Backends,
         job_service: JobService,
         clock: Clock,
     ) -> None:
         self._jobs = jobs
         self._models = models
         self._datasets = datasets
-        self._gateway = gateway
+        self._backends = backends
         self._job_service = job_service
         self._clock = clock
 
@@ -111,11 +112,10 @@ class ModelService:
             )
         # Models the bot made belong to their job's conversation; others (base models, models
         # made outside the bot) belong to none and are the organisation's to try.
-        self.visible_model(name, viewer)
+        record = self.visible_model(name, viewer)
+        gateway = self._backends.get(record.backend if record else OPENAI)
         try:
-            answer, _, _ = self._gateway.chat(
-                model=name, messages=[{"role": "user", "content": prompt}]
-            )
+            answer, _, _ = gateway.chat(model=name, messages=[{"role": "user", "content": prompt}])
         except ServiceError as error:
             if error.kind in ("not_found", "invalid_request"):
                 raise UserError(
@@ -145,7 +145,7 @@ class ModelService:
         actor = viewer.user_id
         record = self.check_delete(viewer=viewer, model=model)
         with provider_errors():
-            self._gateway.delete_model(model)
+            self._backends.get(record.backend).delete_model(model)
         self._models.mark_deleted(name=model, now=self._clock.now())
         job = self._jobs.by_fine_tuned_model(model)
         if job:

@@ -27,6 +27,7 @@ from bot.core.watch import (
     plan_update,
     rows_from_events,
 )
+from bot.services.backends import Backends
 from bot.services.ports import Clock, FineTuningBackend, WatchNotifier
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRecord, JobRepository, PollResult
@@ -63,7 +64,7 @@ class JobWatcher:
         notifications: NotificationRepository,
         models: ModelRepository,
         datasets: DatasetRepository,
-        gateway: FineTuningBackend,
+        backends: Backends,
         notifier: WatchNotifier,
         clock: Clock,
         concurrency: int = 8,
@@ -74,7 +75,7 @@ class JobWatcher:
         self._notifications = notifications
         self._models = models
         self._datasets = datasets
-        self._gateway = gateway
+        self._backends = backends
         self._notifier = notifier
         self._clock = clock
         self._concurrency = concurrency
@@ -84,7 +85,7 @@ class JobWatcher:
 
     def poll_once(self, now: dt.datetime | None = None) -> PollStats:
         """One cycle over every job being watched (bounded concurrency, failures isolated)."""
-        if not self._gateway.configured:
+        if not self._backends.configured():
             return PollStats(0, 0)
         now = now or self._clock.now()
         claimed = self._jobs.claim_active(
@@ -109,12 +110,12 @@ class JobWatcher:
 
     def poll_job(self, job: JobRecord) -> None:
         """Read one job's state and new events; record notices; edit; post what is due."""
-        gateway = self._gateway
+        gateway = self._backends.get(job.backend)
         assert job.openai_job_id
         snapshot = gateway.retrieve(job.openai_job_id)
         stored, cursor = self._jobs.snapshot_of(job.id)
         stored = stored or {}
-        events = self._new_events(job.openai_job_id, cursor)
+        events = self._new_events(gateway, job.openai_job_id, cursor)
         now = self._clock.now()
         update = plan_update(
             previous_view=stored.get("view"),
@@ -159,12 +160,14 @@ class JobWatcher:
         if snapshot.finished and not self._notifications.has_due(job_id=job.id):
             self._jobs.mark_finished(job_id=job.id, now=now)
 
-    def _new_events(self, job_id: str, cursor: str | None) -> list[Event]:
+    def _new_events(
+        self, gateway: FineTuningBackend, job_id: str, cursor: str | None
+    ) -> list[Event]:
         """Events newer than the cursor, oldest first (pages only as far back as needed)."""
         fresh: list[Event] = []
         after: str | None = None
         while True:
-            page, has_more = self._gateway.events(job_id, after=after, limit=EVENTS_PAGE)
+            page, has_more = gateway.events(job_id, after=after, limit=EVENTS_PAGE)
             found, reached = new_events_since(page, cursor)
             fresh += found
             if reached or not has_more or not page:
@@ -222,7 +225,7 @@ class JobWatcher:
             return self.post_chart(job, snapshot, key=key)
         if record.kind == "checkpoints":
             assert job.openai_job_id
-            checkpoints = self._gateway.checkpoints(job.openai_job_id)
+            checkpoints = self._backends.get(job.backend).checkpoints(job.openai_job_id)
             return self._notifier.post_checkpoints(
                 job=job,
                 checkpoints=checkpoints,
@@ -234,23 +237,21 @@ class JobWatcher:
     def post_chart(self, job: JobRecord, snapshot: JobSnapshot, *, key: str) -> str | None:
         """The loss chart in the job's thread (from the result file, else the metrics events)."""
         assert job.openai_job_id
+        gateway = self._backends.get(job.backend)
         rows = []
         for file_id in snapshot.result_files:
             try:
-                rows = parse_result_csv(self._gateway.file_content(file_id))
+                rows = parse_result_csv(gateway.file_content(file_id))
             except ServiceError:
                 rows = []
             if rows:
                 break
         if not rows:
-            rows = rows_from_events(self._all_events(job.openai_job_id))
+            rows = rows_from_events(self._new_events(gateway, job.openai_job_id, None))
         from bot.charts import loss_chart  # matplotlib loads on the first chart, not at import
 
         png = loss_chart(rows, title=f"{job.openai_job_id} · {job.model}")
         return self._notifier.upload_chart(job=job, png=png, title=f"Loss chart · {key}")
-
-    def _all_events(self, job_id: str) -> list[Event]:
-        return self._new_events(job_id, None)
 
     def _dataset_name(self, job: JobRecord) -> str:
         dataset = self._datasets.by_id(job.dataset_id) if job.dataset_id else None

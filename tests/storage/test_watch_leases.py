@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.jobs import JobState
+from bot.services.backends import Backends
 from bot.services.watch import JobWatcher
 from storage import migrate
 from storage.db import make_engine
@@ -68,7 +69,7 @@ def test_claims_use_the_configured_lease(tmp_path: Path) -> None:
             notifications=NotificationRepository(engine=engine),
             models=ModelRepository(engine=engine),
             datasets=DatasetRepository(engine=engine),
-            gateway=gateway,  # type: ignore[arg-type]
+            backends=Backends({"openai": gateway}),  # type: ignore[dict-item]
             notifier=None,  # type: ignore[arg-type]
             clock=Clock(),
             lease=lease,

@@ -1,0 +1,56 @@
+"""The fine-tuning backends, keyed by their contract names (product §9), and which one to use."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from bot.services.ports import FineTuningBackend, NotConfigured
+
+OPENAI, TOGETHER, AZURE = "openai", "together", "azure"
+NAMES = (OPENAI, TOGETHER, AZURE)
+OPENAI_CLOSES = dt.date(2027, 1, 6)  # OpenAI takes no new fine-tuning jobs from this day
+_NOT_CONFIGURED = NotConfigured()
+
+
+def backend_of_job_id(job_id: str) -> str:
+    """The backend a remote job id belongs to, by its shape (`ftjob-…` OpenAI, `ft-…` Together)."""
+    return TOGETHER if job_id.startswith("ft-") else OPENAI
+
+
+def default_backend(configured: tuple[str, ...], *, chosen: str | None, today: dt.date) -> str:
+    """FTBOT_DEFAULT_BACKEND when set; else OpenAI while it takes new jobs (and is configured),
+    else the first configured of Together and Azure; OpenAI when nothing else is there."""
+    if chosen:
+        return chosen
+    if OPENAI in configured and today < OPENAI_CLOSES:
+        return OPENAI
+    for name in (TOGETHER, AZURE):
+        if name in configured:
+            return name
+    return OPENAI
+
+
+class Backends:
+    """The configured backends; any other name answers as not configured."""
+
+    def __init__(
+        self, backends: Mapping[str, FineTuningBackend], *, chosen_default: str | None = None
+    ) -> None:
+        unknown = set(backends) - set(NAMES)
+        if unknown:
+            raise ValueError(f"unknown backends: {sorted(unknown)}")
+        self._backends = dict(backends)
+        self._chosen_default = chosen_default
+
+    def get(self, name: str) -> FineTuningBackend:
+        """The backend called `name` (a NotConfigured stand-in when it is not configured)."""
+        return self._backends.get(name, _NOT_CONFIGURED)
+
+    def configured(self) -> tuple[str, ...]:
+        """The names of the configured backends, in the contract's order."""
+        return tuple(n for n in NAMES if self._backends.get(n, _NOT_CONFIGURED).configured)
+
+    def default(self, today: dt.date) -> str:
+        """The backend new jobs go to when none is named."""
+        return default_backend(self.configured(), chosen=self._chosen_default, today=today)
