@@ -155,6 +155,7 @@ class JobWatcher:
                 channel_id=job.channel_id,
                 base_model=job.model,
                 now=now,
+                backend=job.backend,
             )
         self.deliver(job, snapshot)
         if snapshot.finished and not self._notifications.has_due(job_id=job.id):
