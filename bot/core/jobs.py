@@ -142,22 +142,37 @@ def explain(kind: str, message: str, param: str | None, *, backend: str = "OpenA
     return say(words)
 
 
+def _whole(value: Any) -> int | None:
+    """A whole number from the API, or None for anything else (bools, text, floats, NaN)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def snapshot_from(data: dict[str, Any]) -> JobSnapshot:
-    """A JobSnapshot from the API's job object (tolerating missing and unknown fields)."""
-    error = data.get("error") or {}
+    """A JobSnapshot from the API's job object, tolerating missing, unknown and mistyped fields
+    (a field of the wrong type counts as missing: one odd answer must not stop the watching)."""
+    raw_error, raw_metadata = data.get("error"), data.get("metadata")
+    error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
+    metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
+    files = data.get("result_files")
     return JobSnapshot(
         id=str(data.get("id") or ""),
         status=str(data.get("status") or "unknown"),
         model=str(data.get("model") or ""),
-        created_at=data.get("created_at"),
-        finished_at=data.get("finished_at"),
-        estimated_finish=data.get("estimated_finish"),
-        fine_tuned_model=data.get("fine_tuned_model"),
-        trained_tokens=data.get("trained_tokens"),
-        training_file=data.get("training_file"),
-        validation_file=data.get("validation_file"),
-        error_code=error.get("code") if isinstance(error, dict) else None,
-        error_message=error.get("message") if isinstance(error, dict) else None,
-        metadata=dict(data.get("metadata") or {}),
-        result_files=tuple(data.get("result_files") or ()),
+        created_at=_whole(data.get("created_at")),
+        finished_at=_whole(data.get("finished_at")),
+        estimated_finish=_whole(data.get("estimated_finish")),
+        fine_tuned_model=_text(data.get("fine_tuned_model")),
+        trained_tokens=_whole(data.get("trained_tokens")),
+        training_file=_text(data.get("training_file")),
+        validation_file=_text(data.get("validation_file")),
+        error_code=_text(error.get("code")),
+        error_message=_text(error.get("message")),
+        metadata={str(k): str(v) for k, v in metadata.items() if isinstance(v, str)},
+        result_files=tuple(f for f in files if isinstance(f, str))
+        if isinstance(files, list | tuple)
+        else (),
     )

@@ -291,3 +291,35 @@ def test_snapshot_from_copies_what_it_keeps() -> None:
 def test_snapshot_from_keeps_huge_numbers() -> None:
     job = snapshot_from({**JOB, "trained_tokens": 10**15, "finished_at": 2**40})
     assert job.trained_tokens == 10**15 and job.finished_at == 2**40
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "attribute", "expected"),
+    [
+        ("created_at", "yesterday", "created_at", None),
+        ("created_at", True, "created_at", None),
+        ("created_at", 1.5, "created_at", None),
+        ("created_at", 1700000000, "created_at", 1700000000),
+        ("trained_tokens", "many", "trained_tokens", None),
+        ("metadata", ["slack_user", "U1"], "metadata", {}),
+        ("metadata", {"slack_user": "U1", "n": 3}, "metadata", {"slack_user": "U1"}),
+        ("result_files", "file-abc", "result_files", ()),
+        ("result_files", ["file-a", 7], "result_files", ("file-a",)),
+        ("fine_tuned_model", {"name": "x"}, "fine_tuned_model", None),
+        ("error", "boom", "error_message", None),
+    ],
+)
+def test_snapshot_from_treats_mistyped_fields_as_missing(
+    field: str, value: object, attribute: str, expected: object
+) -> None:
+    snapshot = snapshot_from({"id": "ftjob-1", "status": "running", "model": "m", field: value})
+    assert getattr(snapshot, attribute) == expected
+
+
+def test_a_mistyped_snapshot_still_renders_a_status_view() -> None:
+    from bot.core.watch import Metrics, status_view
+
+    snapshot = snapshot_from(
+        {"id": "ftjob-1", "status": "running", "created_at": "yesterday", "metadata": [1]}
+    )
+    assert "running" in str(status_view(snapshot, Metrics(), 1700000000))
