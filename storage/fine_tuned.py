@@ -62,6 +62,19 @@ class ModelRepository:
         with self._sessions.begin() as session:
             session.execute(stmt)
 
+    def of_checkpoint(self, name: str) -> ModelRecord | None:
+        """The model a name stands for: the model itself, or the model one of its checkpoints
+        belongs to (OpenAI's `<model>:ckpt-step-<n>`, Together's `<model>:<n>`)."""
+        candidates = [name, name.split(":ckpt-step-")[0]]
+        head, _, step = name.rpartition(":")
+        if head and step.isascii() and step.isdigit():
+            candidates.append(head)
+        for candidate in candidates:
+            found = self.get(candidate)
+            if found is not None:
+                return found
+        return None
+
     def get(self, name: str) -> ModelRecord | None:
         """A model by name (names do not clash across backends; the newest, if they did)."""
         with self._sessions() as session:

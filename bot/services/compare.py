@@ -67,7 +67,8 @@ class CompareService:
     ) -> DatasetRecord:
         if reference:
             return self._job_service.dataset(reference, viewer, channel_id)
-        job = self._jobs.by_fine_tuned_model(model.split(":ckpt-step-")[0])
+        stored = self._models.of_checkpoint(model)
+        job = self._jobs.by_fine_tuned_model(stored.name) if stored else None
         for dataset_id in (job.validation_dataset_id, job.dataset_id) if job else ():
             found = self._datasets.by_id(dataset_id) if dataset_id else None
             if found and may_see(viewer, found.channel_id):
@@ -85,7 +86,7 @@ class CompareService:
         progress: Callable[[int, int], None],
     ) -> Comparison:
         """Ask both models each example; count exact and normalised matches; add up the cost."""
-        record = self._models.get(model.split(":ckpt-step-")[0])
+        record = self._models.of_checkpoint(model)
         if record is not None and (record.deleted or not may_see(viewer, record.channel_id)):
             raise UserError(unknown_model(model))
         gateway = self._backends.get(record.backend if record else OPENAI)

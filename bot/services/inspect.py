@@ -18,8 +18,6 @@ from bot.services.watch import JobWatcher, marker
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRecord, JobRepository, NewJob
 
-CKPT = ":ckpt-step-"
-
 
 @dataclass(frozen=True, slots=True)
 class StatusAnswer:
@@ -120,8 +118,8 @@ class JobInspector:
         """Make a checkpoint (or the final model) the default for `/finetune try`.
 
         The choice must be the job's final model or one of the checkpoints the job made."""
-        final = model.split(CKPT)[0]
-        record = self._models.get(final)
+        record = self._models.of_checkpoint(model)
+        final = record.name if record else model
         job = self._jobs.by_fine_tuned_model(final) if record and not record.deleted else None
         if record is None or job is None or not may_see(viewer, record.channel_id):
             raise UserError(say("I don't know the model ", Code(final), "."))

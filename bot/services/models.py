@@ -87,7 +87,7 @@ class ModelService:
     def visible_model(self, name: str, viewer: Viewer) -> ModelRecord | None:
         """The stored model a name (or one of its checkpoints) stands for, if the viewer may see
         it; raises UserError for a model of ours they may not see or that was deleted."""
-        record = self._models.get(name.split(":ckpt-step-")[0])
+        record = self._models.of_checkpoint(name)
         if record is None:
             return None
         if not may_see(viewer, record.channel_id):

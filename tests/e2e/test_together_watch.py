@@ -107,6 +107,23 @@ def test_a_together_job_is_adopted_watched_and_tried(
     answer = ask(bot, f"try {output} hello", user="UADMIN")
     assert f"answer from {output}" in answer["text"]
     assert output in together.chat_models_called()
+    # choosing a checkpoint (Together names them <model_output_name>:<step>) makes it the
+    # channel's default for `try`
+    values = [
+        e["value"]
+        for b in choice["blocks"]
+        for e in ([b["accessory"]] if b.get("accessory") else [])
+        if e.get("action_id") == ids.CHECKPOINT_CHOOSE
+    ]
+    step = next(v for v in values if v != output)
+    assert step.startswith(output + ":")
+    bot.click(ids.CHECKPOINT_CHOOSE, step, user="UADMIN")
+    wait_for(
+        lambda: bot.services.inspector._models.get(output).chosen == step,  # type: ignore[union-attr]
+        what="the checkpoint choice",
+    )
+    answer = ask(bot, "try hello again", user="UADMIN")
+    assert f"answer from {step}" in answer["text"]
     # a job the store knows is not adopted twice
     _, again = bot.command(f"watch {job_id}", user="UADMIN")
     assert "already watched" in again["text"]
