@@ -25,15 +25,6 @@ SHA = "ab" * 32
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    with fresh_database_url(tmp_path) as url:
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        yield engine
-        engine.dispose()
-
-
-@pytest.fixture
 def at_0004(tmp_path: Path) -> Iterator[Engine]:
     """A database at 0004 holding what a running bot leaves: datasets uploaded, claimed and
     not, jobs with notifications, a request, a model."""

@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from storage import migrate
 from storage.catchup import CatchupRepository
-from storage.db import make_engine, unreachable
+from storage.db import unreachable
 from storage.repositories import DatasetRepository
-from tests.db import fresh_database_url
 
 pytestmark = pytest.mark.db
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    with fresh_database_url(tmp_path) as url:
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        yield engine
-        engine.dispose()
 
 
 def test_the_first_run_is_recorded_once(engine: Engine) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,6 @@ pytestmark = pytest.mark.db
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=10)
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    with fresh_database_url(tmp_path) as url:
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        yield engine
-        engine.dispose()
 
 
 def test_migrations_create_every_table_and_are_idempotent(engine: Engine) -> None:
