@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import openai
 from openai import OpenAI
 
+from bot.backends.chat import answer_and_usage
 from bot.core.jobs import Checkpoint, JobSnapshot, ServiceError, snapshot_from
 from bot.core.watch import Event
 
@@ -181,13 +182,7 @@ class OpenAIGateway:
         """One chat completion: (answer, prompt tokens, completion tokens)."""
         with _errors():
             response = self._client.chat.completions.create(model=model, messages=messages)  # type: ignore[arg-type]
-        choice = response.choices[0].message if response.choices else None
-        usage = response.usage
-        return (
-            (choice.content or "") if choice else "",
-            usage.prompt_tokens if usage else 0,
-            usage.completion_tokens if usage else 0,
-        )
+        return answer_and_usage(response)
 
     def delete_model(self, name: str) -> bool:
         """Delete a fine-tuned model; True when OpenAI confirms."""

@@ -21,6 +21,7 @@ import together
 from together import Together
 from together.lib import FileTypeError
 
+from bot.backends.chat import answer_and_usage
 from bot.backends.together_events import EventStreams, epoch, row_step
 from bot.backends.together_shapes import (
     CARRIED_KEY,
@@ -304,13 +305,7 @@ class TogetherBackend:
         """One chat completion: (answer, prompt tokens, completion tokens)."""
         with _errors():
             response = self._client.chat.completions.create(model=model, messages=messages)  # type: ignore[arg-type]
-        choice = response.choices[0].message if response.choices else None
-        usage = response.usage
-        return (
-            (choice.content or "") if choice else "",
-            usage.prompt_tokens if usage else 0,
-            usage.completion_tokens if usage else 0,
-        )
+        return answer_and_usage(response)
 
     def chat_with_tools(
         self, *, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
