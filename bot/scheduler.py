@@ -44,41 +44,46 @@ def start_polling(
     for name in _CHATTY:
         logging.getLogger(name).addFilter(_QUIET)  # idempotent: the same filter object
     scheduler = BackgroundScheduler(timezone=dt.UTC)
+    now = dt.datetime.now(dt.UTC)
     if recovery is not None:
-        scheduler.add_job(
-            recovery,
-            "interval",
-            seconds=recovery_seconds,
-            id="recovery",
-            replace_existing=True,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
+        _every(scheduler, recovery, seconds=recovery_seconds, job_id="recovery")
     if housekeeping is not None:
-        scheduler.add_job(
-            housekeeping,
-            "interval",
-            seconds=housekeeping_seconds,
-            id="housekeeping",
-            replace_existing=True,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-            next_run_time=dt.datetime.now(dt.UTC),
+        _every(
+            scheduler, housekeeping, seconds=housekeeping_seconds, job_id="housekeeping", first=now
         )
-    scheduler.add_job(
+    _every(
+        scheduler,
         poll,
-        "interval",
         seconds=seconds,
+        job_id="poll",
+        first=now,
         jitter=min(5.0, seconds / 5) if seconds >= 5 else None,
-        id="poll",
-        replace_existing=True,
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-        next_run_time=dt.datetime.now(dt.UTC),
     )
     scheduler.start()
     log.info("polling jobs every %s s", seconds)
     return scheduler
+
+
+def _every(
+    scheduler: BackgroundScheduler,
+    run: Callable[[], object],
+    *,
+    seconds: float,
+    job_id: str,
+    first: dt.datetime | None = None,
+    jitter: float | None = None,
+) -> None:
+    """An interval job: one run at a time, late runs coalesced, never dropped as misfired."""
+    options: dict[str, object] = {"next_run_time": first} if first is not None else {}
+    scheduler.add_job(
+        run,
+        "interval",
+        seconds=seconds,
+        jitter=jitter,
+        id=job_id,
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        **options,
+    )
