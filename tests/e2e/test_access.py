@@ -17,15 +17,15 @@ import pytest
 from handlers import ids
 from handlers.blocks.jobs import START_CALLBACK
 from tests.conftest import shared
-from tests.e2e.conftest import SECRET, Bot, start_bot, wait_for
+from tests.e2e.conftest import Bot, start_bot, wait_for
 from tests.e2e.test_jobs import creates, job_posts
+from tests.e2e.test_models import ask
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.foreign_host import RecordingHost
 from tests.fakes.signing import (
     app_home_opened_event,
     app_mention_event,
-    command_request,
     dm_message_event,
     file_share_message_event,
     file_shared_event,
@@ -108,23 +108,6 @@ def secrets_of(world: World) -> list[str]:
     return [world.file_id, world.job_id, world.model, world.openai_file, "secret.jsonl"]
 
 
-def slow(bot: Bot, text: str, *, user: str, channel: str) -> str:
-    """A command answered through response_url (try, compare, or a slow one): its last text."""
-    bot.slack.ensure_user(user)
-    with RecordingHost() as hooks:
-        body, headers = command_request(
-            text=text, secret=SECRET, user_id=user, channel_id=channel,
-            response_url=hooks.url("/commands/T1/1/x"),
-        )  # fmt: skip
-        status, payload = bot.send(body, headers)
-        assert status == 200
-        first = json.loads(payload)
-        if not first["text"].startswith(("Asking", "Comparing", ":hourglass")):
-            return json.dumps(first)
-        request = wait_for(lambda: hooks.requests, what="the answer")[-1]
-    return request.body.decode()
-
-
 def test_commands_from_outside_answer_as_if_nothing_existed(world: World) -> None:
     bot, slack, openai = world.bot, world.bot.slack, world.openai
     private_before = len(slack.messages(PRIVATE))
@@ -165,7 +148,7 @@ def test_commands_from_outside_answer_as_if_nothing_existed(world: World) -> Non
     for text in (f"try {world.model} hi", f"try {world.model}:ckpt-step-5 hi",
                  f"compare {world.model}", f"compare {world.model} {world.file_id}",
                  f"compare ft:gpt-4o-mini-2024-07-18:org::other {world.file_id}"):  # fmt: skip
-        answer = slow(bot, text, user="UOUT", channel=PUBLIC)
+        answer = json.dumps(ask(bot, text, user="UOUT", channel=PUBLIC))
         assert any(n in answer for n in not_found), (text, answer)
     _, payload = bot.command(f"status {world.job_id}", user="UOUT", channel="DOUT")
     assert "No job matches" in payload["text"]
@@ -193,7 +176,7 @@ def test_members_and_admins_still_see_and_use_it(world: World) -> None:
     assert world.model in json.dumps(payload)
     _, payload = bot.command(f"cost {world.file_id}", user="UIN", channel=PUBLIC)
     assert "secret.jsonl" in json.dumps(payload)
-    assert world.model in slow(bot, f"try {world.model} hi", user="UIN", channel=PUBLIC)
+    assert world.model in json.dumps(ask(bot, f"try {world.model} hi", user="UIN", channel=PUBLIC))
 
 
 def test_hand_made_clicks_and_forms_are_rechecked(world: World) -> None:
