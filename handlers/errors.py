@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import PlainTextObject, SectionBlock
 from slack_sdk.models.views import View
 
-from handlers.payloads import STALE, StaleButton
+from handlers.payloads import STALE, StaleButton, tell_clicker
 
 log = logging.getLogger("finetune_bot.errors")
 
@@ -106,13 +106,4 @@ def _tell(body: dict[str, Any], respond: Respond | None, client: WebClient) -> N
     if respond is not None and body.get("response_url"):
         respond(text=STALE, response_type="ephemeral", replace_original=False)
         return
-    channel = _field(body, "channel", "id") or _field(body, "container", "channel_id")
-    user = _field(body, "user", "id")
-    if channel and user:
-        client.chat_postEphemeral(channel=channel, user=user, text=STALE)
-
-
-def _field(body: dict[str, Any], key: str, name: str) -> str | None:
-    holder = body.get(key)
-    value = holder.get(name) if isinstance(holder, dict) else None
-    return value if isinstance(value, str) else None
+    tell_clicker(client, body, STALE)

@@ -10,6 +10,8 @@ import json
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
+from slack_sdk import WebClient
+
 from bot.core.datasets import deeper_than
 
 STALE = "That button is no longer valid."
@@ -150,3 +152,17 @@ def _object(text: Any, shape: dict[str, type]) -> dict[str, Any]:
         if isinstance(item, int) and item < 0:
             raise StaleButton(f"{key} is negative")
     return value
+
+
+def tell_clicker(client: WebClient, body: dict[str, Any], text: str) -> None:
+    """An ephemeral line for the user who clicked, in the conversation of the click (if any)."""
+    channel = _field(body, "channel", "id") or _field(body, "container", "channel_id")
+    user = _field(body, "user", "id")
+    if channel and user:
+        client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+
+def _field(body: dict[str, Any], key: str, name: str) -> str | None:
+    holder = body.get(key)
+    value = holder.get(name) if isinstance(holder, dict) else None
+    return value if isinstance(value, str) else None

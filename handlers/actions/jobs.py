@@ -22,15 +22,6 @@ from handlers.text import error_text, render
 log = logging.getLogger(__name__)
 
 
-def _tell(client: WebClient, body: dict[str, Any], text: str) -> None:
-    """An ephemeral line for the user who clicked."""
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id"
-    )
-    if channel:
-        client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=text)
-
-
 def register(app: App, services: Deps) -> None:
     """Listeners for the job and dataset buttons."""
 
@@ -41,7 +32,7 @@ def register(app: App, services: Deps) -> None:
         viewer = services.access.viewer(body["user"]["id"])
         dataset = services.jobs.by_file(file_id, viewer)
         if dataset is None or not dataset.valid:
-            _tell(client, body, "That dataset isn't ready to train.")
+            payloads.tell_clicker(client, body, "That dataset isn't ready to train.")
             return
         today = services.clock.now().date()
         models = [m.id for m in trainable_models(today)]
@@ -74,7 +65,7 @@ def register(app: App, services: Deps) -> None:
                 slack_file_id=payloads.button_value(body),
             )
         except UserError as error:
-            _tell(client, body, error_text(error))
+            payloads.tell_clicker(client, body, error_text(error))
 
     @app.action(ids.JOB_CANCEL)
     def handle_job_cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -160,4 +151,4 @@ def _run(services: Deps, client: WebClient, body: dict[str, Any], call: Any) -> 
         text = render(call(services.access.viewer(body["user"]["id"]), value))
     except UserError as error:
         text = error_text(error)
-    _tell(client, body, text)
+    payloads.tell_clicker(client, body, text)
