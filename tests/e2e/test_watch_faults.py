@@ -144,14 +144,19 @@ def _logs(home: Path) -> str:
     return "\n".join(p.read_text()[-3000:] for p in sorted(home.glob("serve-*.log")))
 
 
-def start_job_through(url: str, slack: FakeSlack, openai: FakeOpenAI) -> tuple[str, str]:
+def start_job_through(
+    url: str, slack: FakeSlack, openai: FakeOpenAI, home: Path
+) -> tuple[str, str]:
     file = slack.add_file(shared("drone_training.jsonl").read_bytes(), name="d.jsonl")
     root = file["shares"]["public"]["C1"][0]["ts"]
     post(url, *event_request(file_shared_event(file["id"], "C1", "U1"), secret=SECRET))
     wait_for(lambda: "white_check_mark" in slack.reactions("C1", root), what="report")
     slack.ensure_user("UOWNER")  # a member of #C1, which is open to everyone the fake knows
-    post(url, *command_request(text="start latest", secret=SECRET, user_id="UOWNER"))
-    wait_for(lambda: job_posts(slack), what="job post")
+    _, _, answer = post(url, *command_request(text="start latest", secret=SECRET, user_id="UOWNER"))
+    try:
+        wait_for(lambda: job_posts(slack), what="job post")
+    except pytest.fail.Exception:  # say why: the command's answer and the servers' logs
+        pytest.fail(f"no job post; `start latest` answered {answer!r}; logs:\n{_logs(home)}")
     return next(iter(openai.jobs)), root
 
 
@@ -160,7 +165,7 @@ def test_kill_9_mid_job_and_restart(
 ) -> None:
     first, url = serve(slack, openai, database_url, tmp_path)
     try:
-        job_id, root = start_job_through(url, slack, openai)
+        job_id, root = start_job_through(url, slack, openai, tmp_path)
         advance(openai, job_id, range(1, 11), 20)
         wait_for(
             lambda: any("Checkpoint created at step 10" in t for t in texts(replies(slack, root))),
@@ -209,7 +214,7 @@ def test_two_serve_processes_on_one_database(
     one, url = serve(slack, openai, database_url, tmp_path)
     two, _ = serve(slack, openai, database_url, tmp_path)
     try:
-        job_id, root = start_job_through(url, slack, openai)
+        job_id, root = start_job_through(url, slack, openai, tmp_path)
         advance(openai, job_id, range(1, 21), 20, pause=0.03)
         openai.succeed(job_id, trained_tokens=5000)
         wait_for(
