@@ -62,11 +62,15 @@ class NotificationRepository:
             rows = session.scalars(select(Notification).where(due).order_by(Notification.id)).all()
             claimed = []
             for row in rows:
+                # No in-Python re-evaluation of `due` on the loaded row: SQLite gives its
+                # lease_until back naive, and comparing that with an aware `now` raised
+                # TypeError, so a notice left `sending` by a crash was never taken again.
                 won = session.execute(
                     update(Notification)
                     .where(Notification.id == row.id, due)
                     .values(status="sending", lease_until=now + lease)
                     .returning(Notification.id)
+                    .execution_options(synchronize_session=False)
                 ).first()
                 if won:
                     claimed.append(
