@@ -44,6 +44,9 @@ class BillingLine:
     cost_usd: float
     trainable: bool
     shutdown: dt.date | None
+    backend: str = "openai"
+    quoted: bool = False  # the backend quotes the price itself: cost_usd is not known here
+    tokens_estimated: bool = False  # counted with an approximation of the model's tokenizer
 
     @property
     def billed_tokens(self) -> int:
@@ -65,4 +68,13 @@ def billing_line(
         cost_usd=cost_usd(billed_per_epoch, epochs, model.training_usd_per_1m),
         trainable=model.is_trainable(today),
         shutdown=model.shutdown,
+        backend=model.backend,
+        quoted=model.quoted,
+        tokens_estimated=model.tokens_estimated,
     )
+
+
+def model_default_epochs(model: ModelInfo, n_examples: int) -> int:
+    """The epochs `model`'s backend picks when none are given: OpenAI's rule, or a fixed count."""
+    rule = model.epochs_rule
+    return default_epochs(n_examples) if rule == "openai" else int(rule)

@@ -23,6 +23,22 @@ class ModelInfo:
     shutdown: dt.date | None = None
     inference_input_usd_per_1m: float = 0.0
     inference_output_usd_per_1m: float = 0.0
+    backend: str = "openai"
+    tokenizer: str = "exact"  # "estimate": `encoding` only approximates the model's tokenizer
+    billing: str = "per_token"  # "quote": the backend quotes each job's price itself
+    epochs_rule: str | int = "openai"  # the service's rule, or a fixed default epoch count
+    price_source: str = ""
+    price_date: dt.date | None = None
+
+    @property
+    def tokens_estimated(self) -> bool:
+        """True when token counts for this model are approximations (tokenizer not shipped)."""
+        return self.tokenizer != "exact"
+
+    @property
+    def quoted(self) -> bool:
+        """True when the price comes from the backend's own quote, not a per-token rate."""
+        return self.billing == "quote"
 
     def is_trainable(self, today: dt.date) -> bool:
         """True while the model can still be fine-tuned on `today`."""
@@ -54,28 +70,48 @@ def catalogue() -> tuple[ModelInfo, ...]:
             shutdown=m.get("shutdown"),
             inference_input_usd_per_1m=float(m.get("inference_input_usd_per_1m", 0.0)),
             inference_output_usd_per_1m=float(m.get("inference_output_usd_per_1m", 0.0)),
+            backend=str(m.get("backend", "openai")),
+            tokenizer=str(m.get("tokenizer", "exact")),
+            billing=str(m.get("billing", "per_token")),
+            epochs_rule=m.get("epochs_rule", "openai"),
+            price_source=str(m.get("price_source", "")),
+            price_date=m.get("price_date"),
         )
         for m in raw["model"]
     )
 
 
-def known_model_ids() -> tuple[str, ...]:
-    """The snapshot names users may ask for."""
-    return tuple(m.id for m in catalogue())
+def known_model_ids(backend: str | None = None) -> tuple[str, ...]:
+    """The snapshot names users may ask for (on one backend, or on all)."""
+    return tuple(m.id for m in catalogue() if backend is None or m.backend == backend)
 
 
-def resolve_model(name: str) -> ModelInfo:
-    """Find a model by snapshot name, alias, or `ft:<base>:…` name; UnknownModelError if none."""
+def resolve_model(name: str, backend: str | None = None) -> ModelInfo:
+    """Find a model by snapshot name, alias, or `ft:<base>:…` name; UnknownModelError if none
+    (or if it is not a model of `backend`, when one is given)."""
     wanted = name.strip()
     if wanted.startswith("ft:"):
         # ft:<base>:<org>:<suffix>:<id> trains further on <base>'s terms.
         wanted = wanted.split(":")[1]
     for model in catalogue():
-        if wanted == model.id or wanted in model.aliases:
+        if (wanted == model.id or wanted in model.aliases) and backend in (None, model.backend):
             return model
-    raise UnknownModelError(name, known_model_ids())
+    raise UnknownModelError(name, known_model_ids(backend))
 
 
-def trainable_models(today: dt.date) -> tuple[ModelInfo, ...]:
-    """Models that can still be fine-tuned on `today`."""
-    return tuple(m for m in catalogue() if m.is_trainable(today))
+def backend_of_model(name: str) -> str | None:
+    """The backend whose catalogue holds `name`; for an unknown name, Together when it has a `/`
+    (Together's names are `org/model`), else None (product §9)."""
+    try:
+        return resolve_model(name).backend
+    except UnknownModelError:
+        return "together" if "/" in name else None
+
+
+def trainable_models(today: dt.date, backend: str | None = None) -> tuple[ModelInfo, ...]:
+    """Models that can still be fine-tuned on `today` (on one backend, or on all)."""
+    return tuple(
+        m
+        for m in catalogue()
+        if m.is_trainable(today) and (backend is None or m.backend == backend)
+    )

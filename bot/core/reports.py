@@ -181,6 +181,9 @@ def _billing_json(line: BillingLine) -> dict[str, Any]:
         "epochs": line.epochs,
         "estimated_cost_usd": line.cost_usd,
         "trainable": line.trainable,
+        "backend": line.backend,
+        "price": "quote" if line.quoted else "per_token",
+        "tokens_estimated": line.tokens_estimated,
     }
 
 

@@ -75,7 +75,7 @@ class _Analysis:
         self.example_hashes = HashTally()
         self.reply_hashes = HashTally()
         self.histogram: dict[int, int] = {}  # tokens per example -> how many examples
-        others = [m for m in trainable_models(today) if m.id != model.id]
+        others = [m for m in trainable_models(today, model.backend) if m.id != model.id]
         self.models = [model, *others]
         self.billed = {m.id: 0 for m in self.models}
         self.counters: list[BatchCounter] = []

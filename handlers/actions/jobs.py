@@ -35,9 +35,9 @@ def register(app: App, services: Deps) -> None:
             payloads.tell_clicker(client, body, "That dataset isn't ready to train.")
             return
         today = services.clock.now().date()
-        models = [m.id for m in trainable_models(today)]
+        models = [m.id for m in trainable_models(today, "openai")]
         estimates = []
-        for model in trainable_models(today):
+        for model in trainable_models(today, "openai"):
             try:
                 estimates.append(services.jobs.estimate(dataset, model, None))
             except UserError:

@@ -51,7 +51,7 @@ def test_catalogue_is_data_with_the_documented_models() -> None:
 
 
 def test_trainable_models_follow_shutdown_dates() -> None:
-    ids = [m.id for m in trainable_models(TODAY)]
+    ids = [m.id for m in trainable_models(TODAY, "openai")]
     assert ids == [
         "gpt-4o-mini-2024-07-18",
         "gpt-4o-2024-08-06",
@@ -106,3 +106,30 @@ def test_drone_dataset_is_valid_chat_with_tools() -> None:
     assert (report["format"], report["examples"], report["valid"]) == ("chat_tools", 103, True)
     assert report["tokens_estimated"] is True
     assert report["token_stats"]["min"] > 465  # every example carries 465 tokens of tools
+
+
+def test_catalogue_rows_name_their_backend_tokenizer_and_billing_rule() -> None:
+    from bot.core.billing import model_default_epochs
+
+    for model in catalogue():
+        assert model.backend in ("openai", "together", "azure"), model.id
+        assert model.price_source and model.price_date is not None, model.id
+    llama = resolve_model("meta-llama/Meta-Llama-3.1-8B-Instruct-Reference")
+    assert (llama.backend, llama.tokens_estimated, llama.quoted) == ("together", True, True)
+    assert model_default_epochs(llama, 10) == 1  # Together's default, not OpenAI's rule
+    mini = resolve_model("gpt-4o-mini")
+    assert (mini.backend, mini.tokens_estimated, mini.quoted) == ("openai", False, False)
+    assert model_default_epochs(mini, 10) == 10
+
+
+def test_models_resolve_per_backend_and_names_with_a_slash_are_together() -> None:
+    from bot.core.models import backend_of_model
+
+    assert backend_of_model("gpt-4o-mini") == "openai"
+    assert backend_of_model("Qwen/Qwen2.5-7B-Instruct") == "together"
+    assert backend_of_model("someone/unknown-model") == "together"
+    assert backend_of_model("gpt-9") is None
+    with pytest.raises(UnknownModelError) as info:
+        resolve_model("gpt-4o-mini", backend="together")
+    assert "gpt-4o-mini-2024-07-18" not in info.value.known
+    assert [m.backend for m in trainable_models(TODAY, "together")] == ["together"] * 3
