@@ -26,7 +26,11 @@ class Cost:
 
 @dataclass(frozen=True, slots=True)
 class Start:
-    """`start <dataset> [model=] [epochs=] [batch=] [lr=] [suffix=] [validation=] [seed=] [method=]`."""
+    """`start <dataset> [backend=] [model=] [epochs=] [batch=] [lr=] [suffix=] [validation=]
+    [seed=] [method=] [training=lora|full] [checkpoints=]`.
+
+    `lr` is OpenAI's learning-rate multiplier or Together's absolute learning rate, by backend;
+    `backend` None means: inferred from `model`, else the default backend (product §9)."""
 
     dataset: str
     model: str | None = None
@@ -37,6 +41,9 @@ class Start:
     validation: str | None = None
     seed: int | None = None
     method: str = "supervised"
+    backend: str | None = None
+    training: str | None = None  # Together: "lora" (its default) or "full"
+    checkpoints: int | None = None  # Together: number of intermediate checkpoints
 
 
 @dataclass(frozen=True, slots=True)
