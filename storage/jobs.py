@@ -348,8 +348,9 @@ class JobRepository:
                     model=row.model,
                     created_at=utc(row.created_at) or row.created_at,
                     estimated_tokens=row.estimated_tokens or 0,
-                    estimated_usd=row.estimated_cost_usd or 0.0,
+                    estimated_usd=row.estimated_cost_usd,
                     trained_tokens=row.trained_tokens,
+                    backend=row.backend,
                 )
                 for row in rows
             ]

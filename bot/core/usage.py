@@ -1,69 +1,87 @@
-"""Fine-tuning spend by user and by channel: estimated and actual, this month and all time."""
+"""Fine-tuning spend by user, channel and backend: estimated and actual, this month and all time.
+
+A cost the bot does not know is counted as unknown, never as $0: a job without an estimate
+(adopted, or its backend gave no quote), or trained tokens with no per-token price (a model its
+backend quotes itself, like Together AI's, or a model not in the catalogue).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
 class JobCost:
-    """What one job was expected to cost and what it did."""
+    """What one job was expected to cost (None: not known) and what it did."""
 
     owner_id: str
     channel_id: str
     model: str
     created_at: dt.datetime
     estimated_tokens: int
-    estimated_usd: float
+    estimated_usd: float | None
     trained_tokens: int | None
+    backend: str = "openai"
 
 
 @dataclass(slots=True)
 class Tally:
-    """Sums for one user or channel."""
+    """Sums for one user, channel or backend."""
 
     jobs: int = 0
     estimated_tokens: int = 0
     estimated_usd: float = 0.0
     trained_tokens: int = 0
     actual_usd: float = 0.0
+    unestimated: int = 0  # jobs without an estimate: not in estimated_usd
+    unpriced: int = 0  # jobs with trained tokens but no per-token price: not in actual_usd
 
     def add(self, job: JobCost, price: float | None) -> None:
-        """Count one job in."""
+        """Count one job in (`price`: USD per 1M trained tokens, None when there is none)."""
         self.jobs += 1
         self.estimated_tokens += job.estimated_tokens
-        self.estimated_usd += job.estimated_usd
+        if job.estimated_usd is None:
+            self.unestimated += 1
+        else:
+            self.estimated_usd += job.estimated_usd
         if job.trained_tokens is not None:
             self.trained_tokens += job.trained_tokens
-            if price is not None:
+            if price is None:
+                self.unpriced += 1
+            else:
                 self.actual_usd += job.trained_tokens * price / 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """By user and by channel, for all time and for the current month."""
+    """By user, channel and backend, for all time and for the current month."""
 
     by_user: dict[str, Tally]
     by_channel: dict[str, Tally]
     month_by_user: dict[str, Tally]
     month_by_channel: dict[str, Tally]
+    by_backend: dict[str, Tally] = field(default_factory=dict)
+    month_by_backend: dict[str, Tally] = field(default_factory=dict)
 
 
 def usage(
     jobs: Iterable[JobCost], *, today: dt.date, price: Callable[[str], float | None]
 ) -> Usage:
-    """Aggregate job costs; actual cost = trained tokens × the model's training price."""
-    result = Usage({}, {}, {}, {})
+    """Aggregate job costs; actual cost = trained tokens × the model's per-token training price
+    (`price` answers None for a model without one)."""
+    result = Usage({}, {}, {}, {}, {}, {})
     for job in jobs:
         unit = price(job.model)
         this_month = (job.created_at.year, job.created_at.month) == (today.year, today.month)
         for table, key, counts in (
             (result.by_user, job.owner_id, True),
             (result.by_channel, job.channel_id, True),
+            (result.by_backend, job.backend, True),
             (result.month_by_user, job.owner_id, this_month),
             (result.month_by_channel, job.channel_id, this_month),
+            (result.month_by_backend, job.backend, this_month),
         ):
             if counts:
                 table.setdefault(key, Tally()).add(job, unit)

@@ -21,9 +21,10 @@ from storage.jobs import JobRecord, JobRepository, NewJob
 
 @dataclass(frozen=True, slots=True)
 class StatusAnswer:
-    """`/finetune status`: the job and its status view."""
+    """`/finetune status`: the job, the backend it runs on, and its status view."""
 
     job_id: str
+    backend: str
     owner_id: str | None
     model: str
     view: Message
@@ -83,18 +84,19 @@ class JobInspector:
         view = status_view(snapshot, metrics, int(self._clock.now().timestamp()))
         return StatusAnswer(
             job_id=job_id,
+            backend=backend,
             owner_id=job.owner_id if job else snapshot.metadata.get("slack_user"),
             model=snapshot.model,
             view=view,
             fine_tuned_model=snapshot.fine_tuned_model,
         )
 
-    def events(self, reference: str, count: int, viewer: Viewer) -> tuple[str, list[Event]]:
-        """The last `count` events, oldest first."""
+    def events(self, reference: str, count: int, viewer: Viewer) -> tuple[str, list[Event], str]:
+        """(the job's id, its last `count` events oldest first, its backend)."""
         _, job_id, backend = self._job_or_id(reference, viewer)
         with provider_errors():
             page, _ = self._backends.get(backend).events(job_id, limit=max(1, min(count, 100)))
-        return job_id, list(reversed(page))
+        return job_id, list(reversed(page)), backend
 
     def checkpoints(
         self, reference: str, viewer: Viewer

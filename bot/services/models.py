@@ -42,10 +42,13 @@ def unknown_model(name: str) -> Message:
 
 
 def _price(model: str) -> float | None:
+    """USD per 1M trained tokens; None for a model the backend quotes itself (Together AI's:
+    no per-token rate is known offline) or one not in the catalogue."""
     try:
-        return resolve_model(model).training_usd_per_1m
+        info = resolve_model(model)
     except UnknownModelError:
         return None
+    return None if info.quoted else info.training_usd_per_1m
 
 
 class ModelService:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
+from bot.core.backend_names import backend_name
 from bot.core.watch import Event
 from bot.services.inspect import StatusAnswer
 from handlers.text import code, escape, render, user
@@ -18,7 +19,10 @@ MAX_EVENT = 500
 def status_answer_blocks(answer: StatusAnswer) -> tuple[list[Block], str]:
     """`/finetune status`."""
     owner = f" · owner {user(answer.owner_id)}" if answer.owner_id else ""
-    head = f"*{code(answer.job_id)}* · {code(answer.model)}{owner}"
+    head = (
+        f"*{code(answer.job_id)}* · {code(answer.model)} · "
+        f"{escape(backend_name(answer.backend), limit=40)}{owner}"
+    )
     view = render(answer.view, limit=MAX_TEXT)
     blocks: list[Block] = [SectionBlock(text=head), SectionBlock(text=view)]
     if answer.fine_tuned_model:
@@ -30,10 +34,11 @@ def status_answer_blocks(answer: StatusAnswer) -> tuple[list[Block], str]:
     return blocks, f"{head}\n{view}"
 
 
-def events_blocks(job_id: str, events: Sequence[Event]) -> tuple[list[Block], str]:
-    """`/finetune events`: oldest first, clipped to Slack's limits."""
+def events_blocks(job_id: str, events: Sequence[Event], backend: str) -> tuple[list[Block], str]:
+    """`/finetune events`: oldest first, clipped to Slack's limits, with the job's backend."""
+    on = f" on {escape(backend_name(backend), limit=40)}"
     if not events:
-        text = f"{code(job_id)} has no events yet."
+        text = f"{code(job_id)}{on} has no events yet."
         return [SectionBlock(text=text)], text
     lines = []
     for event in events:
@@ -42,5 +47,5 @@ def events_blocks(job_id: str, events: Sequence[Event]) -> tuple[list[Block], st
     body = "\n".join(lines)
     if len(body) > MAX_TEXT:
         body = "…\n" + body[-MAX_TEXT:].split("\n", 1)[-1]
-    text = f"Last {len(events)} events of {code(job_id)} (UTC)"
+    text = f"Last {len(events)} events of {code(job_id)}{on} (UTC)"
     return [SectionBlock(text=f"*{text}*"), SectionBlock(text=body)], text

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.core.backend_names import backend_name
 from bot.core.compare import normalise
 from bot.core.jobs import status_text
 from bot.core.usage import Tally, Usage
@@ -50,6 +51,11 @@ def age(created: dt.datetime, now: dt.datetime) -> str:
     return f"{seconds}s"
 
 
+def backend_tag(name: str) -> str:
+    """A backend's display name for a listing row (`Together AI`), escaped and short."""
+    return escape(backend_name(name), limit=40)
+
+
 def _job_row(line: JobLine, now: dt.datetime) -> str:
     job = line.job
     name = code(job.openai_job_id) if job.openai_job_id else f"request ({escape(job.state)})"
@@ -60,7 +66,8 @@ def _job_row(line: JobLine, now: dt.datetime) -> str:
     )
     return (
         f"{name} · *{escape(status_text(job.status or job.state), limit=100)}* · "
-        f"{code(job.model)} · {user(job.owner_id)} · {channel(job.channel_id)} · "
+        f"{code(job.model)} · {backend_tag(job.backend)} · {user(job.owner_id)} · "
+        f"{channel(job.channel_id)} · "
         f"{age(job.created_at, now)} ago{progress}"
     )
 
@@ -90,45 +97,70 @@ def models_blocks(models: Sequence[ModelRecord], *, offset: int = 0) -> tuple[li
         blocks.append(
             SectionBlock(
                 text=f"{code(model.name)}\nowner {user(model.owner_id)} · base "
-                f"{code(model.base_model)} · {channel(model.channel_id)}{chosen}"
+                f"{code(model.base_model)} · {backend_tag(model.backend)} · "
+                f"{channel(model.channel_id)}{chosen}"
             )
         )
     blocks += footer(kind="models", scope="", total=len(models), offset=offset)
     return blocks, f"{len(models):,} fine-tuned models"
 
 
+def _cost(usd: float, *, known: int, unknown: int) -> str:
+    """`$1.23`, `$1.23 + 2 unknown`, or `cost unknown` when no job's cost is known (never $0.00
+    for a cost the bot cannot know)."""
+    if unknown and not known:
+        return "cost unknown"
+    return f"${usd:,.2f}" + (f" + {unknown:,} unknown" if unknown else "")
+
+
+def _row(label: str, t: Tally) -> str:
+    estimated = _cost(t.estimated_usd, known=t.jobs - t.unestimated, unknown=t.unestimated)
+    priced = t.jobs - t.unpriced  # at least the jobs whose actual cost is known
+    actual = _cost(t.actual_usd, known=priced, unknown=t.unpriced)
+    return (
+        f"{label}: {t.jobs:,} jobs · estimated {t.estimated_tokens:,} tokens {estimated} · "
+        f"actual {t.trained_tokens:,} tokens {actual}"
+    )
+
+
 def _table(title: str, tallies: dict[str, Tally], mention: Callable[[str], str]) -> str:
     if not tallies:
         return f"*{title}*\nnothing yet"
     rows = sorted(tallies.items(), key=lambda item: -item[1].estimated_usd)[:25]
-    lines = [f"*{title}*"]
-    for key, t in rows:
-        lines.append(
-            f"{mention(key)}: {t.jobs} jobs · estimated {t.estimated_tokens:,} tokens "
-            f"${t.estimated_usd:,.2f} · actual {t.trained_tokens:,} tokens ${t.actual_usd:,.2f}"
-        )
+    lines = [f"*{title}*"] + [_row(mention(key), t) for key, t in rows]
     return clip("\n".join(lines), MAX_TEXT)
 
 
+def _backend_label(name: str) -> str:
+    return f"*{backend_tag(name)}*"
+
+
+USAGE_NOTE = (
+    "Estimated: the report's billed tokens × epochs × the model's price, or, for a backend that "
+    "quotes each job (Together AI), its own quote. Actual: trained tokens reported by the "
+    "backend × the model's training price. Unknown: no estimate was recorded (adopted jobs), or "
+    "the model has no per-token price (Together AI bills by its quote: see its bill)."
+)
+
+
 def usage_blocks(result: Usage) -> tuple[list[Block], str]:
-    """`/finetune usage`: by user and by channel, this month and all time."""
+    """`/finetune usage`: by user, by channel and by backend, this month and all time."""
     blocks: list[Block] = [
         SectionBlock(text=_table("This month, by user", result.month_by_user, user)),
         SectionBlock(text=_table("This month, by channel", result.month_by_channel, channel)),
+        SectionBlock(
+            text=_table("This month, by backend", result.month_by_backend, _backend_label)
+        ),
         DividerBlock(),
         SectionBlock(text=_table("All time, by user", result.by_user, user)),
         SectionBlock(text=_table("All time, by channel", result.by_channel, channel)),
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text="Estimated: the report's billed tokens × epochs × price. Actual: trained "
-                    "tokens reported by OpenAI × the model's training price."
-                )
-            ]
-        ),
+        SectionBlock(text=_table("All time, by backend", result.by_backend, _backend_label)),
+        ContextBlock(elements=[MarkdownTextObject(text=USAGE_NOTE)]),
     ]
     total = sum(t.estimated_usd for t in result.by_user.values())
-    return blocks, f"Fine-tuning usage: ${total:,.2f} estimated in all"
+    unknown = sum(t.unestimated for t in result.by_user.values())
+    more = f" (+ {unknown:,} jobs without an estimate)" if unknown else ""
+    return blocks, f"Fine-tuning usage: ${total:,.2f} estimated in all{more}"
 
 
 def try_blocks(model: str, prompt: str, answer: str) -> tuple[list[Block], str]:
@@ -170,7 +202,8 @@ def home_view(home: Home, *, now: dt.datetime, commands: Sequence[tuple[str, str
         )
     blocks += [DividerBlock(), SectionBlock(text="*Recent models*")]
     blocks += [
-        SectionBlock(text=f"{code(m.name)} · base {code(m.base_model)}") for m in home.models[:8]
+        SectionBlock(text=f"{code(m.name)} · base {code(m.base_model)} · {backend_tag(m.backend)}")
+        for m in home.models[:8]
     ] or [SectionBlock(text="none yet")]
     blocks += [DividerBlock(), SectionBlock(text="*Recent datasets*")]
     blocks += [_dataset_line(d) for d in home.datasets[:8]] or [SectionBlock(text="none yet")]

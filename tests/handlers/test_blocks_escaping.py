@@ -119,10 +119,15 @@ def every_builder(text: str) -> dict[str, Callable[[], Any]]:
         "datasets": lambda: datasets_blocks([dataset(text)], channel_id="C1"),
         "status answer": lambda: status_answer_blocks(
             StatusAnswer(
-                job_id=text, owner_id="U1", model=text, view="*Status:* ok", fine_tuned_model=text
+                job_id=text,
+                backend=text,
+                owner_id="U1",
+                model=text,
+                view="*Status:* ok",
+                fine_tuned_model=text,
             )
         ),
-        "events": lambda: events_blocks(text, [event, event]),
+        "events": lambda: events_blocks(text, [event, event], text),
         "cancel": lambda: ([cancel_actions(text)], ""),
         "job post": lambda: job_blocks(
             job=job(text), dataset=dataset(text), snapshot=snapshot, epochs=3
@@ -146,14 +151,18 @@ def every_builder(text: str) -> dict[str, Callable[[], Any]]:
             ],
             final_model=text,
         ),
-        "jobs": lambda: jobs_blocks([JobLine(job(text), 3, 10)], scope="all", now=NOW),
-        "models": lambda: models_blocks([model(text)]),
+        "jobs": lambda: jobs_blocks(
+            [JobLine(dataclasses.replace(job(text), backend=text), 3, 10)], scope="all", now=NOW
+        ),
+        "models": lambda: models_blocks([dataclasses.replace(model(text), backend=text)]),
         "usage": lambda: usage_blocks(
             Usage(
                 by_user={"U1": tally, text: tally},
                 by_channel={"C1": tally, text: tally},
                 month_by_user={text: tally},
                 month_by_channel={text: tally},
+                by_backend={"together": tally, text: tally},
+                month_by_backend={text: tally},
             )
         ),
         "try": lambda: try_blocks(text, text, text),
@@ -163,7 +172,11 @@ def every_builder(text: str) -> dict[str, Callable[[], Any]]:
 
 
 def views(text: str) -> dict[str, Any]:
-    home = Home(running=[JobLine(job(text), 3, 10)], models=[model(text)], datasets=[dataset(text)])
+    home = Home(
+        running=[JobLine(dataclasses.replace(job(text), backend=text), 3, 10)],
+        models=[dataclasses.replace(model(text), backend=text)],
+        datasets=[dataset(text)],
+    )
     return {
         "home": home_view(home, now=NOW, commands=help_lines()),
         "start form": start_form(
