@@ -29,8 +29,9 @@ def job(
     model: str = "gpt-4o-mini-2024-07-18",
     created: dt.datetime | None = None,
     tokens: int = 100_000,
-    usd: float = 0.3,
+    usd: float | None = 0.3,
     trained: int | None = 100_000,
+    backend: str = "openai",
 ) -> JobCost:
     return JobCost(
         owner_id=owner,
@@ -40,6 +41,7 @@ def job(
         estimated_tokens=tokens,
         estimated_usd=usd,
         trained_tokens=trained,
+        backend=backend,
     )
 
 
@@ -158,3 +160,50 @@ def test_tally_add(price_per_1m: float | None, trained: int | None, added: float
     assert tally.jobs == 2 and tally.estimated_tokens == 200_000
     assert tally.actual_usd == pytest.approx(2 * added)
     assert tally.trained_tokens == 2 * (trained or 0)
+
+
+def test_totals_per_backend_as_well_as_per_user_and_channel() -> None:
+    together = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+    jobs = [
+        job("U1", "C1", usd=1.0),
+        job(
+            "U1",
+            "C1",
+            model=together,
+            usd=2.5,
+            trained=50_000,
+            created=at(2026, 10, 1),
+            backend="together",
+        ),
+        job("U2", "C2", model=together, usd=None, trained=None, backend="together"),
+    ]
+    result = usage(jobs, today=TODAY, price=price)  # no per-token price for Together's model
+    assert set(result.by_backend) == {"openai", "together"}
+    openai, tog = result.by_backend["openai"], result.by_backend["together"]
+    assert (openai.jobs, openai.estimated_usd, openai.actual_usd) == (1, 1.0, pytest.approx(0.3))
+    assert (tog.jobs, tog.estimated_usd, tog.unestimated) == (2, 2.5, 1)
+    # 50,000 trained tokens with no per-token rate: unknown, never $0
+    assert (tog.trained_tokens, tog.actual_usd, tog.unpriced) == (50_000, 0.0, 1)
+    assert {k: t.jobs for k, t in result.month_by_backend.items()} == {"openai": 1, "together": 1}
+    assert result.by_user["U1"].jobs == 2 and result.by_user["U1"].unpriced == 1
+    assert sum(t.jobs for t in result.by_backend.values()) == len(jobs)
+
+
+@pytest.mark.parametrize(
+    ("estimated", "trained", "unit", "counts"),
+    [
+        (0.3, 1_000, 3.0, (0, 0)),
+        (None, 1_000, 3.0, (1, 0)),  # adopted: no estimate recorded
+        (0.0, 1_000, 3.0, (0, 0)),  # a real $0 estimate is known, not unknown
+        (2.0, 1_000, None, (0, 1)),  # quoted: trained tokens but no per-token rate
+        (2.0, None, None, (0, 0)),  # not trained yet: nothing to price
+        (None, 5, None, (1, 1)),
+    ],
+)
+def test_unknown_costs_are_counted_not_zeroed(
+    estimated: float | None, trained: int | None, unit: float | None, counts: tuple[int, int]
+) -> None:
+    tally = Tally()
+    tally.add(job(usd=estimated, trained=trained), unit)
+    assert (tally.unestimated, tally.unpriced) == counts
+    assert tally.estimated_usd == (estimated or 0.0)
