@@ -88,6 +88,8 @@ def test_every_listing_names_each_jobs_backend(
     # a Together job started elsewhere, with a hostile output name, adopted by an admin
     together_job = started_elsewhere(together)
     together.jobs[together_job]["model_output_name"] = EVIL_OUTPUT
+    # an admin may read it before adopting it: the answer already names Together AI
+    assert "· Together AI" in row(sections(command(bot, f"status {together_job}")), together_job)
     _, adopted = bot.command(f"watch {together_job}", user="UADMIN")
     assert "Watching" in adopted["text"], adopted
     together.advance(together_job, status="running", total_steps=10)
