@@ -111,6 +111,13 @@ def _job(row: Job) -> JobRecord:
     )
 
 
+def _billed(value: Any) -> float | None:
+    """The backend's own price stored with the job's watch state (None when absent or bad)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return None
+
+
 class JobRepository:
     """Jobs and job requests."""
 
@@ -351,6 +358,7 @@ class JobRepository:
                     estimated_usd=row.estimated_cost_usd,
                     trained_tokens=row.trained_tokens,
                     backend=row.backend,
+                    billed_usd=_billed((row.snapshot or {}).get("billed_usd")),
                 )
                 for row in rows
             ]

@@ -61,6 +61,7 @@ REFUSED = {
 DEFAULT_EVALS = 5  # Together evaluates a validation file only when n_evals > 0 (default 0)
 BOM = b"\xef\xbb\xbf"
 MAX_STATUSES = 10_000
+NANODOLLARS = 1_000_000_000  # Together's prices (a job's total_price) are in nano-dollars
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -152,6 +153,12 @@ def snapshot_of(data: Mapping[str, Any], *, now: float) -> JobSnapshot:
         error_message = str(errors[-1].get("message")) if errors else f"the job ended ({raw})"
     output = data.get("model_output_name") or data.get("output_name")
     tokens = data.get("token_count")
+    price = data.get("total_price")  # 0 until Together has priced the job: unknown, not free
+    billed = (
+        price / NANODOLLARS
+        if isinstance(price, int | float) and not isinstance(price, bool) and price > 0
+        else None
+    )
     return JobSnapshot(
         id=str(data.get("id") or ""),
         status=status,
@@ -165,6 +172,7 @@ def snapshot_of(data: Mapping[str, Any], *, now: float) -> JobSnapshot:
         validation_file=data.get("validation_file") or None,
         error_code=raw if status == "failed" else None,
         error_message=error_message,
+        billed_usd=billed,
     )
 
 

@@ -64,6 +64,7 @@ class JobSnapshot:
     error_message: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     result_files: tuple[str, ...] = ()
+    billed_usd: float | None = None  # the backend's own figure for the job's price, if it gives one
 
     @property
     def finished(self) -> bool:

@@ -1,8 +1,10 @@
 """Fine-tuning spend by user, channel and backend: estimated and actual, this month and all time.
 
-A cost the bot does not know is counted as unknown, never as $0: a job without an estimate
-(adopted, or its backend gave no quote), or trained tokens with no per-token price (a model its
-backend quotes itself, like Together AI's, or a model not in the catalogue).
+The actual cost is the backend's own figure when it gives one (Together's price of the job),
+else trained tokens × the model's per-token price. A cost the bot does not know is counted as
+unknown, never as $0: a job without an estimate (adopted, or its backend gave no quote), or
+trained tokens with neither (a model its backend quotes itself, like Together AI's, before
+Together has priced the job, or a model not in the catalogue).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class JobCost:
     estimated_usd: float | None
     trained_tokens: int | None
     backend: str = "openai"
+    billed_usd: float | None = None  # the backend's own figure for the job (Together's price)
 
 
 @dataclass(slots=True)
@@ -48,6 +51,9 @@ class Tally:
             self.estimated_usd += job.estimated_usd
         if job.trained_tokens is not None:
             self.trained_tokens += job.trained_tokens
+        if job.billed_usd is not None:  # the backend said what the job cost: that, as it is
+            self.actual_usd += job.billed_usd
+        elif job.trained_tokens is not None:
             if price is None:
                 self.unpriced += 1
             else:
@@ -69,8 +75,8 @@ class Usage:
 def usage(
     jobs: Iterable[JobCost], *, today: dt.date, price: Callable[[str], float | None]
 ) -> Usage:
-    """Aggregate job costs; actual cost = trained tokens × the model's per-token training price
-    (`price` answers None for a model without one)."""
+    """Aggregate job costs; actual cost = the backend's own figure, else trained tokens × the
+    model's per-token training price (`price` answers None for a model without one)."""
     result = Usage({}, {}, {}, {}, {}, {})
     for job in jobs:
         unit = price(job.model)

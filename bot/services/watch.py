@@ -13,6 +13,7 @@ import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from bot.core.jobs import JobSnapshot, ServiceError
 from bot.core.message import Text, say
@@ -138,9 +139,12 @@ class JobWatcher:
                 finished=snapshot.finished,
             )
             view = str(update.status_view)
+        stored_state: dict[str, Any] = {"metrics": metrics_to_dict(update.metrics), "view": view}
+        if snapshot.billed_usd is not None:  # the backend's own price (usage reports)
+            stored_state["billed_usd"] = snapshot.billed_usd
         poll = PollResult(
             status=snapshot.status,
-            snapshot={"metrics": metrics_to_dict(update.metrics), "view": view},
+            snapshot=stored_state,
             events_cursor=events[-1].id if events else cursor,
             trained_tokens=snapshot.trained_tokens,
             fine_tuned_model=snapshot.fine_tuned_model,

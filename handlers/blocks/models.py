@@ -137,9 +137,10 @@ def _backend_label(name: str) -> str:
 
 USAGE_NOTE = (
     "Estimated: the report's billed tokens × epochs × the model's price, or, for a backend that "
-    "quotes each job (Together AI), its own quote. Actual: trained tokens reported by the "
-    "backend × the model's training price. Unknown: no estimate was recorded (adopted jobs), or "
-    "the model has no per-token price (Together AI bills by its quote: see its bill)."
+    "quotes each job (Together AI), its own quote. Actual: the backend's own price of the job "
+    "when it gives one (Together AI), else trained tokens reported by the backend × the model's "
+    "training price. Unknown: no estimate was recorded (adopted jobs), or no price is known yet "
+    "(Together AI prices each job itself: no per-token rate applies)."
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -207,3 +208,23 @@ def test_unknown_costs_are_counted_not_zeroed(
     tally.add(job(usd=estimated, trained=trained), unit)
     assert (tally.unestimated, tally.unpriced) == counts
     assert tally.estimated_usd == (estimated or 0.0)
+
+
+@pytest.mark.parametrize(
+    ("billed", "trained", "unit", "actual", "unpriced"),
+    [
+        (1.23, 50_000, None, 1.23, 0),  # Together's own price: no per-token rate needed
+        (1.23, None, None, 1.23, 0),
+        (1.23, 1_000_000, 3.0, 1.23, 0),  # the backend's figure wins over tokens × rate
+        (None, 1_000_000, 3.0, 3.0, 0),
+        (None, 1_000_000, None, 0.0, 1),
+        (0.0, 1_000_000, None, 0.0, 0),  # a backend's own $0 is known
+    ],
+)
+def test_the_backends_own_figure_is_the_actual_cost(
+    billed: float | None, trained: int | None, unit: float | None, actual: float, unpriced: int
+) -> None:
+    tally = Tally()
+    tally.add(dataclasses.replace(job(trained=trained), billed_usd=billed), unit)
+    assert tally.actual_usd == pytest.approx(actual)
+    assert tally.unpriced == unpriced and tally.trained_tokens == (trained or 0)

@@ -111,6 +111,7 @@ def test_every_listing_names_each_jobs_backend(
     running = row(home(bot, "UADMIN"), together_job)
     assert "Together AI" in running and "OpenAI" not in running
 
+    together.jobs[together_job]["total_price"] = 1_230_000_000  # Together's price: $1.23
     together.complete(together_job, token_count=12_345)
     wait_for(
         lambda: bot.services.inspector._models.get(EVIL_OUTPUT), what="the Together model stored"
@@ -139,7 +140,8 @@ def test_every_listing_names_each_jobs_backend(
     )
     assert f"`{openai_job}` on OpenAI" in command(bot, f"events {openai_job}")
 
-    # /finetune usage: totals per backend; Together's cost is not known here, never $0.00
+    # /finetune usage: totals per backend; the adopted job has no estimate (unknown, never
+    # $0.00) and its actual cost is Together's own price of it
     usage = sections(command(bot, "usage"))
     by_backend = row(usage, "*All time, by backend*")
     openai_cost = bot.services.jobs._jobs.by_remote_id(backend="openai", remote_id=openai_job)
@@ -149,7 +151,7 @@ def test_every_listing_names_each_jobs_backend(
     assert "actual 173,148 tokens $0.52" in by_backend  # 173,148 × $3/1M
     assert (
         "*Together AI*: 1 jobs · estimated 0 tokens cost unknown · "
-        "actual 12,345 tokens cost unknown" in by_backend
+        "actual 12,345 tokens $1.23" in by_backend
     )
     assert "$0.00" not in json.dumps(usage)
 
