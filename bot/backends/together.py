@@ -43,7 +43,7 @@ CAPABILITIES = frozenset({"cancel", "events", "checkpoints", "metrics", "estimat
 NO_METRICS_YET = frozenset({"pending", "queued"})  # raw statuses: nothing trained yet
 PROCESSING = frozenset({"PENDING", "QUEUED", "RUNNING"})  # files still being checked
 MAX_STATUSES = 10_000
-FRESH_SECONDS = 10.0  # how long the events a retrieve carried stand in for a list_events call
+FRESH_SECONDS = 2.0  # how long the events a retrieve carried stand in for a list_events call
 
 
 def _failure(kind: str, message: str, *, param: str | None = None) -> ServiceError:
@@ -211,6 +211,8 @@ class TogetherBackend:
 
     def retrieve(self, job_id: str) -> JobSnapshot:
         """The job's current state."""
+        with self._lock:
+            self._carried.pop(job_id, None)  # older than what this read may fail to replace
         with _errors():
             job = self._client.fine_tuning.retrieve(job_id)
         return self._snapshot(job.to_dict(mode="json", warnings=False))
