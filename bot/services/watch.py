@@ -38,6 +38,10 @@ from storage.repositories import DatasetRepository
 log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(minutes=2)
+# A claimed notice is re-taken only after this long: more than a post or a chart upload can
+# take (Slack's client gives up on a request after 30 s), so a slow upload is never taken over
+# by another replica and posted twice. Only a crash mid-post waits this long to be retried.
+NOTICE_LEASE = dt.timedelta(seconds=45)
 EVENTS_PAGE = 20
 LEVEL_ICON = {"warn": "⚠️", "error": "❌"}
 # Failures that hold for every job on the backend (the account's rate limit, its key): the
@@ -85,6 +89,7 @@ class JobWatcher:
         self._concurrency = concurrency
         self._batch = batch
         self._lease = lease
+        self._notice_lease = max(lease, NOTICE_LEASE)
         self._owner = f"replica-{uuid.uuid4().hex[:12]}"
 
     def poll_once(self, now: dt.datetime | None = None) -> PollStats:
@@ -222,7 +227,9 @@ class JobWatcher:
         """Post the job's due notifications, each once."""
         if not self._notifications.has_due(job_id=job.id):
             return
-        claimed = self._notifications.claim(job_id=job.id, now=self._clock.now(), lease=self._lease)
+        claimed = self._notifications.claim(
+            job_id=job.id, now=self._clock.now(), lease=self._notice_lease
+        )
         for index, record in enumerate(claimed):
             key = marker(job, record.kind, record.key)
             thread = job.thread_ts or job.status_ts
