@@ -43,6 +43,7 @@ CAPABILITIES = frozenset({"cancel", "events", "checkpoints", "metrics", "estimat
 NO_METRICS_YET = frozenset({"pending", "queued"})  # raw statuses: nothing trained yet
 PROCESSING = frozenset({"PENDING", "QUEUED", "RUNNING"})  # files still being checked
 MAX_STATUSES = 10_000
+FRESH_SECONDS = 2.0  # how long the events a retrieve carried stand in for a list_events call
 
 
 def _failure(kind: str, message: str, *, param: str | None = None) -> ServiceError:
@@ -115,6 +116,9 @@ class TogetherBackend:
         self._preprocess_timeout = preprocess_timeout
         self._streams = EventStreams()
         self._statuses: OrderedDict[str, str] = OrderedDict()  # last raw status seen per job
+        # The events a retrieve just carried (Together's job object lists them), taken once by
+        # the next `events` call: a poll cycle then costs retrieve + metrics, not three calls.
+        self._carried: OrderedDict[str, tuple[float, list[dict[str, Any]]]] = OrderedDict()
         self._lock = threading.Lock()  # jobs are polled from several threads
 
     # -- files ---------------------------------------------------------------------------
@@ -155,13 +159,28 @@ class TogetherBackend:
     # -- jobs ----------------------------------------------------------------------------
     def _snapshot(self, data: Mapping[str, Any]) -> JobSnapshot:
         job_id, raw = str(data.get("id") or ""), str(data.get("status") or "")
+        events = data.get("events")
         with self._lock:
             if job_id:
                 self._statuses[job_id] = raw
                 self._statuses.move_to_end(job_id)
-            while len(self._statuses) > MAX_STATUSES:
-                self._statuses.popitem(last=False)
+                if isinstance(events, list):
+                    items = [dict(e) for e in events if isinstance(e, Mapping)]
+                    self._carried[job_id] = (time.monotonic(), items)
+                    self._carried.move_to_end(job_id)
+            for cache in (self._statuses, self._carried):
+                while len(cache) > MAX_STATUSES:
+                    cache.popitem(last=False)
         return snapshot_of(data, now=time.time())
+
+    def _listed_events(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's events: those its retrieve just carried, else a list_events call."""
+        with self._lock:
+            carried = self._carried.pop(job_id, None)
+        if carried is not None and time.monotonic() - carried[0] <= FRESH_SECONDS:
+            return carried[1]
+        listed = self._client.fine_tuning.list_events(job_id).data
+        return [item.to_dict(mode="json", warnings=False) for item in listed]
 
     def create_job(self, *, metadata: dict[str, str], **params: Any) -> JobSnapshot:
         """Create a job once (no SDK retry: a re-sent POST could start two jobs); the request
@@ -192,6 +211,8 @@ class TogetherBackend:
 
     def retrieve(self, job_id: str) -> JobSnapshot:
         """The job's current state."""
+        with self._lock:
+            self._carried.pop(job_id, None)  # older than what this read may fail to replace
         with _errors():
             job = self._client.fine_tuning.retrieve(job_id)
         return self._snapshot(job.to_dict(mode="json", warnings=False))
@@ -211,21 +232,18 @@ class TogetherBackend:
     ) -> tuple[list[Event], bool]:
         """One page of events and metrics events, newest first, and whether older ones follow.
 
-        Metrics are read only once the job may have trained (a queued job costs one call)."""
+        Right after a retrieve its events are used (no call); metrics are read only once the
+        job may have trained. An unchanged job costs the watcher at most two calls a cycle."""
         if after and self._streams.has(job_id, after):
             return self._streams.page(job_id, after=after, limit=limit)
         with _errors():
-            listed = self._client.fine_tuning.list_events(job_id).data
+            listed = self._listed_events(job_id)
             rows = []
             with self._lock:
                 status = self._statuses.get(job_id)
             if status not in NO_METRICS_YET:
                 rows = self._metrics(job_id, since=self._streams.last_step(job_id))
-        self._streams.update(
-            job_id,
-            events=[item.to_dict(mode="json", warnings=False) for item in listed],
-            metrics=rows,
-        )
+        self._streams.update(job_id, events=listed, metrics=rows)
         return self._streams.page(job_id, after=after, limit=limit)
 
     def _metrics(self, job_id: str, *, since: int | None = None) -> list[dict[str, Any]]:

@@ -13,9 +13,10 @@ import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from bot.core.jobs import JobSnapshot, ServiceError
+from bot.core.jobs import KEY_VARIABLE, JobSnapshot, ServiceError
 from bot.core.message import Text, say
 from bot.core.models import UnknownModelError, resolve_model
 from bot.core.watch import (
@@ -38,8 +39,15 @@ from storage.repositories import DatasetRepository
 log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(minutes=2)
+# A claimed notice is re-taken only after this long: more than a post or a chart upload can
+# take (Slack's client gives up on a request after 30 s), so a slow upload is never taken over
+# by another replica and posted twice. Only a crash mid-post waits this long to be retried.
+NOTICE_LEASE = dt.timedelta(seconds=45)
 EVENTS_PAGE = 20
 LEVEL_ICON = {"warn": "⚠️", "error": "❌"}
+# Failures that hold for every job on the backend (the account's rate limit, its key): the
+# rest of its jobs wait for the next cycle instead of each spending its own retries on them.
+BACKEND_WIDE = frozenset({"rate_limited", "auth"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +90,7 @@ class JobWatcher:
         self._concurrency = concurrency
         self._batch = batch
         self._lease = lease
+        self._notice_lease = max(lease, NOTICE_LEASE)
         self._owner = f"replica-{uuid.uuid4().hex[:12]}"
 
     def poll_once(self, now: dt.datetime | None = None) -> PollStats:
@@ -93,21 +102,58 @@ class JobWatcher:
             owner=self._owner, now=now, lease=self._lease, limit=self._batch
         )
         failed = 0
+        resting: set[str] = set()  # backends that answered a backend-wide failure this cycle
         try:
             with ThreadPoolExecutor(self._concurrency, thread_name_prefix="poll") as pool:
-                for ok in pool.map(self._poll_guarded, claimed):
+                for ok in pool.map(partial(self._poll_guarded, resting=resting), claimed):
                     failed += not ok
         finally:
             self._jobs.release(ids=[job.id for job in claimed], owner=self._owner)
         return PollStats(len(claimed), failed)
 
-    def _poll_guarded(self, job: JobRecord) -> bool:
+    def _poll_guarded(self, job: JobRecord, *, resting: set[str] | None = None) -> bool:
+        if resting is not None and job.backend in resting:
+            return False  # polled again next cycle
         try:
             self.poll_job(job)
+        except ServiceError as error:  # the backend's answer, already in plain words
+            log.warning("polling %s failed: %s (%s)", job.openai_job_id, error, error.kind)
+            if error.kind in BACKEND_WIDE and resting is not None:
+                resting.add(job.backend)
+            if error.kind == "auth":
+                self._tell_key_refused(job, error)
+            return False
         except Exception:  # one failing job must not block the others
             log.exception("polling %s failed", job.openai_job_id)
             return False
         return True
+
+    def _tell_key_refused(self, job: JobRecord, error: ServiceError) -> None:
+        """One line in the job's thread (once per job, across replicas) that its backend
+        refused our key: otherwise its status would just stop moving without a word."""
+        variable = KEY_VARIABLE.get(error.backend, "its API key")
+        message = (
+            f"{error.backend} refused our API key ({variable}): this job's updates wait "
+            "until an admin fixes it."
+        )
+        self._notifications.add(
+            job_id=job.id,
+            kind="event",
+            key=f"{job.backend}-key-refused",
+            payload={"message": message, "level": "error"},
+            now=self._clock.now(),
+        )
+        last_known = JobSnapshot(
+            id=job.openai_job_id or "",
+            status=job.status or "unknown",
+            model=job.model,
+            fine_tuned_model=job.fine_tuned_model,
+            trained_tokens=job.trained_tokens,
+        )
+        try:
+            self.deliver(job, last_known)
+        except Exception:  # delivered by a later poll (the notice is recorded)
+            log.warning("telling %s about the refused key failed", job.openai_job_id)
 
     def poll_job(self, job: JobRecord) -> None:
         """Read one job's state and new events; record notices; edit; post what is due."""
@@ -185,7 +231,9 @@ class JobWatcher:
         """Post the job's due notifications, each once."""
         if not self._notifications.has_due(job_id=job.id):
             return
-        claimed = self._notifications.claim(job_id=job.id, now=self._clock.now(), lease=self._lease)
+        claimed = self._notifications.claim(
+            job_id=job.id, now=self._clock.now(), lease=self._notice_lease
+        )
         for index, record in enumerate(claimed):
             key = marker(job, record.kind, record.key)
             thread = job.thread_ts or job.status_ts

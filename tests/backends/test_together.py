@@ -409,8 +409,12 @@ def test_a_queued_job_costs_no_metrics_read(fake: FakeTogether, ai: TogetherBack
     ai.retrieve(job_id)
     before = len(fake.calls)
     page, _ = ai.events(job_id)
-    assert [c.path for c in fake.calls[before:]] == [f"/v1/fine-tunes/{job_id}/events"]
+    assert fake.calls[before:] == []  # the retrieve carried the events
     assert [e.message for e in page] == ["Fine tune request created"]
+    fake.add_event(job_id, "job_pending", "Job is queued")
+    page, _ = ai.events(job_id)  # no retrieve just before: the events are listed
+    assert [c.path for c in fake.calls[before:]] == [f"/v1/fine-tunes/{job_id}/events"]
+    assert page[0].message == "Job is queued"
 
 
 def test_paging_older_events_reads_nothing_new(fake: FakeTogether, ai: TogetherBackend) -> None:
