@@ -72,7 +72,7 @@ def choose_backend(
             raise UserError(
                 say(
                     Code(model or ""),
-                    f" is a {label(owner)} model, not a {label(named)} one: drop ",
+                    f" is a {label(owner)} model, not one of {label(named)}'s: drop ",
                     Code(f"backend={named}"),
                     f" or pick one of {label(named)}'s models.",
                 )

@@ -76,8 +76,8 @@ def job_blocks(
     """The job's post in the dataset's thread, with a Cancel button."""
     cost = usd(job.estimated_cost_usd or 0)
     head = (
-        f"🚀 {user(job.owner_id)} started fine-tuning {code(job.model)} on {code(dataset.name)}"
-        f"{_on(job)}: job {code(snapshot.id)} ({escape(status_text(snapshot.status), limit=100)})."
+        f"🚀 {user(job.owner_id)} started fine-tuning {code(job.model)}{_on(job)} on "
+        f"{code(dataset.name)}: job {code(snapshot.id)} ({escape(status_text(snapshot.status), limit=100)})."
     )
     if quotes_price(job.model, job.backend):
         text = f"{head} {_price(job)} ({_epochs(epochs)})."
@@ -102,8 +102,9 @@ def job_blocks(
 
 
 def _on(job: JobRecord) -> str:
-    """` on Together` for a job on another backend than OpenAI (OpenAI's posts stay as they were)."""
-    return "" if job.backend == "openai" else f" on {backend_label(job.backend)}"
+    """` (Together)` after the model of a job on another backend than OpenAI (OpenAI's posts
+    stay as they were)."""
+    return "" if job.backend == "openai" else f" ({backend_label(job.backend)})"
 
 
 def _epochs(epochs: int) -> str:
