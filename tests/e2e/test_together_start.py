@@ -257,3 +257,35 @@ def test_an_ambiguous_create_makes_exactly_one_job(bot: Bot, together: FakeToget
     assert job_id in post["text"]
     assert len(together.calls_to("POST", CREATE)) == 1  # found by its key, not re-sent
     assert "ftb" in (together.jobs[job_id]["suffix"] or "")
+
+
+def test_upload_only_goes_to_the_default_backend_and_names_it(
+    slack: FakeSlack, database_url: str, openai: FakeOpenAI, together: FakeTogether
+) -> None:
+    bot = together_bot(slack, database_url, openai, together, FTBOT_DEFAULT_BACKEND="together")
+    try:
+        file = ready(bot)
+        assert bot.click(ids.DATASET_UPLOAD, file["id"]) == 200
+        assert bot.click(ids.DATASET_UPLOAD, file["id"]) == 200
+        said = wait_for(
+            lambda: (
+                len(
+                    texts := [
+                        m for m in slack.messages("C1") if "uploaded" in (m.get("text") or "")
+                    ]
+                )
+                == 2
+                and texts
+            ),
+            what="both answers",
+        )
+        assert all("to Together: `file-" in m["text"] for m in said), said
+        assert "backend=together" in said[0]["text"]
+        assert len(uploads(together)) == 1 and openai.calls_to("POST", "/v1/files") == []
+        # without a model, `start` goes to the default backend too, with the same upload
+        _, payload = bot.command(f"start {file['id']}")
+        assert "Together will quote" in payload["text"], payload
+        wait_for(lambda: creates(together), what="the job")
+        assert len(uploads(together)) == 1
+    finally:
+        bot.stop()
