@@ -209,6 +209,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
             admins=settings.FTBOT_ADMINS,
             approval_usd=settings.FTBOT_APPROVAL_USD,
             default_model=settings.FTBOT_DEFAULT_MODEL,
+            together_model=settings.FTBOT_TOGETHER_MODEL,
         ),
     )
     watch_notifier = SlackWatchNotifier(client=client)

@@ -198,6 +198,20 @@ class JobRepository:
         """The backend created the job: it is watched from now on."""
         self._set(request_key, now, state=JobState.CREATED, openai_job_id=remote_id, status=status)
 
+    def quoted(
+        self, *, request_key: str, cost_usd: float | None, tokens: int | None, now: dt.datetime
+    ) -> None:
+        """The backend's own quote for the job (None: it gave none, the cost is unknown)."""
+        values: dict[str, Any] = {"estimated_cost_usd": cost_usd}
+        if tokens is not None:
+            values["estimated_tokens"] = tokens
+        self._set(request_key, now, **values)
+
+    def await_approval(self, *, request_key: str, now: dt.datetime) -> bool:
+        """A job being created turns out (by its quote) to need an admin's approval first:
+        True only for the caller that moved it."""
+        return self._move(request_key, (JobState.CREATING,), now, state=JobState.AWAITING_APPROVAL)
+
     def set_approval_message(self, *, request_key: str, ts: str, now: dt.datetime) -> None:
         """Where the approval request was posted."""
         self._set(request_key, now, approval_ts=ts)

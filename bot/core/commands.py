@@ -28,6 +28,7 @@ from bot.core.command_types import (
     Usage,
 )
 from bot.core.models import UnknownModelError, resolve_model
+from bot.core.start_rules import AZURE, OPENAI, OPENAI_LR, TOGETHER, TOGETHER_LR, lr_help
 
 __all__ = [  # the command types are part of this module's interface
     "Command",
@@ -53,9 +54,12 @@ _SUFFIX = re.compile(r"[a-z0-9_-]{1,64}")
 # and surrounding spaces, none of which a user means as a number here.
 _WHOLE = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
-# OpenAI recommends multipliers of 0.02–0.2; far below 0.001 nothing is learnt, far above 10
-# the weights diverge, and the API itself only asks for "> 0" (1e-320 would be sent as is).
-LR_MIN, LR_MAX = 0.001, 10.0
+# The learning rate's meaning is the backend's (start_rules: OpenAI's multiplier 0.001–10,
+# Together's absolute rate 1e-7–0.01); outside both, no backend takes it (1e-320 would be sent
+# as is).
+LR_MIN, LR_MAX = TOGETHER_LR[0], OPENAI_LR[1]
+BACKENDS = (OPENAI, TOGETHER, AZURE)
+TRAINING = ("lora", "full")
 
 
 class UsageError(ValueError):
@@ -82,16 +86,39 @@ def parse_batch(value: str) -> int:
 
 
 def parse_lr(value: str) -> float:
-    """Learning-rate multiplier: a decimal number from LR_MIN to LR_MAX."""
+    """Learning rate: a positive decimal number within what any backend takes (each backend's
+    own range, multiplier or absolute rate, is checked when the job is planned)."""
     if not _DECIMAL.fullmatch(value):
         raise UsageError(f"`lr` must be a number like 0.1, got `{_short(value)}`")
     lr = float(value)
     if not LR_MIN <= lr <= LR_MAX:
         raise UsageError(
-            f"`lr` (the learning-rate multiplier) must be between {LR_MIN:g} and {LR_MAX:g} "
-            f"(0.02–0.2 usually works best), got {_short(value)}"
+            f"`lr` must be between {LR_MIN:g} and {LR_MAX:g} (OpenAI's multiplier or Together's "
+            f"absolute rate), got {_short(value)}"
         )
     return lr
+
+
+def parse_backend(value: str) -> str:
+    """A backend's contract name: openai, together or azure."""
+    name = value.lower()
+    if name not in BACKENDS:
+        names = ", ".join(f"`{b}`" for b in BACKENDS)
+        raise UsageError(f"`backend` must be one of {names}, got `{_short(value)}`")
+    return name
+
+
+def parse_training(value: str) -> str:
+    """Together's training type: lora or full."""
+    kind = value.lower()
+    if kind not in TRAINING:
+        raise UsageError(f"`training` must be `lora` or `full`, got `{_short(value)}`")
+    return kind
+
+
+def parse_checkpoints(value: str) -> int:
+    """Number of intermediate checkpoints (Together): a whole number from 1 to 20."""
+    return parse_whole(value, "checkpoints", 1, 20)
 
 
 def parse_suffix(value: str) -> str:
@@ -117,10 +144,13 @@ def parse_method(value: str) -> str:
 
 
 def parse_model(value: str) -> str:
-    """A known base model (snapshot, alias or ft: name), as its snapshot id."""
+    """A known base model (snapshot, alias or ft: name) as its snapshot id; an unknown name with
+    a `/` (Together's `org/model` names) is kept as is, for the plan to refuse by name."""
     try:
         return resolve_model(value).id if not value.startswith("ft:") else value
     except UnknownModelError as error:
+        if "/" in value:
+            return value
         raise UsageError(f"`model`: {error}") from None
 
 
@@ -172,6 +202,9 @@ _START_OPTIONS: dict[str, Callable[[str], Any]] = {
     "validation": str,
     "seed": parse_seed,
     "method": parse_method,
+    "backend": parse_backend,
+    "training": parse_training,
+    "checkpoints": parse_checkpoints,
 }
 
 SPECS: tuple[Spec, ...] = (
@@ -194,7 +227,9 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "start",
         ("dataset",),
-        "starts a fine-tuning job on a dataset (file ID, name or `latest`)",
+        "starts a fine-tuning job on a dataset (file ID, name or `latest`) on `backend=openai`, "
+        "`together` or `azure` (default: the backend of `model=`, else the configured default); "
+        f"`lr=` is {lr_help()}; `training=lora|full` and `checkpoints=N` are Together's",
         "start latest epochs=3 suffix=support-bot",
         Start,
         _START_OPTIONS,

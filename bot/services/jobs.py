@@ -4,45 +4,28 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Executor
-from dataclasses import dataclass
 
 from bot.core import commands
 from bot.core.access import Viewer, may_see, visible
-from bot.core.billing import BillingLine, billing_line
-from bot.core.jobs import NOT_CONFIGURED, JobSnapshot, JobState, ServiceError, status_text
+from bot.core.billing import BillingLine
+from bot.core.jobs import JobState, ServiceError, status_text
 from bot.core.message import Code, Mention, Message, Part, Text, say
-from bot.core.models import ModelInfo, UnknownModelError, resolve_model
+from bot.core.models import ModelInfo
 from bot.core.permissions import may_approve, may_modify
-from bot.services.backends import OPENAI, Backends
+from bot.core.start_rules import hyperparameters, label
+from bot.services import job_plan
+from bot.services.backends import TOGETHER, Backends
 from bot.services.errors import UserError, provider_errors
+from bot.services.job_plan import JobPolicy, Plan
 from bot.services.ports import Clock, FileSource, JobNotifier
-from bot.services.uploads import create_once, ensure_uploaded
+from bot.services.uploads import create_once, ensure_uploaded, quote
 from storage.jobs import JobRecord, JobRepository, NewJob
 from storage.repositories import DatasetRecord, DatasetRepository
 
 log = logging.getLogger(__name__)
 
 PAST = {"cancel": "cancelled", "pause": "paused", "resume": "resumed"}
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """What a start request would do."""
-
-    dataset: DatasetRecord
-    validation: DatasetRecord | None
-    model: ModelInfo
-    epochs: int
-    estimate: BillingLine
-
-
-@dataclass(frozen=True, slots=True)
-class JobPolicy:
-    """Settings the job service needs."""
-
-    admins: tuple[str, ...]
-    approval_usd: float | None
-    default_model: str
+__all__ = ["JobPolicy", "JobService", "Plan"]
 
 
 class JobService:
@@ -94,31 +77,38 @@ class JobService:
         return found if found is not None and may_see(viewer, found.channel_id) else None
 
     def estimate(self, dataset: DatasetRecord, model: ModelInfo, epochs: int | None) -> BillingLine:
-        """The cost of training `model` on `dataset` for `epochs` (default: the service's)."""
-        report = dataset.report or {}
-        per_epoch = None
-        if report.get("model") == model.id:
-            per_epoch = report.get("billed_tokens_per_epoch")
-        for line in report.get("other_models") or []:
-            if line.get("model") == model.id:
-                per_epoch = line.get("billed_tokens_per_epoch")
-        if per_epoch is None:
-            raise UserError(
-                say("I have no token count of ", Code(dataset.name), " for ", Code(model.id), ".")
-            )
-        chosen = epochs or int(report.get("default_epochs") or 3)
-        return billing_line(model, int(per_epoch), chosen, self._clock.now().date())
+        """The cost of training `model` on `dataset` for `epochs` (default: the backend's)."""
+        return job_plan.estimate(dataset, model, epochs, self._clock.now().date())
 
     def cost(
         self, cmd: commands.Cost, viewer: Viewer, channel_id: str
     ) -> tuple[DatasetRecord, BillingLine]:
         """`/finetune cost`."""
         dataset = self.dataset(cmd.dataset, viewer, channel_id)
-        model = resolve_model(cmd.model or self._policy.default_model)
-        return dataset, self.estimate(dataset, model, cmd.epochs)
+        today = self._clock.now().date()
+        backend = job_plan.choose_backend(
+            named=None, model=cmd.model, backends=self._backends, today=today
+        )
+        model = job_plan.choose_model(
+            cmd.model or self._policy.default_model_of(backend), backend, today
+        )
+        try:
+            return dataset, self.estimate(dataset, model, cmd.epochs)
+        except UserError as error:
+            if model.quoted:
+                raise UserError(
+                    error.message + f" {label(model.backend)} quotes the price when the job starts."
+                ) from None
+            raise
 
     def plan(self, cmd: commands.Start, viewer: Viewer, channel_id: str) -> Plan:
-        """Check a start request: a dataset the viewer may use, trainable model, matching method."""
+        """Check a start request: a configured backend, a dataset the viewer may use, a trainable
+        model of that backend, options it has, data its method reads."""
+        today = self._clock.now().date()
+        backend = job_plan.choose_backend(
+            named=cmd.backend, model=cmd.model, backends=self._backends, today=today
+        )
+        job_plan.require_configured(self._backends, backend)
         dataset = self.dataset(cmd.dataset, viewer, channel_id)
         if not dataset.valid:
             raise UserError(
@@ -128,29 +118,10 @@ class JobService:
                     "was shared).",
                 )
             )
-        try:
-            model = resolve_model(cmd.model or self._policy.default_model)
-        except UnknownModelError as error:
-            raise UserError(str(error)) from None
-        today = self._clock.now().date()
-        if not model.is_trainable(today):
-            raise UserError(
-                say(Code(model.id), f" was shut down on {model.shutdown} and can't be trained.")
-            )
-        if cmd.method not in model.methods:
-            raise UserError(
-                say(Code(model.id), " can't be trained with method ", Code(cmd.method), ".")
-            )
-        wanted = ("dpo",) if cmd.method == "dpo" else ("chat", "chat_tools")
-        if dataset.format not in wanted:
-            raise UserError(
-                say(
-                    Code(dataset.name),
-                    f" is {dataset.format} data; method ",
-                    Code(cmd.method),
-                    f" needs {' or '.join(wanted)} data.",
-                )
-            )
+        model = job_plan.choose_model(
+            cmd.model or self._policy.default_model_of(backend), backend, today
+        )
+        wanted = job_plan.check_start(cmd, backend, dataset, model, today)
         validation = None
         if cmd.validation:
             validation = self.dataset(cmd.validation, viewer, channel_id)
@@ -158,24 +129,22 @@ class JobService:
                 raise UserError(
                     say(Code(validation.name), " can't be the validation file for this job.")
                 )
-        estimate = self.estimate(dataset, model, cmd.epochs)
-        return Plan(dataset, validation, model, estimate.epochs, estimate)
+        estimate = job_plan.estimate(dataset, model, cmd.epochs, today, need_count=False)
+        return Plan(dataset, validation, model, estimate.epochs, estimate, backend)
 
     # ---- starting ----------------------------------------------------------------------------
 
     def request_start(
         self, *, viewer: Viewer, channel_id: str, cmd: commands.Start, request_key: str
     ) -> Message:
-        """Record a start request once (by its key); create the job now or ask for approval."""
-        self._require_configured()
+        """Record a start request once (by its key); create the job now or ask for approval.
+
+        A backend that quotes its own price (Together) is asked after the upload: the approval
+        threshold is then checked against that quote (`create`)."""
         plan = self.plan(cmd, viewer, channel_id)
+        quoted = plan.model.quoted
         threshold = self._policy.approval_usd
-        needs_approval = threshold is not None and plan.estimate.cost_usd > threshold
-        hyper = {
-            "n_epochs": cmd.epochs,
-            "batch_size": cmd.batch,
-            "learning_rate_multiplier": cmd.lr,
-        }
+        needs_approval = not quoted and threshold is not None and plan.estimate.cost_usd > threshold
         job, created = self._jobs.add_request(
             request_key=request_key,
             now=self._clock.now(),
@@ -187,13 +156,13 @@ class JobService:
                 owner_id=viewer.user_id,
                 model=plan.model.id,
                 method=cmd.method,
-                hyperparameters={k: v for k, v in hyper.items() if v is not None},
+                hyperparameters=hyperparameters(cmd, plan.backend),
                 suffix=cmd.suffix,
                 seed=cmd.seed,
                 state=JobState.AWAITING_APPROVAL if needs_approval else JobState.REQUESTED,
-                backend=OPENAI,
-                estimated_cost_usd=plan.estimate.cost_usd,
-                estimated_tokens=plan.estimate.billed_tokens,
+                backend=plan.backend,
+                estimated_cost_usd=None if quoted else plan.estimate.cost_usd,
+                estimated_tokens=plan.estimate.billed_tokens or None,
             ),
         )
         if not created:
@@ -209,13 +178,7 @@ class JobService:
                 "an admin to approve it in the dataset's thread."
             )
         self._executor.submit(self._create_guarded, request_key)
-        return say(
-            "Starting fine-tuning of ",
-            Code(plan.model.id),
-            " on ",
-            Code(plan.dataset.name),
-            f" ({plan.epochs} epochs, estimated {cost}). I'll post the job in the dataset's thread.",
-        )
+        return job_plan.start_answer(plan, threshold)
 
     def approve(self, *, viewer: Viewer, request_key: str) -> Message:
         """An admin's approval: the job is created once."""
@@ -262,14 +225,26 @@ class JobService:
                 )
 
     def create(self, request_key: str) -> None:
-        """Upload the data once and create the job once (an idempotency key guards both)."""
+        """Upload the data once, take the backend's quote where it quotes (and stop for an
+        admin's approval when the quote is above the threshold), then create the job once."""
         if not self._jobs.start_creating(request_key=request_key, now=self._clock.now()):
             return
         job = self._jobs.by_key(request_key)
         dataset = self._datasets.by_id(job.dataset_id or 0) if job else None
         assert job is not None and dataset is not None
         try:
-            snapshot = self._create_on_backend(job, dataset)
+            training, validation = self._upload_for(job, dataset)
+            if job_plan.quotes(job) and job.approver_id is None:
+                job = self._record_quote(job, training, validation)
+                if self._held_for_approval(job, dataset):
+                    return
+            snapshot = create_once(
+                self._backends.get(job.backend),
+                job=job,
+                dataset=dataset,
+                training=training,
+                validation=validation,
+            )
         except ServiceError as error:
             text = error.explained
             self._jobs.creation_failed(
@@ -287,23 +262,46 @@ class JobService:
             now=self._clock.now(),
         )
         job = self._jobs.by_key(request_key) or job
-        epochs = int((job.hyperparameters or {}).get("n_epochs") or 0) or int(
-            (dataset.report or {}).get("default_epochs") or 3
+        ts = self._notifier.post_job(
+            job=job, dataset=dataset, snapshot=snapshot, epochs=job_plan.job_epochs(job, dataset)
         )
-        ts = self._notifier.post_job(job=job, dataset=dataset, snapshot=snapshot, epochs=epochs)
         self._jobs.set_status_message(job_id=job.id, ts=ts, now=self._clock.now())
 
-    def _create_on_backend(self, job: JobRecord, dataset: DatasetRecord) -> JobSnapshot:
+    def _upload_for(self, job: JobRecord, dataset: DatasetRecord) -> tuple[str, str | None]:
         training = self.ensure_uploaded(dataset, job.backend)
         other = self._datasets.by_id(job.validation_dataset_id or 0)
         validation = self.ensure_uploaded(other, job.backend) if other else None
-        return create_once(
-            self._backends.get(job.backend),
-            job=job,
-            dataset=dataset,
-            training=training,
-            validation=validation,
+        return training, validation
+
+    def _record_quote(self, job: JobRecord, training: str, validation: str | None) -> JobRecord:
+        quoted = quote(
+            self._backends.get(job.backend), job=job, training=training, validation=validation
         )
+        cost, tokens = quoted if quoted else (None, None)
+        self._jobs.quoted(
+            request_key=job.request_key, cost_usd=cost, tokens=tokens, now=self._clock.now()
+        )
+        return self._jobs.by_key(job.request_key) or job
+
+    def _held_for_approval(self, job: JobRecord, dataset: DatasetRecord) -> bool:
+        """After the quote: above the threshold (or no quote, cost unknown), an admin approves
+        first; the upload is kept and the job is created once on approval."""
+        threshold = self._policy.approval_usd
+        cost = job.estimated_cost_usd
+        if threshold is None or (cost is not None and cost <= threshold):
+            return False
+        if self._jobs.await_approval(request_key=job.request_key, now=self._clock.now()):
+            held = self._jobs.by_key(job.request_key) or job
+            ts = self._notifier.post_approval_request(
+                job=held,
+                dataset=dataset,
+                threshold=threshold,
+                epochs=job_plan.job_epochs(job, dataset),
+            )
+            self._jobs.set_approval_message(
+                request_key=job.request_key, ts=ts, now=self._clock.now()
+            )
+        return True
 
     def ensure_uploaded(self, dataset: DatasetRecord, backend: str) -> str:
         """The dataset's file id on `backend`, uploading it unless the same content already was."""
@@ -322,9 +320,10 @@ class JobService:
         dataset = self.by_file(slack_file_id, viewer)
         if dataset is None or not dataset.valid:
             raise UserError(say("Only a dataset that is ready to train can be uploaded."))
-        self._require_configured()
+        backend = self._backends.default(self._clock.now().date())
+        job_plan.require_configured(self._backends, backend)
         try:
-            file_id = self.ensure_uploaded(dataset, OPENAI)
+            file_id = self.ensure_uploaded(dataset, backend)
         except ServiceError as error:
             text = error.explained
         else:
@@ -332,10 +331,13 @@ class JobService:
                 Mention(actor),
                 " uploaded ",
                 Code(dataset.name),
-                " to OpenAI: ",
+                f" to {label(backend)}: ",
                 Code(file_id),
                 " (purpose `fine-tune`). ",
-                Code(f"/finetune start {file_id}"),
+                Code(
+                    f"/finetune start {file_id}"
+                    + (f" backend={backend}" if backend == TOGETHER else "")
+                ),
                 " trains on it.",
             )
         self._notifier.post_text(channel=dataset.channel_id, thread_ts=dataset.thread_ts, text=text)
@@ -376,6 +378,12 @@ class JobService:
         actor = viewer.user_id
         job = self.resolve(reference, viewer)
         self.require_modify(viewer, job)
+        if job.backend == TOGETHER and action in ("pause", "resume"):
+            raise UserError(
+                say(f"{label(job.backend)} can't {action} jobs; ")
+                + Code(f"/finetune cancel {job.openai_job_id or ''}")
+                + " stops it."
+            )
         with provider_errors():
             snapshot = self._backends.get(job.backend).act(action, job.openai_job_id or "")
         self._jobs.set_status(job_id=job.id, status=snapshot.status, now=self._clock.now())
@@ -416,11 +424,6 @@ class JobService:
         self._notifier.post_text(
             channel=job.channel_id, thread_ts=job.thread_ts or job.status_ts, text=text
         )
-
-    def _require_configured(self) -> None:
-        # New jobs and uploads go to OpenAI until `start` takes `backend=` (issue 13).
-        if not self._backends.get(OPENAI).configured:
-            raise UserError(say(NOT_CONFIGURED))
 
     def _job_by_key(self, request_key: str, viewer: Viewer) -> JobRecord:
         job = self._jobs.by_key(request_key)

@@ -4,15 +4,19 @@ retries do."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from bot.core.jobs import JobSnapshot, ServiceError
 from bot.services.ports import Clock, FileSource, FineTuningBackend
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord, DatasetRepository
+
+log = logging.getLogger(__name__)
 
 UPLOAD_WAIT_S = 120.0
 UPLOAD_LEASE = dt.timedelta(minutes=10)  # an older claim is a crashed uploader's: taken over
@@ -89,8 +93,9 @@ def create_once(
     validation: str | None,
 ) -> JobSnapshot:
     """Create the job on the backend once: after an ambiguous failure, look before re-sending."""
-    hyper = job.hyperparameters or {}
-    params = {
+    hyper = dict(job.hyperparameters or {})
+    training_type = hyper.pop("training_type", None)  # LoRA/full: a job option, not a rate
+    params: dict[str, Any] = {
         "model": job.model,
         "training_file": training,
         "validation_file": validation,
@@ -98,6 +103,8 @@ def create_once(
         "suffix": job.suffix,
         "seed": job.seed,
     }
+    if training_type is not None:
+        params["training_type"] = training_type
     metadata = {
         "slack_user": job.owner_id,
         "slack_channel": job.channel_id,
@@ -118,3 +125,42 @@ def create_once(
                 raise
             time.sleep(0.5 * 2**attempt)
     raise AssertionError("unreachable")
+
+
+@runtime_checkable
+class PriceQuoter(Protocol):
+    """A backend that quotes a job's price itself (Together's estimate-price)."""
+
+    def estimate_price(
+        self,
+        *,
+        training_file: str,
+        model: str,
+        n_epochs: int | None = None,
+        validation_file: str | None = None,
+        method: str = "supervised",
+        training_type: str = "lora",
+    ) -> tuple[float, int]: ...
+
+
+def quote(
+    gateway: FineTuningBackend, *, job: JobRecord, training: str, validation: str | None
+) -> tuple[float, int] | None:
+    """The backend's own price for the job as it will be created, (USD, tokens); None when the
+    backend does not quote or gave no quote (the job goes on: the cost is then unknown)."""
+    if not isinstance(gateway, PriceQuoter):
+        return None
+    hyper = job.hyperparameters or {}
+    epochs = hyper.get("n_epochs")
+    try:
+        return gateway.estimate_price(
+            training_file=training,
+            model=job.model,
+            n_epochs=int(epochs) if epochs else None,
+            validation_file=validation,
+            method=job.method,
+            training_type=str(hyper.get("training_type") or "lora"),
+        )
+    except ServiceError as error:
+        log.warning("no quote for %s: %s", job.request_key, error)
+        return None

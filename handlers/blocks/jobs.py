@@ -24,6 +24,8 @@ from bot.core.billing import BillingLine
 from bot.core.jobs import Checkpoint, JobSnapshot, status_text
 from bot.core.message import Message
 from bot.core.reports import usd
+from bot.core.start_rules import label as backend_label
+from bot.core.start_rules import price_words, quotes_price
 from handlers import ids
 from handlers.text import (
     BUTTON_VALUE,
@@ -73,11 +75,17 @@ def job_blocks(
 ) -> tuple[list[Block], str]:
     """The job's post in the dataset's thread, with a Cancel button."""
     cost = usd(job.estimated_cost_usd or 0)
-    text = (
-        f"🚀 {user(job.owner_id)} started fine-tuning {code(job.model)} on {code(dataset.name)}: "
-        f"job {code(snapshot.id)} ({escape(status_text(snapshot.status), limit=100)}). "
-        f"Estimated cost {cost} for {epochs} epochs ({job.estimated_tokens or 0:,} billed tokens)."
+    head = (
+        f"🚀 {user(job.owner_id)} started fine-tuning {code(job.model)}{_on(job)} on "
+        f"{code(dataset.name)}: job {code(snapshot.id)} ({escape(status_text(snapshot.status), limit=100)})."
     )
+    if quotes_price(job.model, job.backend):
+        text = f"{head} {_price(job)} ({_epochs(epochs)})."
+    else:
+        text = (
+            f"{head} Estimated cost {cost} for {_epochs(epochs)} "
+            f"({job.estimated_tokens or 0:,} billed tokens)."
+        )
     details = [f"method {code(job.method)}"]
     details += [
         f"{escape(str(k), limit=50)} {code(str(v), limit=100)}"
@@ -93,13 +101,34 @@ def job_blocks(
     return blocks, text
 
 
+def _on(job: JobRecord) -> str:
+    """` (Together)` after the model of a job on another backend than OpenAI (OpenAI's posts
+    stay as they were)."""
+    return "" if job.backend == "openai" else f" ({backend_label(job.backend)})"
+
+
+def _epochs(epochs: int) -> str:
+    return f"{epochs} epoch{'s' if epochs != 1 else ''}"
+
+
+def _price(job: JobRecord) -> str:
+    """`estimated $1.23`, `Together's quote: $1.23 for 456 tokens` or that it gave none."""
+    return price_words(
+        model=job.model,
+        backend=job.backend,
+        cost_usd=job.estimated_cost_usd,
+        tokens=job.estimated_tokens,
+    )
+
+
 def approval_blocks(
     *, job: JobRecord, dataset: DatasetRecord, threshold: float, epochs: int
 ) -> tuple[list[Block], str]:
     """A request waiting for an admin, with an Approve button."""
     text = (
-        f"✋ {user(job.owner_id)} asks to fine-tune {code(job.model)} on {code(dataset.name)} for "
-        f"{epochs} epochs: estimated {usd(job.estimated_cost_usd or 0)}, above the "
+        f"✋ {user(job.owner_id)} asks to fine-tune {code(job.model)}{_on(job)} on "
+        f"{code(dataset.name)} for {_epochs(epochs)}: {_price(job)}, "
+        f"{'above' if job.estimated_cost_usd is not None else 'with'} the "
         f"{usd(threshold)} approval threshold. An admin must approve it."
     )
     return [
@@ -123,7 +152,7 @@ def approved_blocks(
     """The approval request after an admin approved it (no button any more)."""
     text = (
         f"✅ {user(approver_id)} approved {user(job.owner_id)}'s request to fine-tune "
-        f"{code(job.model)} on {code(dataset.name)} (estimated {usd(job.estimated_cost_usd or 0)})."
+        f"{code(job.model)}{_on(job)} on {code(dataset.name)} ({_price(job)})."
     )
     return [SectionBlock(text=text)], text
 
@@ -149,6 +178,15 @@ def error_blocks(*, job: JobRecord, text: Message, retry: bool) -> tuple[list[Bl
 
 def cost_blocks(dataset: DatasetRecord, line: BillingLine) -> tuple[list[Block], str]:
     """`/finetune cost`: the billing part of the report for one model and epoch count."""
+    if line.quoted:
+        about = "about " if line.tokens_estimated else ""
+        text = (
+            f"{code(dataset.name)} on {code(line.model)}: {about}{line.billed_tokens_per_epoch:,} "
+            f"tokens per epoch × {_epochs(line.epochs)} = {about}{line.billed_tokens:,} tokens"
+            f"{' (an estimate: I count with an approximation of its tokenizer)' if line.tokens_estimated else ''}. "
+            f"{backend_label(line.backend)} quotes the price when the job starts."
+        )
+        return [SectionBlock(text=text)], text
     text = (
         f"{code(dataset.name)} on {code(line.model)}: {line.billed_tokens_per_epoch:,} billed tokens per "
         f"epoch × {line.epochs} epochs = {line.billed_tokens:,} tokens × "
@@ -261,7 +299,7 @@ def status_blocks(
     """The job's status message: who, what, status (`view`); Cancel while it runs."""
     head = (
         f"🚀 {user(job.owner_id)} fine-tuning {code(job.model)} on {code(dataset_name)}: job "
-        f"{code(job.openai_job_id or '')} · estimated {usd(job.estimated_cost_usd or 0)}"
+        f"{code(job.openai_job_id or '')} · {_price(job)}"
     )
     shown = render(view, limit=MAX_TEXT)
     blocks: list[Block] = [SectionBlock(text=head), SectionBlock(text=shown)]

@@ -1,0 +1,123 @@
+"""What each backend accepts on `start` (product §9): options it lacks are refused by name,
+the learning rate is checked in its own meaning, and the rest is mapped to its
+hyperparameters. Pure: no I/O."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.core.command_types import Start
+from bot.core.message import Code, Message, say
+from bot.core.models import UnknownModelError, resolve_model
+from bot.core.reports import usd
+
+OPENAI, TOGETHER, AZURE = "openai", "together", "azure"
+LABEL = {OPENAI: "OpenAI", TOGETHER: "Together", AZURE: "Azure OpenAI"}
+KEY_VARIABLE = {
+    OPENAI: "OPENAI_API_KEY",
+    TOGETHER: "TOGETHER_API_KEY",
+    AZURE: "AZURE_OPENAI_API_KEY",
+}
+
+# OpenAI recommends multipliers of 0.02–0.2; far below 0.001 nothing is learnt, far above 10
+# the weights diverge, and the API itself only asks for "> 0".
+OPENAI_LR = (0.001, 10.0)
+# Together takes an absolute learning rate (default 1e-5); its model limits span about 1e-7..1e-2.
+TOGETHER_LR = (1e-7, 1e-2)
+TOGETHER_DEFAULT_LR = 1e-5
+# Together's suffixes hold 40 characters; the bot appends a 14-character request tag
+# (`-ftb` + 10 hex, bot/backends/together_shapes.py) that finds the job after an ambiguous create.
+TOGETHER_SUFFIX_MAX = 40 - 14
+
+
+def label(backend: str) -> str:
+    """The backend's name as users read it."""
+    return LABEL.get(backend, backend)
+
+
+def lr_help() -> str:
+    """Which learning rate `lr=` means on which backend (help, errors)."""
+    return (
+        f"on OpenAI the learning-rate multiplier ({OPENAI_LR[0]:g}–{OPENAI_LR[1]:g}), on "
+        f"Together the absolute learning rate ({TOGETHER_LR[0]:g}–{TOGETHER_LR[1]:g}, "
+        f"default {TOGETHER_DEFAULT_LR:g})"
+    )
+
+
+def _lacks(backend: str, option: str, why: str) -> Message:
+    return say(f"{label(backend)} has no ", Code(f"{option}="), f" option ({why}); drop it.")
+
+
+def refusal(cmd: Start, backend: str) -> Message | None:
+    """Why `cmd` can't run on `backend` as asked (an option it lacks, a value out of its
+    range), or None."""
+    if backend == OPENAI:
+        if cmd.training is not None:
+            return _lacks(backend, "training", "it trains the whole model, no LoRA/full choice")
+        if cmd.checkpoints is not None:
+            return _lacks(backend, "checkpoints", "it keeps the last 3 epochs' checkpoints")
+        low, high = OPENAI_LR
+        if cmd.lr is not None and not low <= cmd.lr <= high:
+            return say(
+                f"On OpenAI `lr=` is the learning-rate multiplier: between {low:g} and "
+                f"{high:g} (0.02–0.2 usually works best), not {cmd.lr:g}."
+            )
+        return None
+    if backend == TOGETHER:
+        low, high = TOGETHER_LR
+        if cmd.lr is not None and not low <= cmd.lr <= high:
+            return say(
+                f"On Together `lr=` is the absolute learning rate: between {low:g} and "
+                f"{high:g} (its default is {TOGETHER_DEFAULT_LR:g}), not {cmd.lr:g}."
+            )
+        if cmd.suffix is not None and len(cmd.suffix) > TOGETHER_SUFFIX_MAX:
+            return say(
+                f"On Together `suffix=` holds at most {TOGETHER_SUFFIX_MAX} characters (I add a "
+                "request tag to it), got ",
+                Code(cmd.suffix),
+                ".",
+            )
+        return None
+    return say(f"{label(backend)} can't train new jobs from here yet (not supported yet).")
+
+
+def hyperparameters(cmd: Start, backend: str) -> dict[str, Any]:
+    """The job's hyperparameters in `backend`'s own terms (only those given)."""
+    if backend == TOGETHER:
+        hyper: dict[str, Any] = {
+            "n_epochs": cmd.epochs,
+            "batch_size": cmd.batch,
+            "learning_rate": cmd.lr,
+            "n_checkpoints": cmd.checkpoints,
+            "training_type": cmd.training,
+        }
+    else:
+        hyper = {
+            "n_epochs": cmd.epochs,
+            "batch_size": cmd.batch,
+            "learning_rate_multiplier": cmd.lr,
+        }
+    return {name: value for name, value in hyper.items() if value is not None}
+
+
+def supervised_formats(formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The dataset formats a model trains with the supervised method (all but preference data)."""
+    return tuple(f for f in formats if f != "dpo")
+
+
+def quotes_price(model: str, backend: str) -> bool:
+    """True when `backend` quotes the price of training `model` itself (the catalogue's rule)."""
+    try:
+        return resolve_model(model, backend).quoted
+    except UnknownModelError:
+        return False
+
+
+def price_words(*, model: str, backend: str, cost_usd: float | None, tokens: int | None) -> str:
+    """A job's price as the bot knows it: the estimate, or the backend's own quote (labelled
+    as the backend's), or that it gave none. `$` amounts in the bot's own words."""
+    if not quotes_price(model, backend):
+        return f"estimated {usd(cost_usd or 0)}"
+    if cost_usd is None:
+        return f"{label(backend)} gave no quote (cost unknown)"
+    return f"{label(backend)}'s quote: {usd(cost_usd)} for {tokens or 0:,} tokens"

@@ -1,0 +1,236 @@
+"""Planning a start: which backend, which model, what it costs (product §9). Every refusal is a
+UserError naming what was refused, raised before anything is uploaded."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from bot.core.billing import BillingLine, billing_line, model_default_epochs
+from bot.core.command_types import Start
+from bot.core.message import Code, Message, Part, say
+from bot.core.models import (
+    ModelInfo,
+    UnknownModelError,
+    backend_of_model,
+    resolve_model,
+    trainable_models,
+)
+from bot.core.start_rules import (
+    AZURE,
+    KEY_VARIABLE,
+    OPENAI,
+    TOGETHER,
+    label,
+    quotes_price,
+    refusal,
+    supervised_formats,
+)
+from bot.services.backends import Backends
+from bot.services.errors import UserError
+from storage.jobs import JobRecord
+from storage.repositories import DatasetRecord
+
+DEFAULT_TOGETHER_MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+MAX_LISTED = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a start request would do."""
+
+    dataset: DatasetRecord
+    validation: DatasetRecord | None
+    model: ModelInfo
+    epochs: int
+    estimate: BillingLine
+    backend: str = OPENAI
+
+
+@dataclass(frozen=True, slots=True)
+class JobPolicy:
+    """Settings the job service needs."""
+
+    admins: tuple[str, ...]
+    approval_usd: float | None
+    default_model: str  # OpenAI's and Azure's (FTBOT_DEFAULT_MODEL)
+    together_model: str = DEFAULT_TOGETHER_MODEL  # FTBOT_TOGETHER_MODEL
+
+    def default_model_of(self, backend: str) -> str:
+        """The model a job on `backend` trains when none is named."""
+        return self.together_model if backend == TOGETHER else self.default_model
+
+
+def choose_backend(
+    *, named: str | None, model: str | None, backends: Backends, today: dt.date
+) -> str:
+    """`backend=`, else the backend whose catalogue holds `model=`, else the default; a model of
+    another backend than the one named is refused by name."""
+    owner = backend_of_model(model) if model else None
+    if named:
+        if owner and owner != named and named != AZURE:
+            raise UserError(
+                say(
+                    Code(model or ""),
+                    f" is a {label(owner)} model, not one of {label(named)}'s: drop ",
+                    Code(f"backend={named}"),
+                    f" or pick one of {label(named)}'s models.",
+                )
+            )
+        return named
+    return owner or backends.default(today)
+
+
+def require_configured(backends: Backends, backend: str) -> None:
+    """Refuse a backend that can't take new jobs, naming it and its key variable."""
+    if backend == AZURE:
+        raise UserError(
+            say(f"{label(AZURE)} can't start jobs from here: not supported yet. Use ")
+            + Code("backend=openai")
+            + " or "
+            + Code("backend=together")
+            + "."
+        )
+    if not backends.get(backend).configured:
+        raise UserError(
+            say(
+                f"{label(backend)} is not configured ({KEY_VARIABLE[backend]} is not set). "
+                "Ask an admin."
+            )
+        )
+
+
+def choose_model(name: str, backend: str, today: dt.date) -> ModelInfo:
+    """The catalogue's model `name` on `backend`; refused by name, listing that backend's models."""
+    try:
+        return resolve_model(name, backend)
+    except UnknownModelError:
+        pass
+    known = [m.id for m in trainable_models(today, backend)]
+    listed: list[Part] = []
+    for model_id in known[:MAX_LISTED]:
+        listed += [", " if listed else "", Code(model_id)]
+    more = " …" if len(known) > MAX_LISTED else ""
+    raise UserError(
+        say(
+            Code(name),
+            f" is not a model {label(backend)} fine-tunes here. {label(backend)}'s models: ",
+            *listed,
+            more,
+            ".",
+        )
+    )
+
+
+def default_epochs_of(dataset: DatasetRecord, model: ModelInfo) -> int:
+    """The epochs `model`'s backend picks for `dataset` when none are given."""
+    if model.epochs_rule == "openai":
+        return int((dataset.report or {}).get("default_epochs") or 3)
+    return model_default_epochs(model, dataset.examples or 0)
+
+
+def tokens_per_epoch(dataset: DatasetRecord, model: ModelInfo) -> int | None:
+    """The report's billed tokens per epoch of `dataset` on `model`, if it counted them."""
+    report = dataset.report or {}
+    per_epoch = None
+    if report.get("model") == model.id:
+        per_epoch = report.get("billed_tokens_per_epoch")
+    for line in report.get("other_models") or []:
+        if isinstance(line, dict) and line.get("model") == model.id:
+            per_epoch = line.get("billed_tokens_per_epoch")
+    return int(per_epoch) if isinstance(per_epoch, int | float) else None
+
+
+def estimate(
+    dataset: DatasetRecord,
+    model: ModelInfo,
+    epochs: int | None,
+    today: dt.date,
+    *,
+    need_count: bool = True,
+) -> BillingLine:
+    """The cost line of training `model` on `dataset`; a quoted model's price is the backend's
+    own quote, so a missing token count only blocks when `need_count` and it is not quoted."""
+    per_epoch = tokens_per_epoch(dataset, model)
+    if per_epoch is None and (need_count or not model.quoted):
+        raise UserError(
+            say("I have no token count of ", Code(dataset.name), " for ", Code(model.id), ".")
+        )
+    chosen = epochs or default_epochs_of(dataset, model)
+    return billing_line(model, per_epoch or 0, chosen, today)
+
+
+def quotes(job: JobRecord) -> bool:
+    """True when the job's backend quotes its price itself (the catalogue's billing rule)."""
+    return quotes_price(job.model, job.backend)
+
+
+def job_epochs(job: JobRecord, dataset: DatasetRecord) -> int:
+    """The epochs the job trains: as asked, else its backend's default for the dataset."""
+    given = (job.hyperparameters or {}).get("n_epochs")
+    if given:
+        return int(given)
+    try:
+        return default_epochs_of(dataset, resolve_model(job.model, job.backend))
+    except UnknownModelError:
+        return int((dataset.report or {}).get("default_epochs") or 3)
+
+
+def start_answer(plan: Plan, threshold: float | None) -> Message:
+    """What the requester reads when the job is on its way."""
+    epochs = f"{plan.epochs} epoch{'s' if plan.epochs != 1 else ''}"
+    if plan.model.quoted:
+        name = label(plan.backend)
+        gate = (
+            f" If the quote is above the ${threshold:,.2f} approval threshold, an admin "
+            "approves it first."
+            if threshold is not None
+            else ""
+        )
+        return say(
+            "Starting fine-tuning of ",
+            Code(plan.model.id),
+            f" on {name} with ",
+            Code(plan.dataset.name),
+            f" ({epochs}). {name} will quote the price after the upload; I'll post the job "
+            f"and the quote in the dataset's thread.{gate}",
+        )
+    return say(
+        "Starting fine-tuning of ",
+        Code(plan.model.id),
+        " on ",
+        Code(plan.dataset.name),
+        f" ({epochs}, estimated ${plan.estimate.cost_usd:,.2f}). I'll post the job in the "
+        "dataset's thread.",
+    )
+
+
+def check_start(
+    cmd: Start, backend: str, dataset: DatasetRecord, model: ModelInfo, today: dt.date
+) -> tuple[str, ...]:
+    """Refuse a model that can't train, a method it lacks, options `backend` lacks and data the
+    method can't read; returns the dataset formats the job reads."""
+    if not model.is_trainable(today):
+        raise UserError(
+            say(Code(model.id), f" was shut down on {model.shutdown} and can't be trained.")
+        )
+    if cmd.method not in model.methods:
+        raise UserError(
+            say(Code(model.id), " can't be trained with method ", Code(cmd.method), ".")
+        )
+    refused = refusal(cmd, backend)
+    if refused is not None:
+        raise UserError(refused)
+    wanted = ("dpo",) if cmd.method == "dpo" else supervised_formats(model.formats)
+    if dataset.format not in wanted:
+        raise UserError(
+            say(
+                Code(dataset.name),
+                f" is {dataset.format} data; method ",
+                Code(cmd.method),
+                " on ",
+                Code(model.id),
+                f" needs {' or '.join(wanted)} data.",
+            )
+        )
+    return wanted
