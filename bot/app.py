@@ -128,7 +128,7 @@ def web_client(settings: Settings) -> WebClient:
 def openai_gateway(settings: Settings) -> FineTuningBackend:
     """The OpenAI backend (NotConfigured without OPENAI_API_KEY); OPENAI_BASE_URL is honoured."""
     if settings.OPENAI_API_KEY is None:
-        return NotConfigured()
+        return NotConfigured("openai")
     from openai import OpenAI
 
     from bot.openai_gateway import OpenAIGateway

@@ -122,7 +122,7 @@ def usage_blocks(result: Usage) -> tuple[list[Block], str]:
             elements=[
                 MarkdownTextObject(
                     text="Estimated: the report's billed tokens × epochs × price. Actual: trained "
-                    "tokens reported by OpenAI × the model's training price."
+                    "tokens reported by the job's backend × the model's training price."
                 )
             ]
         ),
