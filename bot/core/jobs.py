@@ -48,7 +48,7 @@ WIND_DOWN_URL = (
 
 @dataclass(frozen=True, slots=True)
 class JobSnapshot:
-    """One fine-tuning job as last read from OpenAI."""
+    """One fine-tuning job as last read from its backend."""
 
     id: str
     status: str
