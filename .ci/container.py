@@ -40,6 +40,8 @@ from tests.fakes.signing import command_request, post
 REPO = Path(__file__).resolve().parents[1]
 USER = "nobody"  # stands in for the image's USER (any unprivileged account)
 SECRET = "container-signing-secret"
+# Serving needs a backend key (product §9); this one goes nowhere: the run starts no job.
+BACKEND_KEY = {"OPENAI_API_KEY": "sk-container-unused", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
 SAMPLE = REPO / "tests/data/samples/drone_training.jsonl"
 START_TIMEOUT = 60.0
 
@@ -109,7 +111,7 @@ def emulate(*, venv: Path, root: Path) -> None:
     if cmd is None or check is None or not isinstance(check[1], str) or not check[1]:
         raise Failed("the runtime stage needs CMD and a shell-form HEALTHCHECK CMD")
     # The old image's mistake, a database in the read-only working directory: one line, at once.
-    wrong = {**env, "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s"}
+    wrong = {**env, "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s", **BACKEND_KEY}
     wrong["DATABASE_URL"] = "sqlite:///finetune-bot.db"
     out = run([*as_user(), *json.loads(cmd.args)], env=wrong, cwd=app, what=None)
     if out.returncode != 2 or not out.stderr.startswith("finetune-bot: DATABASE_URL: cannot write"):
@@ -123,6 +125,7 @@ def emulate(*, venv: Path, root: Path) -> None:
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": slack.base_url,
             "PORT": "0",  # `docker run -e PORT=…`; the log says which port it took
+            **BACKEND_KEY,
         }
         serve(json.loads(cmd.args), check[1], env=serve_env, app=app, data=data)
         if slack.calls_to("auth.test") == []:

@@ -47,6 +47,9 @@ def start_serve(slack: FakeSlack, workdir: Path) -> tuple[subprocess.Popen[str],
         "SLACK_API_URL": slack.base_url,
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
         "PORT": "0",
+        # Serving needs a backend key; this one goes nowhere (the bench starts no job).
+        "OPENAI_API_KEY": "sk-bench-unused",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
     }
     proc = subprocess.Popen(
         [exe, "serve"], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True

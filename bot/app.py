@@ -128,7 +128,7 @@ def web_client(settings: Settings) -> WebClient:
 def openai_gateway(settings: Settings) -> FineTuningBackend:
     """The OpenAI backend (NotConfigured without OPENAI_API_KEY); OPENAI_BASE_URL is honoured."""
     if settings.OPENAI_API_KEY is None:
-        return NotConfigured()
+        return NotConfigured("openai")
     from openai import OpenAI
 
     from bot.openai_gateway import OpenAIGateway
@@ -158,6 +158,21 @@ def backends(settings: Settings) -> Backends:
         )
         found["together"] = TogetherBackend(client)
     return Backends(found, chosen_default=settings.FTBOT_DEFAULT_BACKEND)
+
+
+def chat_backend(settings: Settings, registry: Backends) -> FineTuningBackend:
+    """The backend whose chat completions serve FTBOT_CHAT_MODEL (mentions and DMs, product §9);
+    when it is not configured, mentions get commands only, and the log says why."""
+    name = settings.chat_backend
+    backend = registry.get(name)
+    if not backend.configured:
+        log.warning(
+            "FTBOT_CHAT_MODEL %s runs on the %s backend, which is not configured: "
+            "mentions and DMs understand commands only",
+            settings.FTBOT_CHAT_MODEL,
+            name,
+        )
+    return backend
 
 
 def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runtime]:
@@ -272,7 +287,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
         ),
         deliveries=Deliveries(repo=DeliveryRepository(engine=engine), clock=clock),
         clock=clock,
-        chat=registry.get("openai"),  # FTBOT_CHAT_MODEL is an OpenAI model
+        chat=chat_backend(settings, registry),
         chat_model=settings.FTBOT_CHAT_MODEL,
         default_model=settings.FTBOT_DEFAULT_MODEL,
         bot_user_id=bot_user_id,

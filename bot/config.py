@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.core.models import UnknownModelError, resolve_model
+from bot.core.models import UnknownModelError, backend_of_model, resolve_model
 
 
 class SettingsError(Exception):
@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         return tuple(name for name, key in keys.items() if key is not None)
 
     @property
+    def chat_backend(self) -> str:
+        """The backend whose chat completions serve FTBOT_CHAT_MODEL: the one whose catalogue
+        holds it, Together for an `org/model` name, else OpenAI (its chat models, such as
+        gpt-4.1-mini, are not in the fine-tuning catalogue)."""
+        return backend_of_model(self.FTBOT_CHAT_MODEL) or "openai"
+
+    @property
     def socket_mode(self) -> bool:
         """Socket Mode when an app-level token is configured."""
         return self.SLACK_APP_TOKEN is not None
@@ -100,6 +107,10 @@ _SECRETS = {
     "TOGETHER_API_KEY",
 }
 SECRET_VARIABLES = frozenset(_SECRETS)
+NO_BACKEND = (
+    "no fine-tuning backend is configured: set OPENAI_API_KEY (OpenAI) "
+    "or TOGETHER_API_KEY (Together AI)"
+)
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -132,6 +143,8 @@ def check_serve(settings: Settings) -> None:
             "SLACK_SIGNING_SECRET is not set (required in HTTP mode; "
             "or set SLACK_APP_TOKEN to use Socket Mode instead)"
         )
+    if not settings.configured_backends:
+        raise SettingsError(NO_BACKEND)
     url = settings.DATABASE_URL
     if not _URL_SCHEME.match(url):
         raise SettingsError(

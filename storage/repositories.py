@@ -262,20 +262,24 @@ class DatasetRepository:
     def find(self, *, reference: str, channel_id: str, limit: int = 50) -> list[DatasetRecord]:
         """Datasets a reference may mean, newest first: Slack file id, any backend's file id, name
         in this channel, or `latest` (the caller keeps the ones the requester may see)."""
+        reported = select(Dataset).where(Dataset.status == "reported")
+        by_name = reported.where(Dataset.channel_id == channel_id, Dataset.name == reference)
+        if reference == "latest":
+            query = reported.where(Dataset.channel_id == channel_id, Dataset.valid.is_(True))
+        elif reference.startswith("file-"):
+            # Every backend's uploads (OpenAI's `file-abc…`, Together's `file-<uuid>`); a dataset
+            # whose own name starts with `file-` is still found by that name.
+            uploaded = select(RemoteFile.dataset_id).where(RemoteFile.file_id == reference)
+            query = reported.where(Dataset.id.in_(uploaded))
+        elif reference[:1] == "F" and reference[1:].isalnum() and reference.isupper():
+            query = reported.where(Dataset.slack_file_id == reference)
+        else:
+            query = by_name
+        order = (Dataset.created_at.desc(), Dataset.id.desc())
         with self._sessions() as session:
-            query = select(Dataset).where(Dataset.status == "reported")
-            if reference == "latest":
-                query = query.where(Dataset.channel_id == channel_id, Dataset.valid.is_(True))
-            elif reference.startswith("file-"):
-                uploaded = select(RemoteFile.dataset_id).where(RemoteFile.file_id == reference)
-                query = query.where(Dataset.id.in_(uploaded))
-            elif reference[:1] == "F" and reference[1:].isalnum() and reference.isupper():
-                query = query.where(Dataset.slack_file_id == reference)
-            else:
-                query = query.where(Dataset.channel_id == channel_id, Dataset.name == reference)
-            rows = session.scalars(
-                query.order_by(Dataset.created_at.desc(), Dataset.id.desc()).limit(limit)
-            )
+            rows = list(session.scalars(query.order_by(*order).limit(limit)))
+            if not rows and reference.startswith("file-"):
+                rows = list(session.scalars(by_name.order_by(*order).limit(limit)))
             return [_dataset(row) for row in rows]
 
     def claim_upload(

@@ -48,7 +48,7 @@ WIND_DOWN_URL = (
 
 @dataclass(frozen=True, slots=True)
 class JobSnapshot:
-    """One fine-tuning job as last read from OpenAI."""
+    """One fine-tuning job as last read from its backend."""
 
     id: str
     status: str
@@ -108,11 +108,44 @@ class ServiceError(Exception):
         return self.kind in ("rate_limited", "unavailable")
 
 
-NOT_CONFIGURED = "OpenAI is not configured (OPENAI_API_KEY is not set). Ask an admin."
 MAX_REASON = 500
 
-
+# Each backend by its contract name: the name users read, and the variable that configures it.
+BACKEND_TITLE = {"openai": "OpenAI", "together": "Together AI", "azure": "Azure OpenAI"}
+BACKEND_KEY = {
+    "openai": "OPENAI_API_KEY",
+    "together": "TOGETHER_API_KEY",
+    "azure": "AZURE_OPENAI_API_KEY",
+}
+# ServiceError.backend holds a display name ("OpenAI", "Together"); these find its contract name.
+_BY_TITLE = {"openai": "openai", "together": "together", "together ai": "together",
+             "azure": "azure", "azure openai": "azure"}  # fmt: skip
 KEY_VARIABLE = {"OpenAI": "OPENAI_API_KEY", "Together": "TOGETHER_API_KEY"}
+
+
+def backend_name(backend: str) -> str | None:
+    """The contract name (`openai`, `together`, `azure`) for a contract or display name."""
+    return _BY_TITLE.get(backend.strip().lower())
+
+
+def backend_title(backend: str) -> str:
+    """The name users read for a backend given by its contract or display name."""
+    name = backend_name(backend)
+    return BACKEND_TITLE[name] if name else backend
+
+
+def not_configured(backend: str | None) -> str:
+    """One line: this backend (contract or display name) is not configured, and how to fix it."""
+    name = backend_name(backend or "")
+    if name is None:
+        return (
+            "No fine-tuning backend is configured here: an admin sets OPENAI_API_KEY or "
+            "TOGETHER_API_KEY."
+        )
+    return f"{BACKEND_TITLE[name]} isn't configured here: an admin sets {BACKEND_KEY[name]}."
+
+
+NOT_CONFIGURED = not_configured("openai")  # for callers that only ever mean OpenAI
 
 
 def explain(kind: str, message: str, param: str | None, *, backend: str = "OpenAI") -> Message:
@@ -139,7 +172,7 @@ def explain(kind: str, message: str, param: str | None, *, backend: str = "OpenA
     if kind == "not_found":
         return say(f"{backend} does not know that: ", words)
     if kind == "not_configured":
-        return say(NOT_CONFIGURED)
+        return say(not_configured(backend))
     return say(words)
 
 

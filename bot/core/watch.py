@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.core.jobs import TERMINAL, JobSnapshot, status_text
+from bot.core.jobs import TERMINAL, JobSnapshot, backend_title, status_text
 from bot.core.message import Code, Mention, Message, Part, Text, When, say
 
 BAR_WIDTH = 20
@@ -311,8 +311,10 @@ def completion_text(
     snapshot: JobSnapshot,
     estimated_cost: float | None,
     usd_per_1m: float | None,
+    backend: str = "openai",
 ) -> Message:
-    """The completion notice: succeeded (model, tokens, cost, duration), failed or cancelled."""
+    """The completion notice: succeeded (model, tokens, cost, duration), failed or cancelled
+    (`backend`: the job's, named where the backend's own words or support are meant)."""
     took = ""
     if snapshot.created_at and snapshot.finished_at:
         took = f" in {_duration(snapshot.finished_at - snapshot.created_at)}"
@@ -330,11 +332,12 @@ def completion_text(
                 text += f" Actual cost: ${actual:,.2f}{estimate}."
         return text
     if snapshot.status == "failed":
-        reason = Text((snapshot.error_message or "OpenAI gave no reason")[:600])
+        title = backend_title(backend)
+        reason = Text((snapshot.error_message or f"{title} gave no reason")[:600])
         code = say(" (", Code(snapshot.error_code), ")") if snapshot.error_code else say()
         advice = ADVICE.get(
             snapshot.error_code or "",
-            "start it again; if it fails the same way, contact OpenAI support with the job id",
+            f"start it again; if it fails the same way, contact {title} support with the job id",
         )
         return say("❌ ", job, f" failed{took}: ", reason, code, f". What to do: {advice}.")
     return say("⏹️ ", job, f" was cancelled{took}.")

@@ -10,7 +10,6 @@ from bot.services.ports import FineTuningBackend, NotConfigured
 OPENAI, TOGETHER, AZURE = "openai", "together", "azure"
 NAMES = (OPENAI, TOGETHER, AZURE)
 OPENAI_CLOSES = dt.date(2027, 1, 6)  # OpenAI takes no new fine-tuning jobs from this day
-_NOT_CONFIGURED = NotConfigured()
 
 
 def backend_of_job_id(job_id: str) -> str:
@@ -45,11 +44,12 @@ class Backends:
 
     def get(self, name: str) -> FineTuningBackend:
         """The backend called `name` (a NotConfigured stand-in when it is not configured)."""
-        return self._backends.get(name, _NOT_CONFIGURED)
+        found = self._backends.get(name)
+        return NotConfigured(name) if found is None else found
 
     def configured(self) -> tuple[str, ...]:
         """The names of the configured backends, in the contract's order."""
-        return tuple(n for n in NAMES if self._backends.get(n, _NOT_CONFIGURED).configured)
+        return tuple(n for n in NAMES if self.get(n).configured)
 
     def default(self, today: dt.date) -> str:
         """The backend new jobs go to when none is named."""

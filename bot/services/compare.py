@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.core.access import Viewer, may_see
 from bot.core.compare import Case, Outcome, Score, cases_from, score
 from bot.core.datasets import iter_records
-from bot.core.jobs import NOT_CONFIGURED, ServiceError
+from bot.core.jobs import ServiceError, not_configured
 from bot.core.message import Code, say
 from bot.core.models import UnknownModelError, resolve_model
 from bot.services.backends import OPENAI, Backends
@@ -89,9 +89,10 @@ class CompareService:
         record = self._models.of_checkpoint(model)
         if record is not None and (record.deleted or not may_see(viewer, record.channel_id)):
             raise UserError(unknown_model(model))
-        gateway = self._backends.get(record.backend if record else OPENAI)
+        backend = record.backend if record else OPENAI
+        gateway = self._backends.get(backend)
         if not gateway.configured:
-            raise UserError(say(NOT_CONFIGURED))
+            raise UserError(say(not_configured(backend)))
         base = (
             record.base_model
             if record

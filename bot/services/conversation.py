@@ -1,4 +1,5 @@
-"""Plain-language requests: OpenAI tool calling onto the same commands, parser and checks.
+"""Plain-language requests: tool calling (the chat completions of the backend serving
+FTBOT_CHAT_MODEL) onto the same commands, parser and checks.
 
 The tools are generated from the command table; a tool call becomes the text of the matching
 `/finetune` command and goes through the same parser, services and permission checks, as the
@@ -19,10 +20,16 @@ from bot.core.jobs import ServiceError
 
 log = logging.getLogger(__name__)
 
+# Mentions and DMs when no configured backend serves FTBOT_CHAT_MODEL: commands still work.
+NO_CHAT_MODEL = (
+    "I can only follow commands here: plain-language requests need `FTBOT_CHAT_MODEL` on a "
+    "configured backend. Try `jobs mine`, or `/finetune help` for everything I do."
+)
 NEEDS_CONFIRMATION = frozenset({"start", "cancel", "delete-model"})
 MAX_ROUNDS = 4
 SYSTEM = (
-    "You are Finetune Bot, a Slack assistant for OpenAI fine-tuning. Use the tools to answer; "
+    "You are Finetune Bot, a Slack assistant for model fine-tuning (OpenAI, Together AI). "
+    "Use the tools to answer; "
     "never invent job ids, numbers or statuses. Answer in one or two short sentences and cite "
     "the job or dataset you acted on. If the request is ambiguous, ask which dataset or job."
 )
@@ -107,10 +114,7 @@ class Conversation:
         if exact is not None:
             return exact
         if self._chat is None:
-            return Reply(
-                "I can't understand free text without an OpenAI key, but I follow commands: "
-                "write e.g. `jobs mine` or `/finetune help`."
-            )
+            return Reply(NO_CHAT_MODEL)
         messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM}, *context]
         messages.append({"role": "user", "content": text})
         pending: list[str] = []

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.core.jobs import Checkpoint, JobSnapshot, ServiceError
+from bot.core.jobs import (
+    Checkpoint,
+    JobSnapshot,
+    ServiceError,
+    backend_title,
+    not_configured,
+)
 from bot.core.message import Message
 from bot.core.reports import DatasetReport
 from bot.core.watch import Event
@@ -186,12 +192,17 @@ class FineTuningBackend(Protocol):
 
 
 class NotConfigured:
-    """The backend when none is configured: every call says so (one path for that answer)."""
+    """A backend that is not configured (`backend`: its contract name; None: no backend at all):
+    every call says so, naming it and its key variable (one path for that answer)."""
 
     configured = False
 
+    def __init__(self, backend: str | None = None) -> None:
+        self.backend = backend
+
     def _refuse(self, *_: Any, **__: Any) -> Any:
-        raise ServiceError("not_configured", "no fine-tuning backend is configured")
+        title = backend_title(self.backend) if self.backend else ""
+        raise ServiceError("not_configured", not_configured(self.backend), backend=title)
 
     upload = create_job = find_job = retrieve = act = events = _refuse
     checkpoints = file_content = chat = chat_with_tools = delete_model = _refuse

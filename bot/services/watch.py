@@ -272,6 +272,7 @@ class JobWatcher:
                 snapshot=snapshot,
                 estimated_cost=job.estimated_cost_usd,
                 usd_per_1m=price,
+                backend=job.backend,
             )
             return self._notifier.post_in_thread(job=job, text=text, key=key, broadcast=True)
         if record.kind == "chart":

@@ -28,9 +28,13 @@ PROBE = (
 )
 
 
+SLACK = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+KEY = {"OPENAI_API_KEY": "sk-x"}  # a backend key: serving needs one (product §9)
+
+
 @pytest.fixture(autouse=True)
 def no_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DATABASE_URL"):
+    for name in (*SLACK, "DATABASE_URL", "OPENAI_API_KEY", "TOGETHER_API_KEY"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -64,12 +68,17 @@ CASES = {
             "SLACK_BOT_TOKEN": "xoxb-x",
             "SLACK_SIGNING_SECRET": "s",
             "DATABASE_URL": "sqlite:////nonexistent-ftbot/bot.db",
+            **KEY,
         },
         "DATABASE_URL: directory /nonexistent-ftbot does not exist",
     ),
     "not a database URL": (
-        {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": "bot.db"},
+        {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": "bot.db", **KEY},
         "DATABASE_URL: not a database URL",
+    ),
+    "no backend key": (
+        {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s"},
+        "no fine-tuning backend is configured: set OPENAI_API_KEY (OpenAI) or TOGETHER_API_KEY",
     ),
 }
 
@@ -102,6 +111,7 @@ def test_the_probe_sees_heavy_imports_when_serving_goes_further(tmp_path: Path) 
         SLACK_SIGNING_SECRET="s",
         SLACK_API_URL="http://127.0.0.1:9/api/",
         DATABASE_URL=f"sqlite:///{tmp_path}/bot.db",
+        **KEY,
     )
     result = probe(tmp_path, env)
     heavy = result["heavy"]
@@ -132,13 +142,36 @@ def test_usable_database_urls_pass(
     url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    check_serve(load_settings(SLACK_BOT_TOKEN="xoxb-x", SLACK_APP_TOKEN="xapp-x", DATABASE_URL=url))
+    check_serve(
+        load_settings(SLACK_BOT_TOKEN="xoxb-x", SLACK_APP_TOKEN="xapp-x", DATABASE_URL=url, **KEY)
+    )
 
 
 def test_a_bad_database_url_is_not_echoed() -> None:
     settings = load_settings(
-        SLACK_BOT_TOKEN="xoxb-x", SLACK_APP_TOKEN="xapp-x", DATABASE_URL="user:secret-pw@db"
+        SLACK_BOT_TOKEN="xoxb-x", SLACK_APP_TOKEN="xapp-x", DATABASE_URL="user:secret-pw@db", **KEY
     )
     with pytest.raises(SettingsError) as info:
         check_serve(settings)
     assert str(info.value).startswith("DATABASE_URL: ") and "secret-pw" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"OPENAI_API_KEY": "sk-x"},
+        {"TOGETHER_API_KEY": "tg-x"},
+        {"OPENAI_API_KEY": "sk-x", "TOGETHER_API_KEY": "tg-x"},
+    ],
+)
+def test_any_one_backend_key_is_enough_to_serve(keys: dict[str, str]) -> None:
+    check_serve(load_settings(SLACK_BOT_TOKEN="xoxb-x", SLACK_APP_TOKEN="xapp-x", **keys))
+
+
+def test_without_a_backend_key_serve_names_both_variables_and_no_secret() -> None:
+    settings = load_settings(SLACK_BOT_TOKEN="xoxb-secret-token", SLACK_SIGNING_SECRET="sig-secret")
+    with pytest.raises(SettingsError) as info:
+        check_serve(settings)
+    message = str(info.value)
+    assert "OPENAI_API_KEY" in message and "TOGETHER_API_KEY" in message
+    assert "\n" not in message and "secret" not in message

@@ -22,6 +22,7 @@ from tests.conftest import DATA
 from tests.db import backend
 from tests.e2e.conftest import Bot, start_bot, wait_for
 from tests.e2e.test_datasets import reports
+from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.signing import file_share_message_event, file_shared_event
 from tests.tcp_proxy import TcpProxy
@@ -63,10 +64,10 @@ def has_row(engine: Engine, file: dict) -> bool:
 
 
 def test_a_file_shared_while_the_bot_was_down_is_reported_once_when_it_starts(
-    slack: FakeSlack, database_url: str, engine: Engine
+    slack: FakeSlack, database_url: str, engine: Engine, openai: FakeOpenAI
 ) -> None:
     before = slack.add_file(BOM, name="before.jsonl", ts=f"{time.time() - 60:.6f}")
-    first = start_bot(slack, database_url, poll=True)
+    first = start_bot(slack, database_url, openai, poll=True)
     try:
         wait_for(lambda: caught_up(engine), what="the catch-up pass at start")
     finally:
@@ -75,7 +76,7 @@ def test_a_file_shared_while_the_bot_was_down_is_reported_once_when_it_starts(
 
     file = slack.add_file(BOM, name="while_down.jsonl")  # no event reaches a stopped bot
     own = slack.add_file(BOM, name="own.jsonl", user="UBOT")
-    second = start_bot(slack, database_url, poll=True)
+    second = start_bot(slack, database_url, openai, poll=True)
     try:
         report = wait_for(lambda: reports(slack), what="the caught-up report")[0]
         ts = share_ts(file)
@@ -95,16 +96,16 @@ def test_a_file_shared_while_the_bot_was_down_is_reported_once_when_it_starts(
 
 
 def test_the_catch_up_stays_within_its_window_and_the_bots_conversations(
-    slack: FakeSlack, database_url: str, engine: Engine
+    slack: FakeSlack, database_url: str, engine: Engine, openai: FakeOpenAI
 ) -> None:
-    start_bot(slack, database_url, clock=ShiftedClock(-dt.timedelta(days=3))).stop()
+    start_bot(slack, database_url, openai, clock=ShiftedClock(-dt.timedelta(days=3))).stop()
     now = time.time()
     old = slack.add_file(BOM, name="old.jsonl", ts=f"{now - 2 * 86400:.6f}")  # past the 24 h
     recent = slack.add_file(BOM, name="recent.jsonl", channel="G1", ts=f"{now - 3600:.6f}")
     picture = slack.add_file(b"\x89PNG", name="chart.png", ts=f"{now - 3500:.6f}")
     slack.add_channel("C9", members=["U1"])  # a public channel the bot is not in
     elsewhere = slack.add_file(BOM, name="elsewhere.jsonl", channel="C9", ts=f"{now - 3400:.6f}")
-    bot = start_bot(slack, database_url, poll=True)
+    bot = start_bot(slack, database_url, openai, poll=True)
     try:
         report = wait_for(lambda: reports(slack, "G1"), what="the caught-up report")[0]
         wait_for(lambda: caught_up(engine), what="the pass to finish")
@@ -127,13 +128,17 @@ def _healthz(bot: Bot) -> int:
 
 @pytest.mark.skipif(backend() != "postgresql", reason="needs FTBOT_TEST_DATABASE_URL (PostgreSQL)")
 def test_a_file_shared_while_the_database_is_cut_is_reported_once_it_is_back(
-    slack: FakeSlack, database_url: str, engine: Engine, caplog: pytest.LogCaptureFixture
+    slack: FakeSlack,
+    database_url: str,
+    engine: Engine,
+    openai: FakeOpenAI,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="bot.services.datasets")
     url = make_url(database_url)
     with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        bot = start_bot(slack, proxied, poll=True)
+        bot = start_bot(slack, proxied, openai, poll=True)
         try:
             wait_for(lambda: caught_up(engine), what="the catch-up pass at start")
             proxy.cut()
@@ -172,13 +177,14 @@ def test_a_check_cut_short_by_the_database_resumes_once_it_is_back(
     slack: FakeSlack,
     database_url: str,
     engine: Engine,
+    openai: FakeOpenAI,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url = make_url(database_url)
     with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        bot = start_bot(slack, proxied, poll=True)
+        bot = start_bot(slack, proxied, openai, poll=True)
         original, cuts = SlackFileSource.info, []
 
         def info_then_cut(self: SlackFileSource, file_id: str, channel_id: str) -> RemoteFile:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import DATA, shared
 from tests.e2e.conftest import SECRET, Bot, start_bot, wait_for
+from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.signing import event_request, file_share_message_event, file_shared_event
 
@@ -90,13 +91,13 @@ def test_slack_retries_and_duplicate_events_give_one_report(bot: Bot) -> None:
 
 
 def test_one_report_after_a_restart_on_the_same_database(
-    slack: FakeSlack, database_url: str
+    slack: FakeSlack, database_url: str, openai: FakeOpenAI
 ) -> None:
-    first = start_bot(slack, database_url)
+    first = start_bot(slack, database_url, openai)
     file = drop(first, (DATA / "bom.jsonl").read_bytes(), "bom.jsonl")
     wait_for(lambda: reports(slack), what="the report")
     first.stop()
-    second = start_bot(slack, database_url)
+    second = start_bot(slack, database_url, openai)
     try:
         # Slack retries the event after the restart, with the same or a new event id
         assert second.event(file_shared_event(file["id"], "C1", "U1")) == 200
@@ -108,8 +109,10 @@ def test_one_report_after_a_restart_on_the_same_database(
     assert len(reports(slack)) == 1
 
 
-def test_two_replicas_on_one_database_report_once(slack: FakeSlack, database_url: str) -> None:
-    replicas = [start_bot(slack, database_url) for _ in range(2)]
+def test_two_replicas_on_one_database_report_once(
+    slack: FakeSlack, database_url: str, openai: FakeOpenAI
+) -> None:
+    replicas = [start_bot(slack, database_url, openai) for _ in range(2)]
     try:
         file = slack.add_file((DATA / "bom.jsonl").read_bytes(), name="bom.jsonl", channel="C1")
         ts = file["shares"]["public"]["C1"][0]["ts"]
@@ -152,8 +155,10 @@ def test_forged_and_stale_requests_are_refused_and_do_nothing(bot: Bot) -> None:
     assert len(bot.slack.calls) == before
 
 
-def test_oversize_file_is_refused_with_a_clear_message(slack: FakeSlack, database_url: str) -> None:
-    small = start_bot(slack, database_url, FTBOT_MAX_FILE_MB=0.01)  # 10 KiB
+def test_oversize_file_is_refused_with_a_clear_message(
+    slack: FakeSlack, database_url: str, openai: FakeOpenAI
+) -> None:
+    small = start_bot(slack, database_url, openai, FTBOT_MAX_FILE_MB=0.01)  # 10 KiB
     try:
         file = drop(small, shared("toy_chat_fine_tuning.jsonl").read_bytes(), "toy.jsonl")
         ts = file["shares"]["public"]["C1"][0]["ts"]
@@ -219,7 +224,7 @@ def test_json_array_dataset(bot: Bot) -> None:
 
 
 def test_a_check_cut_short_by_a_crash_is_resumed_at_start(
-    slack: FakeSlack, database_url: str, monkeypatch: pytest.MonkeyPatch
+    slack: FakeSlack, database_url: str, openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import datetime as dt
 
@@ -229,7 +234,7 @@ def test_a_check_cut_short_by_a_crash_is_resumed_at_start(
 
     file = slack.add_file((DATA / "bom.jsonl").read_bytes(), name="bom.jsonl", channel="C1")
     ts = file["shares"]["public"]["C1"][0]["ts"]
-    first = start_bot(slack, database_url)
+    first = start_bot(slack, database_url, openai)
     first.stop()
     # a replica claimed the file and died before reporting
     engine = make_engine(database_url)
@@ -238,7 +243,7 @@ def test_a_check_cut_short_by_a_crash_is_resumed_at_start(
         now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), lease=intake.CLAIM_LEASE,
     )  # fmt: skip
     engine.dispose()
-    second = start_bot(slack, database_url, poll=True)
+    second = start_bot(slack, database_url, openai, poll=True)
     try:
         wait_for(lambda: reports(slack), what="the resumed report")
     finally:

@@ -219,8 +219,8 @@ def test_a_binary_file_gets_one_line(bot: Bot) -> None:
 
 
 @pytest.fixture
-def small_limit_bot(slack: FakeSlack, database_url: str) -> Iterator[Bot]:
-    running = start_bot(slack, database_url, FTBOT_MAX_FILE_MB="16")
+def small_limit_bot(slack: FakeSlack, database_url: str, openai: FakeOpenAI) -> Iterator[Bot]:
+    running = start_bot(slack, database_url, openai, FTBOT_MAX_FILE_MB="16")
     yield running
     running.stop()
 

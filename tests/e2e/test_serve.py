@@ -22,9 +22,17 @@ from tests.fakes.signing import command_request, post
 
 pytestmark = pytest.mark.db
 
+# One backend key is enough to serve (product §9); never used here (`help` needs no backend).
+UNREACHABLE = "http://127.0.0.1:9/v1"
+BACKEND_KEYS = {
+    "openai": {"OPENAI_API_KEY": "sk-never-sent", "OPENAI_BASE_URL": UNREACHABLE},
+    "together only": {"TOGETHER_API_KEY": "tg-never-sent", "TOGETHER_BASE_URL": UNREACHABLE},
+}
 
+
+@pytest.mark.parametrize("keys", BACKEND_KEYS)
 def test_serve_answers_health_and_signed_commands_then_stops_on_sigterm(
-    slack: FakeSlack, tmp_path: Path
+    slack: FakeSlack, tmp_path: Path, keys: str
 ) -> None:
     exe = str(Path(sys.executable).parent / "finetune-bot")
     with fresh_database_url(tmp_path) as url:
@@ -36,6 +44,7 @@ def test_serve_answers_health_and_signed_commands_then_stops_on_sigterm(
             "SLACK_API_URL": slack.base_url,
             "DATABASE_URL": url,
             "PORT": "0",
+            **BACKEND_KEYS[keys],
         }
         proc = subprocess.Popen([exe, "serve"], env=env, stderr=subprocess.PIPE, text=True)
         started: list[str] = []
@@ -63,6 +72,7 @@ def test_serve_answers_health_and_signed_commands_then_stops_on_sigterm(
         rest = "".join(started) + (proc.stderr.read() if proc.stderr else "")
         assert "Traceback" not in rest
         assert slack.bot_token not in rest and SECRET not in rest
+        assert not any(key in rest for key in BACKEND_KEYS[keys].values() if "never" in key)
         assert "will be unused" not in rest  # Bolt read no token from the environment
         assert " INFO apscheduler" not in rest  # the first poll ran at start, quietly
         wait_for(lambda: proc.returncode is not None, what="exit")
