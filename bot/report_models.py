@@ -91,3 +91,20 @@ def choose(
         if other != chosen and other in SUPPORTED
     )
     return ReportModels(info, also)
+
+
+def for_bot(
+    *, default_backend: str, configured: tuple[str, ...], defaults: dict[str, str]
+) -> ReportModels:
+    """The bot's dataset report: the default backend's default model (when reports do not
+    support that backend yet, the first configured one they do, else OpenAI), plus the default
+    model of every other configured backend."""
+    if default_backend not in SUPPORTED:
+        default_backend = next((b for b in configured if b in SUPPORTED), "openai")
+    return choose(
+        backend=default_backend,
+        model=None,
+        default_backend=default_backend,
+        configured=configured,
+        defaults=defaults,
+    )
