@@ -59,12 +59,17 @@ def report_text(name: str, report: DatasetReport) -> str:
     if report.not_a_dataset:
         return not_a_dataset_text(escape(name, limit=300))
     line = report.billing
-    cost = price_text(line) if line.quoted else f"estimated {usd(line.cost_usd)}"
     approx = "~" if report.tokens_estimated else ""
-    return (
+    head = (
         f"{verdict(report)}: {escape(name, limit=300)} — {report.examples:,} examples, "
-        f"{approx}{report.tokens.total:,} tokens, {cost} on "
-        f"{escape(line.model)} ({epochs_text(line.epochs)})"
+        f"{approx}{report.tokens.total:,} tokens, "
+    )
+    if line.quoted:
+        return (
+            f"{head}{epochs_text(line.epochs)} on {escape(line.model)}; {escape(price_text(line))}"
+        )
+    return (
+        f"{head}estimated {usd(line.cost_usd)} on {escape(line.model)} ({epochs_text(line.epochs)})"
     )
 
 
