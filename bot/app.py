@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy import Engine
 
 from bot.config import Settings, SettingsError, check_serve
-from bot.core.models import resolve_model
+from bot.report_models import ModelChoiceError, ReportModels, for_bot
 from bot.services.access import AccessService
 from bot.services.backends import Backends
 from bot.services.compare import CompareService
@@ -175,6 +176,30 @@ def chat_backend(settings: Settings, registry: Backends) -> FineTuningBackend:
     return backend
 
 
+def report_models(
+    settings: Settings, registry: Backends, *, today: dt.date
+) -> Callable[[dt.date], ReportModels]:
+    """The models a dataset report estimates for on a day (product §9 "Cost"); a default model
+    that is not in the catalogue stops the start with one line."""
+    defaults = {
+        "FTBOT_DEFAULT_MODEL": settings.FTBOT_DEFAULT_MODEL,
+        "FTBOT_TOGETHER_MODEL": settings.FTBOT_TOGETHER_MODEL,
+    }
+
+    def models(today: dt.date) -> ReportModels:
+        return for_bot(
+            default_backend=registry.default(today),
+            configured=registry.configured(),
+            defaults=defaults,
+        )
+
+    try:
+        models(today)
+    except ModelChoiceError as error:
+        raise SettingsError(str(error)) from None
+    return models
+
+
 def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runtime]:
     """Wire the bot for `settings`: migrate the database, check the token, register listeners."""
     from handlers.notifier import SlackJobNotifier, SlackNotifier, SlackWatchNotifier
@@ -254,7 +279,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
             notifier=SlackNotifier(client=client),
             clock=clock,
             executor=intake_pool,
-            model=lambda: resolve_model(settings.FTBOT_DEFAULT_MODEL),
+            models=report_models(settings, registry, today=clock.now().date()),
             max_bytes=settings.max_file_bytes,
             recent=SlackRecentFiles(client=client, bot_user_id=bot_user_id),
             marks=CatchupRepository(engine=engine),

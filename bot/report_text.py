@@ -8,6 +8,9 @@ from bot.core.reports import (
     FORMAT_NAMES,
     WARNING_TEXT,
     DatasetReport,
+    backend_name,
+    epochs_text,
+    estimate_text,
     lines_text,
     number,
     usd,
@@ -49,21 +52,40 @@ def render(report: DatasetReport, name: str) -> str:
         f"  {number(t.min):>10} {number(t.mean):>12} {number(t.median):>10} "
         f"{number(t.p95):>12} {number(t.max):>10} {approx + number(t.total):>14}",
         "",
-        f"Billing: {report.billing.epochs} epochs "
-        f"(the service's default for {report.examples:,} examples is {report.default_epochs})",
-        f"  {'model':<26} {'billed tokens/epoch':>20} {'epochs':>7} {'estimated cost':>15}",
+        f"Billing: {epochs_text(report.billing.epochs)} ({backend_name(report.billing.backend)}'s "
+        f"default for {report.examples:,} examples is {report.default_epochs})",
     ]
-    out += [_billing_row(report.billing, chosen=True)]
-    out += [_billing_row(line, chosen=False) for line in report.other_billing]
+    out += _billing_rows(report)
     if report.notes:
         out += ["", "Notes"] + [f"  - {note}" for note in report.notes]
     return "\n".join(out)
 
 
+def _billing_rows(report: DatasetReport) -> list[str]:
+    """Models priced per token in a table; models whose backend quotes the price, one line each
+    (a long model name, an estimated count, and no dollar figure to show)."""
+    lines = [(report.billing, True)] + [(line, False) for line in report.other_billing]
+    table = [(line, chosen) for line, chosen in lines if not line.quoted]
+    rows = []
+    if table:
+        rows.append(
+            f"  {'model':<26} {'billed tokens/epoch':>20} {'epochs':>7} {'estimated cost':>15}"
+        )
+        rows += [_billing_row(line, chosen=chosen) for line, chosen in table]
+    rows += [
+        f"{'*' if chosen else ' '} {estimate_text(line)}"
+        + ("" if line.trainable else "  (shut down)")
+        for line, chosen in lines
+        if line.quoted
+    ]
+    return rows
+
+
 def _billing_row(line: BillingLine, *, chosen: bool) -> str:
     mark = "*" if chosen else " "
     status = "" if line.trainable else "  (shut down)"
+    approx = "~" if line.tokens_estimated else ""
     return (
-        f"{mark} {line.model:<26} {line.billed_tokens_per_epoch:>20,} {line.epochs:>7} "
-        f"{usd(line.cost_usd):>15}{status}"
+        f"{mark} {line.model:<26} {approx + format(line.billed_tokens_per_epoch, ','):>20} "
+        f"{line.epochs:>7} {usd(line.cost_usd):>15}{status}"
     )

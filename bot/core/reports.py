@@ -49,6 +49,41 @@ WARNING_TEXT = {
 }
 
 
+# The backends as users read their names (keys: the contract's backend names).
+BACKEND_NAMES = {"openai": "OpenAI", "together": "Together AI", "azure": "Azure OpenAI"}
+_QUOTERS = {"together": "Together"}
+ESTIMATED_COUNT = "estimated count: its tokenizer isn't shipped"
+
+
+def backend_name(backend: str) -> str:
+    """'Together AI' for `together`; an unknown name as it is."""
+    return BACKEND_NAMES.get(backend, backend)
+
+
+def epochs_text(epochs: int) -> str:
+    """'1 epoch', '3 epochs'."""
+    return f"{epochs:,} epoch{'' if epochs == 1 else 's'}"
+
+
+def price_text(line: BillingLine) -> str:
+    """The cost of a billing line: dollars, or who quotes it (never $0.00 for a quoted price)."""
+    if line.quoted:
+        quoter = _QUOTERS.get(line.backend, backend_name(line.backend))
+        return f"{quoter} quotes the price when the job starts"
+    return usd(line.cost_usd)
+
+
+def estimate_text(line: BillingLine) -> str:
+    """One plain line per model: 'Together AI · <model>: ~13,936 tokens × 1 epoch (estimated
+    count: …) · Together quotes the price when the job starts'."""
+    approx = "~" if line.tokens_estimated else ""
+    count = f" ({ESTIMATED_COUNT})" if line.tokens_estimated else ""
+    return (
+        f"{backend_name(line.backend)} · {line.model}: {approx}{line.billed_tokens_per_epoch:,} "
+        f"tokens × {epochs_text(line.epochs)}{count} · {price_text(line)}"
+    )
+
+
 FORMAT_NAMES = {
     "chat": "chat",
     "chat_tools": "chat with tools/functions",
@@ -154,7 +189,9 @@ class DatasetReport:
             "default_epochs": self.default_epochs,
             "epochs": self.billing.epochs,
             "model": self.billing.model,
-            "estimated_cost_usd": self.billing.cost_usd,
+            "backend": self.billing.backend,
+            "estimated_cost_usd": _cost(self.billing),
+            "price": _price(self.billing),
             "encoding": self.encoding,
             "tokens_estimated": self.tokens_estimated,
             "token_stats": {
@@ -179,12 +216,21 @@ def _billing_json(line: BillingLine) -> dict[str, Any]:
         "model": line.model,
         "billed_tokens_per_epoch": line.billed_tokens_per_epoch,
         "epochs": line.epochs,
-        "estimated_cost_usd": line.cost_usd,
+        "estimated_cost_usd": _cost(line),
         "trainable": line.trainable,
         "backend": line.backend,
-        "price": "quote" if line.quoted else "per_token",
+        "price": _price(line),
         "tokens_estimated": line.tokens_estimated,
     }
+
+
+def _cost(line: BillingLine) -> float | None:
+    """The estimate in dollars; None when the backend quotes the price itself (not known here)."""
+    return None if line.quoted else line.cost_usd
+
+
+def _price(line: BillingLine) -> str:
+    return "quote" if line.quoted else "per_token"
 
 
 def _value_at(histogram: list[tuple[int, int]], rank: int) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from bot.core import rules
-from bot.core.billing import BillingLine, billing_line, default_epochs
+from bot.core.billing import BillingLine, billing_line, model_default_epochs
 from bot.core.datasets import (
     MAX_NESTING,
     deeper_than,
@@ -28,6 +28,9 @@ from bot.core.reports import MAX_LINES, DatasetReport, IssueSummary, token_stats
 from bot.core.tokens import BatchCounter, get_encoding
 
 MIN_EXAMPLES = 10
+# The fewest examples each backend trains on (OpenAI and Azure: 10; Together's SDK checks for 1,
+# together/lib/constants.py MIN_SAMPLES). Backends not listed use MIN_EXAMPLES.
+MIN_EXAMPLES_BY_BACKEND = {"together": 1}
 # Low diversity: one assistant reply in at least this share of the examples (and ≥ 3 of them).
 LOW_DIVERSITY_SHARE = 0.25
 LOW_DIVERSITY_MIN = 3
@@ -63,7 +66,13 @@ class Issues:
 class _Analysis:
     """State of one pass over a file."""
 
-    def __init__(self, model: ModelInfo, today: dt.date, executor: Any) -> None:
+    def __init__(
+        self,
+        model: ModelInfo,
+        today: dt.date,
+        executor: Any,
+        also: tuple[ModelInfo, ...] = (),
+    ) -> None:
         self.model = model
         self.errors = Issues()
         self.warnings = Issues()
@@ -76,7 +85,10 @@ class _Analysis:
         self.reply_hashes = HashTally()
         self.histogram: dict[int, int] = {}  # tokens per example -> how many examples
         others = [m for m in trainable_models(today, model.backend) if m.id != model.id]
-        self.models = [model, *others]
+        # `also`: models of other backends (their default models), each once, after this
+        # backend's. Their encodings join the pass only when none of this backend's has it.
+        extra = {m.id: m for m in also if m.id != model.id and m not in others}
+        self.models = [model, *others, *extra.values()]
         self.billed = {m.id: 0 for m in self.models}
         self.counters: list[BatchCounter] = []
         for name in dict.fromkeys(m.encoding for m in self.models):
@@ -160,9 +172,12 @@ class _Analysis:
         self._file_level_errors()
         self._duplicates()
         self._diversity()
-        n_default = default_epochs(self.examples)
-        chosen_epochs = epochs or n_default
-        lines = [billing_line(m, self.billed[m.id], chosen_epochs, today) for m in self.models]
+        n = self.examples
+        # Each model at the epochs asked for, else at its own backend's default.
+        lines = [
+            billing_line(m, self.billed[m.id], epochs or model_default_epochs(m, n), today)
+            for m in self.models
+        ]
         file_format = self.file_format or rules.CHAT
         if file_format == rules.CHAT and self.uses_tools:
             file_format = rules.CHAT_TOOLS
@@ -173,11 +188,11 @@ class _Analysis:
             warnings=self.warnings.summary(),
             encoding=self.model.encoding,
             tokens=token_stats(self.histogram),
-            tokens_estimated=self.estimated,
-            default_epochs=n_default,
+            tokens_estimated=self.estimated or self.model.tokens_estimated,
+            default_epochs=model_default_epochs(self.model, n),
             billing=lines[0],
             other_billing=tuple(lines[1:]),
-            notes=tuple(_notes(self.model, file_format, self.estimated, lines[0])),
+            notes=tuple(_notes(self.models, file_format, self.estimated, lines)),
             numbering="item" if document else "line",
         )
 
@@ -186,7 +201,7 @@ class _Analysis:
             return
         if self.examples == 0:
             self.errors.add("empty_file", None)
-        elif self.examples < MIN_EXAMPLES:
+        elif self.examples < min_examples(self.model.backend):
             self.errors.add("too_few_examples", None)
 
     def _duplicates(self) -> None:
@@ -265,19 +280,37 @@ def _hash(value: dict[str, Any]) -> int | None:
         return hash(json.dumps(value, sort_keys=True, separators=(",", ":")))
 
 
-def _notes(model: ModelInfo, file_format: str, estimated: bool, line: BillingLine) -> list[str]:
+def min_examples(backend: str) -> int:
+    """The fewest examples `backend` trains on."""
+    return MIN_EXAMPLES_BY_BACKEND.get(backend, MIN_EXAMPLES)
+
+
+def _notes(
+    models: list[ModelInfo], file_format: str, estimated: bool, lines: list[BillingLine]
+) -> list[str]:
+    """Notes on the chosen model (first), and on models of other backends the report names."""
+    model, line = models[0], lines[0]
     notes = []
     if not line.trainable:
         notes.append(
             f"{model.id} was shut down on {model.shutdown}: it can no longer be fine-tuned; "
             "the numbers are for reference."
         )
-    if file_format not in model.formats:
-        notes.append(f"{model.id} cannot be trained on {file_format} data.")
+    elsewhere = [m for m in models[1:] if m.backend != model.backend]
+    for m in (model, *elsewhere):
+        if file_format not in m.formats:
+            notes.append(f"{m.id} cannot be trained on {file_format} data.")
     if estimated:
         notes.append(
             "Token counts for tool/function definitions and calls, images and preference pairs "
             "are estimates (the service does not document how it counts them)."
+        )
+    guessed = [m for m in models if m.tokens_estimated and (m is model or m in elsewhere)]
+    for encoding in dict.fromkeys(m.encoding for m in guessed):
+        names = ", ".join(m.id for m in guessed if m.encoding == encoding)
+        notes.append(
+            f"Token counts for {names} are estimates: its tokenizer isn't shipped, so they are "
+            f"counted with {encoding}."
         )
     return notes
 
@@ -288,23 +321,26 @@ def analyze(
     model: ModelInfo,
     epochs: int | None = None,
     today: dt.date | None = None,
+    also: tuple[ModelInfo, ...] = (),
 ) -> DatasetReport:
-    """Validate the dataset at `path` for `model` and estimate its training cost."""
+    """Validate the dataset at `path` for `model` (its backend's rules and limits) and estimate
+    its training cost on it, on the other trainable models of its backend, and on `also` (the
+    default models of other backends)."""
     today = today or dt.date.today()
     if not looks_like_dataset(path):  # one clear line, not one error per line of a binary
-        analysis = _Analysis(model, today, None)
+        analysis = _Analysis(model, today, None, also)
         analysis.errors.add("not_jsonl", None)
         return analysis.finish(epochs, today, document=False)
     size = os.path.getsize(path)
     document = is_document(path)
     workers = min(4, os.cpu_count() or 1)
     if size < _PARALLEL_BYTES or workers < 2:
-        analysis = _Analysis(model, today, None)
+        analysis = _Analysis(model, today, None, also)
         for record in iter_records(path, document=document):
             analysis.feed(*record)
         return analysis.finish(epochs, today, document=document)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tokens") as executor:
-        analysis = _Analysis(model, today, executor)
+        analysis = _Analysis(model, today, executor, also)
         for record in iter_records(path, document=document):
             analysis.feed(*record)
         return analysis.finish(epochs, today, document=document)

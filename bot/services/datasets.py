@@ -13,9 +13,9 @@ from pathlib import Path
 
 from bot.core.access import Viewer, may_see
 from bot.core.message import Code, Message, say
-from bot.core.models import ModelInfo
 from bot.core.reports import DatasetReport, megabytes
 from bot.core.validation import analyze
+from bot.report_models import ReportModels
 from bot.services.ports import (
     Clock,
     DownloadRefused,
@@ -62,7 +62,7 @@ class DatasetIntake:
         notifier: Notifier,
         clock: Clock,
         executor: Executor,
-        model: Callable[[], ModelInfo],
+        models: Callable[[dt.date], ReportModels],
         max_bytes: int,
         recent: RecentFiles | None = None,
         marks: CatchupRepository | None = None,
@@ -72,7 +72,7 @@ class DatasetIntake:
         self._notifier = notifier
         self._clock = clock
         self._executor = executor
-        self._model = model
+        self._models = models  # the models a report on `today` estimates for
         self._max_bytes = max_bytes
         self._recent = recent
         self._marks = marks
@@ -285,7 +285,9 @@ class DatasetIntake:
                 remote, path, max_bytes=self._max_bytes, progress=progress.downloaded
             )
             progress.validating()
-            report = analyze(path, model=self._model(), today=self._clock.now().date())
+            today = self._clock.now().date()
+            chosen = self._models(today)
+            report = analyze(path, model=chosen.model, today=today, also=chosen.also)
         return report, sha256
 
     def _store(self, file_id: str, report: DatasetReport, sha256: str) -> DatasetRecord:

@@ -17,12 +17,16 @@ from slack_sdk.models.blocks import (
 from bot.core.billing import BillingLine
 from bot.core.reports import (
     ERROR_TEXT,
+    ESTIMATED_COUNT,
     FORMAT_NAMES,
     WARNING_TEXT,
     DatasetReport,
     IssueSummary,
+    backend_name,
+    epochs_text,
     lines_text,
     number,
+    price_text,
     usd,
 )
 from handlers import ids
@@ -54,10 +58,18 @@ def report_text(name: str, report: DatasetReport) -> str:
     """Fallback text of the report (notifications, screen readers)."""
     if report.not_a_dataset:
         return not_a_dataset_text(escape(name, limit=300))
-    return (
+    line = report.billing
+    approx = "~" if report.tokens_estimated else ""
+    head = (
         f"{verdict(report)}: {escape(name, limit=300)} — {report.examples:,} examples, "
-        f"{report.tokens.total:,} tokens, estimated {usd(report.billing.cost_usd)} on "
-        f"{escape(report.billing.model)} ({report.billing.epochs} epochs)"
+        f"{approx}{report.tokens.total:,} tokens, "
+    )
+    if line.quoted:
+        return (
+            f"{head}{epochs_text(line.epochs)} on {escape(line.model)}; {escape(price_text(line))}"
+        )
+    return (
+        f"{head}estimated {usd(line.cost_usd)} on {escape(line.model)} ({epochs_text(line.epochs)})"
     )
 
 
@@ -71,6 +83,29 @@ def _issues(title: str, issues: dict[str, IssueSummary], texts: dict[str, str], 
             + (f" ({where})" if where else "")
         )
     return clip("\n".join(rows), MAX_TEXT)
+
+
+def per_backend(report: DatasetReport) -> list[BillingLine]:
+    """The estimate for each backend the report covers: the chosen model, then the first (the
+    default) model of every other backend."""
+    lines = [report.billing]
+    for line in report.other_billing:
+        if all(line.backend != seen.backend for seen in lines):
+            lines.append(line)
+    return lines
+
+
+def _estimate(line: BillingLine) -> str:
+    """'• *Together AI* · `model`: ~13,936 tokens × 1 epoch (estimated count: …) · Together
+    quotes the price when the job starts'."""
+    approx = "~" if line.tokens_estimated else ""
+    count = f" ({ESTIMATED_COUNT})" if line.tokens_estimated else ""
+    shut = "" if line.trainable else " (shut down)"
+    return (
+        f"• *{backend_name(line.backend)}* · {code(line.model)}{shut}: {approx}"
+        f"{line.billed_tokens_per_epoch:,} tokens × {epochs_text(line.epochs)}{count} · "
+        f"{escape(price_text(line))}"
+    )
 
 
 def _billing_table(lines: list[BillingLine]) -> str:
@@ -95,6 +130,8 @@ def dataset_report_blocks(*, name: str, report: DatasetReport, file_id: str) -> 
     unit = report.numbering
     t = report.tokens
     approx = "~" if report.tokens_estimated else ""
+    chosen = report.billing
+    cost = price_text(chosen) if chosen.quoted else usd(chosen.cost_usd)
     blocks: list[Block] = [
         HeaderBlock(
             text=PlainTextObject(
@@ -107,15 +144,15 @@ def dataset_report_blocks(*, name: str, report: DatasetReport, file_id: str) -> 
                 MarkdownTextObject(text=f"*Examples*\n{report.examples:,}"),
                 MarkdownTextObject(text=f"*Tokens*\n{approx}{t.total:,}"),
                 MarkdownTextObject(
-                    text=f"*Billed tokens per epoch*\n{report.billing.billed_tokens_per_epoch:,}"
+                    text=f"*Billed tokens per epoch*\n{approx}{chosen.billed_tokens_per_epoch:,}"
                 ),
                 MarkdownTextObject(
-                    text=f"*Epochs*\n{report.billing.epochs} (default for this size: "
+                    text=f"*Epochs*\n{chosen.epochs} (default for this size: "
                     f"{report.default_epochs})"
                 ),
                 MarkdownTextObject(
-                    text=f"*Estimated cost*\n{usd(report.billing.cost_usd)} on "
-                    f"{code(report.billing.model)}"
+                    text=f"*Estimated cost*\n{escape(cost)}"
+                    + (f" ({code(chosen.model)})" if chosen.quoted else f" on {code(chosen.model)}")
                 ),
             ]
         ),
@@ -133,8 +170,19 @@ def dataset_report_blocks(*, name: str, report: DatasetReport, file_id: str) -> 
                 f"{number(t.p95):>12}{number(t.max):>10}"
             )
         ),
-        SectionBlock(text="*Billing*\n" + _billing_table([report.billing, *report.other_billing])),
     ]
+    estimates = per_backend(report)
+    if len(estimates) > 1 or chosen.quoted:  # one line per backend, each naming it
+        blocks.append(
+            SectionBlock(
+                text=clip(
+                    "*Estimate per backend*\n" + "\n".join(map(_estimate, estimates)), MAX_TEXT
+                )
+            )
+        )
+    table = [line for line in (chosen, *report.other_billing) if not line.quoted]
+    if table:
+        blocks.append(SectionBlock(text="*Billing*\n" + _billing_table(table)))
     if report.notes:
         blocks.append(
             ContextBlock(
