@@ -76,11 +76,11 @@ OPENAI_FORM = BackendForm(
 )  # fmt: skip
 TOGETHER_FORM = BackendForm(
     text_fields=(
-        TextField("epochs", "Epochs", "1 by default (1–50)"),
+        TextField("epochs", "Epochs", "1 by default"),
         _BATCH,
         TextField("learning_rate", "Learning rate (absolute)", f"{TOGETHER_LR_DEFAULT} by default (absolute, 1e-7–1e-2)"),
         _SUFFIX,
-        TextField("checkpoints", "Number of checkpoints", "1 by default (1–50)"),
+        TextField("checkpoints", "Number of checkpoints", "1 by default (1–20)"),
     ),
     lr_note=(
         f"The learning rate is *absolute* on Together AI (default {TOGETHER_LR_DEFAULT}), "

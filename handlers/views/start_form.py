@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 # Together's learning rate is absolute (its default 1e-5). Until `lr=` is parsed per backend in
 # bot/core/commands.py (branch i13-a), the form checks this range itself.
 LR_ABSOLUTE_MIN, LR_ABSOLUTE_MAX = 1e-7, 1e-2
-CHECKPOINTS_MAX = 50
+CHECKPOINTS_MAX = 20  # a small number; Together refuses more than its model's own limit
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 

@@ -258,7 +258,7 @@ def test_a_picker_the_form_did_not_follow_is_refused() -> None:
         ("together", "learning_rate", "1e-9", "absolute"),
         ("together", "learning_rate", "nan", "number like 1e-5"),
         ("together", "learning_rate", "١e-5", "number like 1e-5"),
-        ("together", "checkpoints", "0", "between 1 and 50"),
+        ("together", "checkpoints", "21", "between 1 and 20"),
         ("together", "checkpoints", "2.5", "whole number"),
         ("together", "training", "half", "LoRA or full"),
         ("together", "epochs", "99", "between 1 and 50"),
