@@ -122,8 +122,9 @@ def parse_submission(
     errors: dict[str, str] = {}
     model = values.get("model") or default_models.get(backend, "")
     if model not in {m.id for m in trainable_models(today, backend)}:
+        shown = model[:64] or "That model"
         errors["model"] = (
-            f"{model[:64] or 'That'} is not a {_name(backend)} model: pick one from the list."
+            f"{shown} is not one of {_name(backend)}'s models: pick one from the list."
         )
     options: dict[str, Any] = {}
     for block_id, (name, parse) in PARSERS.get(backend, PARSERS["openai"]).items():
@@ -195,7 +196,7 @@ def register(app: App, services: Deps) -> None:
         chosen = (action.get("selected_option") or {}).get("value")
         viewer = services.access.viewer(body["user"]["id"])
         dataset = services.jobs.by_file(file_id, viewer)
-        if dataset is None or chosen not in services.backends.configured():
+        if not view.get("id") or dataset is None or chosen not in services.backends.configured():
             log.info("start form: ignored a backend choice (dataset or backend not available)")
             return
         values = read_values((view.get("state") or {}).get("values"))

@@ -234,9 +234,9 @@ def test_a_tampered_backend_is_refused_on_the_field(
 
 def test_a_model_of_another_backend_is_refused() -> None:
     errors = submit({"model": LLAMA}, "openai")
-    assert errors == {"model": f"{LLAMA} is not a OpenAI model: pick one from the list."}
+    assert errors == {"model": f"{LLAMA} is not one of OpenAI's models: pick one from the list."}
     assert (
-        "not a Together AI model"
+        "not one of Together AI's models"
         in submit({"model": "gpt-4o-mini-2024-07-18"}, "together")["model"]
     )
     assert "model" in submit({"model": "ft:gpt-4o-mini-2024-07-18:org::x"}, "openai")
