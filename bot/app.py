@@ -319,6 +319,12 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
         confirm_key=confirm_key(settings),
         background=background,
         commands=command_pool,
+        backends=registry,
+        default_models={
+            "openai": settings.FTBOT_DEFAULT_MODEL,
+            "together": settings.FTBOT_TOGETHER_MODEL,
+            "azure": settings.FTBOT_DEFAULT_MODEL,
+        },
     )
     runtime = Runtime(
         settings=settings,

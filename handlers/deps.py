@@ -7,10 +7,12 @@ plain Executors owned (and shut down) by the runtime.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from bot.services.access import AccessService
+from bot.services.backends import Backends
 from bot.services.compare import CompareService
 from bot.services.datasets import DatasetIntake
 from bot.services.deliveries import Deliveries
@@ -39,3 +41,5 @@ class Deps:
     confirm_key: bytes  # seals confirmation buttons to their message
     background: Executor  # slow answers (try, compare) after the ack
     commands: Executor  # slash commands, answered within Slack's 3 s or followed up
+    backends: Backends  # which backends are configured, and the default one
+    default_models: Mapping[str, str]  # each backend's default model (from the settings)

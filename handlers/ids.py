@@ -15,5 +15,6 @@ JOB_RETRY = "job_retry"
 MODEL_DELETE = "model_delete"
 CONFIRM_COMMAND = "confirm_command"
 LIST_MORE = "list_more"
+START_BACKEND = "start_backend"  # the start form's backend picker
 
 MARKER_EVENT_TYPE = "ftbot_marker"  # message metadata that lets the bot find its own posts

@@ -11,13 +11,12 @@ from slack_sdk import WebClient
 
 from bot.core.access import Viewer
 from bot.core.message import Code, Mention, Message, say
-from bot.core.models import trainable_models
 from bot.services.errors import UserError
 from handlers import ids, payloads
-from handlers.blocks.jobs import start_form
 from handlers.commands.dispatch import listing_page
 from handlers.deps import Deps
 from handlers.text import error_text, render
+from handlers.views.start_form import form_for
 
 log = logging.getLogger(__name__)
 
@@ -35,25 +34,11 @@ def register(app: App, services: Deps) -> None:
             payloads.tell_clicker(client, body, "That dataset isn't ready to train.")
             return
         today = services.clock.now().date()
-        models = [m.id for m in trainable_models(today, "openai")]
-        estimates = []
-        for model in trainable_models(today, "openai"):
-            try:
-                estimates.append(services.jobs.estimate(dataset, model, None))
-            except UserError:
-                continue
-        choices = [
-            d
-            for d in services.datasets.channel_datasets(dataset.channel_id, viewer)
-            if d.valid and d.id != dataset.id and d.format == dataset.format
-        ]
-        view = start_form(
-            dataset=dataset,
-            models=models,
-            default_model=services.default_model,
-            estimates=estimates,
-            validation_choices=choices,
-        )
+        configured = services.backends.configured()
+        backend = services.backends.default(today)
+        if backend not in configured and configured:
+            backend = configured[0]
+        view = form_for(services, dataset=dataset, viewer=viewer, backend=backend)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.action(ids.DATASET_UPLOAD)

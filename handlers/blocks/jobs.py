@@ -1,8 +1,8 @@
-"""Block Kit for jobs: the job post, approval requests, errors, cost, and the start form."""
+"""Block Kit for jobs: the job post, approval requests, errors and cost (the start form is in
+handlers/blocks/start_form.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import (
@@ -11,14 +11,9 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     ContextBlock,
-    InputBlock,
     MarkdownTextObject,
-    Option,
-    PlainTextInputElement,
     SectionBlock,
-    StaticSelectElement,
 )
-from slack_sdk.models.views import View
 
 from bot.core.billing import BillingLine
 from bot.core.jobs import Checkpoint, JobSnapshot, status_text
@@ -27,23 +22,19 @@ from bot.core.reports import usd
 from bot.core.start_rules import label as backend_label
 from bot.core.start_rules import price_words, quotes_price
 from handlers import ids
+from handlers.blocks.start_form import START_CALLBACK as START_CALLBACK  # moved there
 from handlers.text import (
     BUTTON_VALUE,
     CONFIRM_TEXT,
-    OPTION_TEXT,
-    OPTION_VALUE,
     clip,
     code,
     escape,
-    plain,
     render,
     user,
 )
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
 
-START_CALLBACK = "start_job"
-FORM_FIELDS = ("epochs", "batch", "lr", "suffix", "seed")
 MAX_TEXT = 2900
 
 
@@ -195,102 +186,6 @@ def cost_blocks(dataset: DatasetRecord, line: BillingLine) -> tuple[list[Block],
     if not line.trainable:
         text += f" (this model was shut down on {line.shutdown})"
     return [SectionBlock(text=text)], text
-
-
-def _option(value: str, label: str | None = None) -> Option:
-    return Option(
-        value=plain(value, limit=OPTION_VALUE), label=plain(label or value, limit=OPTION_TEXT)
-    )
-
-
-def start_form(
-    *,
-    dataset: DatasetRecord,
-    models: Sequence[str],
-    default_model: str,
-    estimates: Sequence[BillingLine],
-    validation_choices: Sequence[DatasetRecord],
-) -> View:
-    """The *Start fine-tuning…* modal."""
-    method = "dpo" if dataset.format == "dpo" else "supervised"
-    rows = "\n".join(
-        f"• {code(line.model)}: {usd(line.cost_usd)} for {line.epochs} epochs "
-        f"({usd(line.cost_usd / line.epochs if line.epochs else 0)} per epoch)"
-        for line in estimates
-    )
-    blocks: list[Block] = [
-        SectionBlock(
-            text=clip(
-                f"{code(dataset.name)} · {dataset.examples or 0:,} examples · "
-                f"{dataset.total_tokens or 0:,} tokens\n*Estimated cost* (default epochs):\n{rows}",
-                MAX_TEXT,
-            )
-        ),
-        InputBlock(
-            block_id="model",
-            label="Base model",
-            element=StaticSelectElement(
-                action_id="value",
-                options=[_option(m) for m in models],
-                initial_option=_option(default_model),
-            ),
-        ),
-        InputBlock(
-            block_id="method",
-            label="Method",
-            element=StaticSelectElement(
-                action_id="value",
-                options=[_option("supervised"), _option("dpo")],
-                initial_option=_option(method),
-            ),
-        ),
-    ]
-    if validation_choices:
-        blocks.append(
-            InputBlock(
-                block_id="validation",
-                label="Validation dataset",
-                optional=True,
-                element=StaticSelectElement(
-                    action_id="value",
-                    options=[
-                        _option(d.slack_file_id, d.name) for d in list(validation_choices)[:100]
-                    ],
-                ),
-            )
-        )
-    hints = {
-        "epochs": "auto (1–50)",
-        "batch": "auto (1–256)",
-        "lr": "auto (multiplier 0.001–10; 0.02–0.2 usually works best)",
-        "suffix": "up to 64 of a-z 0-9 - _",
-        "seed": "random",
-    }
-    labels = {
-        "epochs": "Epochs",
-        "batch": "Batch size",
-        "lr": "Learning-rate multiplier",
-        "suffix": "Model name suffix",
-        "seed": "Seed",
-    }
-    for name in FORM_FIELDS:
-        blocks.append(
-            InputBlock(
-                block_id=name,
-                label=labels[name],
-                optional=True,
-                element=PlainTextInputElement(action_id="value", placeholder=hints[name]),
-            )
-        )
-    return View(
-        type="modal",
-        callback_id=START_CALLBACK,
-        title="Start fine-tuning",
-        submit="Start",
-        close="Cancel",
-        private_metadata=json.dumps({"dataset": dataset.slack_file_id}),
-        blocks=blocks,
-    )
 
 
 def status_blocks(

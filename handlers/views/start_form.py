@@ -1,76 +1,244 @@
-"""The start form's submission: field errors inline, else one job per submitted view."""
+"""The start form: opened from a dataset report, re-rendered when its backend picker changes
+(`views.update`), submitted as one job per view. Field errors come back inline.
+
+The form's private_metadata (dataset and backend) and every value are hostile input: the dataset
+must be one the user may see, the backend a configured one, the model one of that backend's.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 
 from bot.core import commands
+from bot.core.access import Viewer
+from bot.core.models import backend_of_model, trainable_models
 from bot.services.errors import UserError
-from handlers import payloads
-from handlers.blocks.jobs import START_CALLBACK
+from handlers import ids, payloads
+from handlers.blocks.start_form import (
+    BACKEND_BLOCK,
+    BACKEND_NAMES,
+    START_CALLBACK,
+    TRAINING_TYPES,
+    StartFormData,
+    read_values,
+    start_form,
+)
 from handlers.deps import Deps
 from handlers.text import error_text, render
+from storage.repositories import DatasetRecord
 
-PARSERS: dict[str, Callable[[str], Any]] = {
-    "epochs": commands.parse_epochs,
-    "batch": commands.parse_batch,
-    "lr": commands.parse_lr,
-    "suffix": commands.parse_suffix,
-    "seed": commands.parse_seed,
+log = logging.getLogger(__name__)
+
+# Together's learning rate is absolute (its default 1e-5). Until `lr=` is parsed per backend in
+# bot/core/commands.py (branch i13-a), the form checks this range itself.
+LR_ABSOLUTE_MIN, LR_ABSOLUTE_MAX = 1e-7, 1e-2
+CHECKPOINTS_MAX = 20  # a small number; Together refuses more than its model's own limit
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def parse_absolute_lr(value: str) -> float:
+    """Together's absolute learning rate: a decimal number from 1e-7 to 1e-2."""
+    if not _DECIMAL.fullmatch(value):
+        raise commands.UsageError(f"the learning rate must be a number like 1e-5, got {value[:24]}")
+    lr = float(value)
+    if not LR_ABSOLUTE_MIN <= lr <= LR_ABSOLUTE_MAX:
+        raise commands.UsageError(
+            f"the learning rate (absolute on Together AI) must be between {LR_ABSOLUTE_MIN:g} and "
+            f"{LR_ABSOLUTE_MAX:g} (default 1e-5), got {value[:24]}"
+        )
+    return lr
+
+
+def parse_checkpoints(value: str) -> int:
+    """Together's number of checkpoints: a whole number from 1 to CHECKPOINTS_MAX."""
+    return commands.parse_whole(value, "checkpoints", 1, CHECKPOINTS_MAX)
+
+
+def parse_training(value: str) -> str:
+    """LoRA or full training."""
+    if value not in TRAINING_TYPES:
+        raise commands.UsageError("training must be LoRA or full")
+    return value
+
+
+# Block id -> (the Start field it fills, its parser), per backend.
+Parsers = dict[str, tuple[str, Callable[[str], Any]]]
+_SHARED: Parsers = {
+    "method": ("method", commands.parse_method),
+    "epochs": ("epochs", commands.parse_epochs),
+    "batch": ("batch", commands.parse_batch),
+    "suffix": ("suffix", commands.parse_suffix),
 }
+PARSERS: dict[str, Parsers] = {
+    "openai": {**_SHARED, "lr": ("lr", commands.parse_lr), "seed": ("seed", commands.parse_seed)},
+    "together": {
+        **_SHARED,
+        "learning_rate": ("lr", parse_absolute_lr),
+        "checkpoints": ("checkpoints", parse_checkpoints),
+        "training": ("training", parse_training),
+    },
+}
+PARSERS["azure"] = PARSERS["openai"]
 
 
-def _value(values: dict[str, Any], block: str) -> str | None:
-    element = (values.get(block) or {}).get("value") or {}
-    chosen = element.get("selected_option") or {}
-    raw = element.get("value") if element.get("value") is not None else chosen.get("value")
-    return raw.strip() if isinstance(raw, str) and raw.strip() else None
+def _name(backend: object) -> str:
+    return (
+        BACKEND_NAMES.get(backend, "That backend") if isinstance(backend, str) else "That backend"
+    )
+
+
+def parse_submission(
+    *,
+    values: Mapping[str, str],
+    dataset: str,
+    backend: object,
+    configured: Sequence[str],
+    default_backend: str,
+    default_models: Mapping[str, str],
+    today: dt.date,
+) -> commands.Start | dict[str, str]:
+    """The form's values as a Start for its backend, or errors keyed by block id.
+
+    `backend` comes from the form's metadata (absent on forms opened before the picker: then
+    the model's backend, else the default) and is only taken when it is configured; the model
+    must be one this backend trains today."""
+    where = BACKEND_BLOCK if len(configured) > 1 else "model"
+    if backend is None:
+        backend = backend_of_model(values.get("model") or "") or default_backend
+    if not isinstance(backend, str) or backend not in configured:
+        return {where: f"{_name(backend)} isn't configured here: close this form and start again."}
+    picked = values.get(BACKEND_BLOCK)
+    if picked is not None and picked != backend and len(configured) > 1:
+        return {BACKEND_BLOCK: f"The form still shows {_name(backend)}'s models: pick again."}
+    errors: dict[str, str] = {}
+    model = values.get("model") or default_models.get(backend, "")
+    if model not in {m.id for m in trainable_models(today, backend)}:
+        shown = model[:64] or "That model"
+        errors["model"] = (
+            f"{shown} is not one of {_name(backend)}'s models: pick one from the list."
+        )
+    options: dict[str, Any] = {}
+    for block_id, (name, parse) in PARSERS.get(backend, PARSERS["openai"]).items():
+        raw = values.get(block_id)
+        if raw is None:
+            continue
+        try:
+            options[name] = parse(raw)
+        except commands.UsageError as error:
+            errors[block_id] = str(error).replace("`", "")
+    if errors:
+        return errors
+    if backend == "together":
+        options.setdefault("training", "lora")
+    return commands.Start(
+        dataset=dataset,
+        backend=backend,
+        model=model,
+        validation=values.get("validation"),
+        **options,
+    )
+
+
+def form_for(
+    services: Deps,
+    *,
+    dataset: DatasetRecord,
+    viewer: Viewer,
+    backend: str,
+    values: Mapping[str, str] | None = None,
+) -> View:
+    """The start form of `dataset` for `backend` (assumed configured), keeping `values`."""
+    today = services.clock.now().date()
+    models = trainable_models(today, backend)
+    estimates = []
+    for model in models:
+        try:
+            estimates.append(services.jobs.estimate(dataset, model, None))
+        except UserError:
+            continue
+    choices = [
+        d
+        for d in services.datasets.channel_datasets(dataset.channel_id, viewer)
+        if d.valid and d.id != dataset.id and d.format == dataset.format
+    ]
+    return start_form(
+        StartFormData(
+            dataset=dataset,
+            backend=backend,
+            backends=services.backends.configured(),
+            models=[m.id for m in models],
+            default_model=services.default_models.get(backend, services.default_model),
+            estimates=estimates,
+            validation_choices=choices,
+            values=dict(values or {}),
+        )
+    )
 
 
 def register(app: App, services: Deps) -> None:
-    """The view_submission listener of the start form."""
+    """The start form's listeners: the backend picker and the submission."""
+
+    @app.action(ids.START_BACKEND)
+    def handle_start_backend(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        view = body.get("view") or {}
+        file_id = payloads.view_metadata(view, dataset=str)["dataset"]
+        action = (body.get("actions") or [{}])[0]
+        chosen = (action.get("selected_option") or {}).get("value")
+        viewer = services.access.viewer(body["user"]["id"])
+        dataset = services.jobs.by_file(file_id, viewer)
+        if not view.get("id") or dataset is None or chosen not in services.backends.configured():
+            log.info("start form: ignored a backend choice (dataset or backend not available)")
+            return
+        values = read_values((view.get("state") or {}).get("values"))
+        form = form_for(services, dataset=dataset, viewer=viewer, backend=chosen, values=values)
+        try:
+            client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=form)
+        except SlackApiError as error:
+            if error.response.get("error") != "hash_conflict":
+                raise
+            # the view changed meanwhile (another choice): the later update wins
+            log.info("start form: views.update lost a race (hash_conflict)")
 
     @app.view(START_CALLBACK)
     def handle_start_submission(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
     ) -> None:
-        values = view["state"]["values"]
-        errors: dict[str, str] = {}
-        options: dict[str, Any] = {}
-        for name, parse in PARSERS.items():
-            raw = _value(values, name)
-            if raw is None:
-                continue
-            try:
-                options[name] = parse(raw)
-            except commands.UsageError as error:
-                errors[name] = str(error).replace("`", "")
-        if errors:
-            ack(response_action="errors", errors=errors)
-            return
-        file_id = payloads.view_metadata(view, dataset=str)["dataset"]
+        metadata = payloads.view_metadata(view, dataset=str)
+        values = read_values(view["state"]["values"])
         user = body["user"]["id"]
         viewer = services.access.viewer(user)
         # The form's metadata names the dataset but is not trusted: it must be one the
         # submitter may see, and the job goes to that dataset's own conversation.
-        dataset = services.jobs.by_file(file_id, viewer)
+        dataset = services.jobs.by_file(metadata["dataset"], viewer)
         if dataset is None:
             ack(
                 response_action="errors",
                 errors={"model": "That dataset is no longer available to you."},
             )
             return
-        cmd = commands.Start(
+        today = services.clock.now().date()
+        cmd = parse_submission(
+            values=values,
             dataset=dataset.slack_file_id,
-            model=_value(values, "model"),
-            method=_value(values, "method") or "supervised",
-            validation=_value(values, "validation"),
-            **options,
+            backend=metadata.get("backend"),
+            configured=services.backends.configured(),
+            default_backend=services.backends.default(today),
+            default_models=services.default_models,
+            today=today,
         )
+        if not isinstance(cmd, commands.Start):
+            ack(response_action="errors", errors=cmd)
+            return
         channel = dataset.channel_id
         try:
             services.jobs.plan(cmd, viewer, channel)

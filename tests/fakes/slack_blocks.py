@@ -65,6 +65,35 @@ def _check_element(el: Any, pointer: str, errors: list[str], action_ids: set[str
             errors.append(_err("must be less than 2001 characters", f"{pointer}/value"))
         if el.get("style") not in (None, "primary", "danger"):
             errors.append(_err("must be a valid enum value", f"{pointer}/style"))
+    elif el["type"] in ("static_select", "radio_buttons"):
+        _check_choices(el, pointer, errors)
+    elif el["type"] == "plain_text_input":
+        if "placeholder" in el:
+            _check_text(el["placeholder"], f"{pointer}/placeholder", 150, errors, plain=True)
+        initial = el.get("initial_value")
+        if initial is not None and (not isinstance(initial, str) or len(initial) > 3000):
+            errors.append(_err("must be less than 3001 characters", f"{pointer}/initial_value"))
+
+
+def _check_choices(el: dict[str, Any], pointer: str, errors: list[str]) -> None:
+    """A select's or radio group's options (Slack: 1 to 100 for a select, 10 for radios; text up
+    to 75, value up to 150) and an initial option that must be one of them, text and value."""
+    options = el.get("options")
+    cap = 100 if el["type"] == "static_select" else 10
+    if not isinstance(options, list) or not 1 <= len(options) <= cap:
+        errors.append(_err(f"must provide 1 to {cap} items", f"{pointer}/options"))
+        return
+    for j, option in enumerate(options):
+        if not isinstance(option, dict):
+            errors.append(_err("must provide an object", f"{pointer}/options/{j}"))
+            continue
+        _check_text(option.get("text"), f"{pointer}/options/{j}/text", 75, errors)
+        value = option.get("value")
+        if not isinstance(value, str) or not 0 < len(value) <= 150:
+            errors.append(_err("must be 1 to 150 characters", f"{pointer}/options/{j}/value"))
+    initial = el.get("initial_option")
+    if initial is not None and initial not in options:
+        errors.append(_err("must match one of the options", f"{pointer}/initial_option"))
 
 
 def check_blocks(

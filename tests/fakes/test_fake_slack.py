@@ -216,6 +216,42 @@ def test_views_and_triggers(fake_slack: FakeSlack, slack_client: WebClient) -> N
     assert not strict.errors, strict.errors
 
 
+def test_views_check_selects_radios_and_text_inputs(
+    fake_slack: FakeSlack, slack_client: WebClient
+) -> None:
+    def option(value: str, text: str | None = None) -> dict[str, object]:
+        return {"text": {"type": "plain_text", "text": text or value}, "value": value}
+
+    def modal(element: dict[str, object]) -> dict[str, object]:
+        block = {"type": "input", "block_id": "b", "label": {"type": "plain_text", "text": "L"}}
+        title = {"type": "plain_text", "text": "Form"}
+        return {"type": "modal", "title": title, "blocks": [{**block, "element": element}]}
+
+    select = {"type": "static_select", "action_id": "a", "options": [option("x"), option("y")]}
+    good = [
+        {**select, "initial_option": option("y")},
+        {"type": "radio_buttons", "action_id": "a", "options": [option("lora"), option("full")]},
+        {"type": "plain_text_input", "action_id": "a", "initial_value": "2"},
+    ]
+    for element in good:
+        assert slack_client.views_open(trigger_id=fake_slack.new_trigger_id(), view=modal(element))[
+            "ok"
+        ]
+    bad = [
+        {**select, "initial_option": option("z")},  # not one of the options
+        {**select, "initial_option": option("y", "other text")},
+        {**select, "options": []},
+        {**select, "options": [option("v" * 151)]},
+        {"type": "radio_buttons", "action_id": "a", "options": [option(str(i)) for i in range(11)]},
+        {"type": "plain_text_input", "action_id": "a", "initial_value": "x" * 3001},
+        {"type": "plain_text_input", "placeholder": {"type": "plain_text", "text": "p" * 151}},
+    ]
+    for element in bad:
+        with pytest.raises(SlackApiError) as exc:
+            slack_client.views_open(trigger_id=fake_slack.new_trigger_id(), view=modal(element))
+        assert _error(exc) == "invalid_arguments", element
+
+
 def test_files_upload_v2(fake_slack: FakeSlack, slack_client: WebClient, tmp_path: Path) -> None:
     root = slack_client.chat_postMessage(channel="C1", text="job")["ts"]
     result = slack_client.files_upload_v2(

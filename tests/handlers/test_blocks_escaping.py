@@ -32,7 +32,6 @@ from handlers.blocks.jobs import (
     cost_blocks,
     error_blocks,
     job_blocks,
-    start_form,
     status_blocks,
 )
 from handlers.blocks.models import (
@@ -45,6 +44,7 @@ from handlers.blocks.models import (
     usage_blocks,
 )
 from handlers.blocks.report import dataset_report_blocks, report_text
+from handlers.blocks.start_form import StartFormData, start_form
 from storage.fine_tuned import ModelRecord
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
@@ -180,11 +180,28 @@ def views(text: str) -> dict[str, Any]:
     return {
         "home": home_view(home, now=NOW, commands=help_lines()),
         "start form": start_form(
-            dataset=dataset(text),
-            models=[text, "gpt-4o-mini-2024-07-18"],
-            default_model=text,
-            estimates=[line(text)],
-            validation_choices=[dataset(text)],
+            StartFormData(
+                dataset=dataset(text),
+                backend="openai",
+                backends=("openai", "together"),
+                models=[text, "gpt-4o-mini-2024-07-18"],
+                default_model=text,
+                estimates=[line(text)],
+                validation_choices=[dataset(text)],
+                values={"epochs": text, "suffix": text, "model": text},
+            )
+        ),
+        "together start form": start_form(
+            StartFormData(
+                dataset=dataset(text),
+                backend="together",
+                backends=("openai", "together"),
+                models=[text],
+                default_model=text,
+                estimates=[dataclasses.replace(line(text), quoted=True, tokens_estimated=True)],
+                validation_choices=[dataset(text)],
+                values={"learning_rate": text, "checkpoints": text, "training": text},
+            )
         ),
     }
 
