@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -21,13 +20,13 @@ from slack_sdk.models.views import View
 from bot.core import commands
 from bot.core.access import Viewer
 from bot.core.models import backend_of_model, trainable_models
+from bot.core.start_rules import OPENAI_LR, TOGETHER_DEFAULT_LR, TOGETHER_LR
 from bot.services.errors import UserError
 from handlers import ids, payloads
 from handlers.blocks.start_form import (
     BACKEND_BLOCK,
     BACKEND_NAMES,
     START_CALLBACK,
-    TRAINING_TYPES,
     StartFormData,
     read_values,
     start_form,
@@ -38,34 +37,41 @@ from storage.repositories import DatasetRecord
 
 log = logging.getLogger(__name__)
 
-# Together's learning rate is absolute (its default 1e-5). Until `lr=` is parsed per backend in
-# bot/core/commands.py (branch i13-a), the form checks this range itself.
-LR_ABSOLUTE_MIN, LR_ABSOLUTE_MAX = 1e-7, 1e-2
-CHECKPOINTS_MAX = 20  # a small number; Together refuses more than its model's own limit
-_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+# Each backend's learning rate has its own field, checked against that backend's range at once
+# (the plan checks it again, as it does for `/finetune start … lr=`): OpenAI's multiplier,
+# Together's absolute rate.
+LR_ABSOLUTE_MIN, LR_ABSOLUTE_MAX = TOGETHER_LR
 
 
-def parse_absolute_lr(value: str) -> float:
-    """Together's absolute learning rate: a decimal number from 1e-7 to 1e-2."""
-    if not _DECIMAL.fullmatch(value):
-        raise commands.UsageError(f"the learning rate must be a number like 1e-5, got {value[:24]}")
-    lr = float(value)
-    if not LR_ABSOLUTE_MIN <= lr <= LR_ABSOLUTE_MAX:
-        raise commands.UsageError(
-            f"the learning rate (absolute on Together AI) must be between {LR_ABSOLUTE_MIN:g} and "
-            f"{LR_ABSOLUTE_MAX:g} (default 1e-5), got {value[:24]}"
-        )
-    return lr
+def _lr_parser(low: float, high: float, what: str, example: str) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        try:
+            lr = commands.parse_lr(value)
+        except commands.UsageError:
+            lr = None
+        if lr is None or not low <= lr <= high:
+            raise commands.UsageError(
+                f"{what} must be a number like {example}, between {low:g} and {high:g}; "
+                f"got {value[:24]}"
+            )
+        return lr
+
+    return parse
 
 
-def parse_checkpoints(value: str) -> int:
-    """Together's number of checkpoints: a whole number from 1 to CHECKPOINTS_MAX."""
-    return commands.parse_whole(value, "checkpoints", 1, CHECKPOINTS_MAX)
+parse_multiplier = _lr_parser(
+    *OPENAI_LR, "the learning-rate multiplier (0.02–0.2 usually works best)", "0.1"
+)
+parse_absolute_lr = _lr_parser(
+    *TOGETHER_LR,
+    f"the learning rate (absolute on Together AI, default {TOGETHER_DEFAULT_LR:g})",
+    "1e-5",
+)
 
 
 def parse_training(value: str) -> str:
-    """LoRA or full training."""
-    if value not in TRAINING_TYPES:
+    """LoRA or full training (the radio buttons' values)."""
+    if value not in commands.TRAINING:
         raise commands.UsageError("training must be LoRA or full")
     return value
 
@@ -79,11 +85,11 @@ _SHARED: Parsers = {
     "suffix": ("suffix", commands.parse_suffix),
 }
 PARSERS: dict[str, Parsers] = {
-    "openai": {**_SHARED, "lr": ("lr", commands.parse_lr), "seed": ("seed", commands.parse_seed)},
+    "openai": {**_SHARED, "lr": ("lr", parse_multiplier), "seed": ("seed", commands.parse_seed)},
     "together": {
         **_SHARED,
         "learning_rate": ("lr", parse_absolute_lr),
-        "checkpoints": ("checkpoints", parse_checkpoints),
+        "checkpoints": ("checkpoints", commands.parse_checkpoints),
         "training": ("training", parse_training),
     },
 }

@@ -228,7 +228,6 @@ def test_an_openai_submission_from_the_two_backend_form_starts_on_openai(
     assert together.calls_to("POST", TOGETHER_JOBS) == []
 
 
-@pytest.mark.xfail(strict=True, reason="needs JobService backend= from branch i13-a")
 def test_a_together_submission_creates_the_job_on_together(
     two: Bot, openai: FakeOpenAI, together: FakeTogether
 ) -> None:
