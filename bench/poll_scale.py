@@ -181,7 +181,7 @@ def run(n: int, name: str, fakes: Fakes, database_url: str, slack: FakeSlack) ->
             request_key=f"bench:{name}:{n}:{i}",
             now=now,
             request=NewJob(
-                openai_job_id=remote_id,
+                remote_id=remote_id,
                 channel_id=channel,
                 thread_ts=root,
                 owner_id="UBENCH",

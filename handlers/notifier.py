@@ -184,9 +184,9 @@ class SlackWatchNotifier(SlackNotifier):
             channel=job.channel_id,
             thread_ts=job.thread_ts or job.status_ts,
             content=png,
-            filename=plain(f"{job.openai_job_id}-loss.png", limit=200),
+            filename=plain(f"{job.remote_id}-loss.png", limit=200),
             title=title,
-            initial_comment=f"Loss and accuracy by step for {code(job.openai_job_id or '')}.",
+            initial_comment=f"Loss and accuracy by step for {code(job.remote_id or '')}.",
         )
         file = response.get("file") or (response.get("files") or [{}])[0]
         return str(file.get("id")) if file else None

@@ -23,7 +23,7 @@ class JobRecord:
     id: int
     request_key: str
     backend: str
-    openai_job_id: str | None  # the backend's own job id (ftjob-…, ft-…)
+    remote_id: str | None  # the backend's own job id (ftjob-…, ft-…)
     dataset_id: int | None
     validation_dataset_id: int | None
     channel_id: str
@@ -65,7 +65,7 @@ class NewJob:
     estimated_cost_usd: float | None = None
     estimated_tokens: int | None = None
     backend: str = "openai"
-    openai_job_id: str | None = None
+    remote_id: str | None = None
     status: str | None = None
 
 
@@ -86,7 +86,7 @@ def _job(row: Job) -> JobRecord:
         id=row.id,
         request_key=row.request_key,
         backend=row.backend,
-        openai_job_id=row.openai_job_id,
+        remote_id=row.remote_id,
         dataset_id=row.dataset_id,
         validation_dataset_id=row.validation_dataset_id,
         channel_id=row.channel_id,
@@ -196,7 +196,7 @@ class JobRepository:
 
     def created(self, *, request_key: str, remote_id: str, status: str, now: dt.datetime) -> None:
         """The backend created the job: it is watched from now on."""
-        self._set(request_key, now, state=JobState.CREATED, openai_job_id=remote_id, status=status)
+        self._set(request_key, now, state=JobState.CREATED, remote_id=remote_id, status=status)
 
     def quoted(
         self, *, request_key: str, cost_usd: float | None, tokens: int | None, now: dt.datetime
@@ -252,14 +252,14 @@ class JobRepository:
         with self._sessions() as session:
             exact = session.scalars(
                 select(Job)
-                .where(Job.openai_job_id == reference)
+                .where(Job.remote_id == reference)
                 .order_by(Job.created_at.desc(), Job.id.desc())
             ).all()
             if exact:
                 return [_job(row) for row in exact]
             rows = session.scalars(
                 select(Job)
-                .where(Job.openai_job_id.startswith(reference, autoescape=True))
+                .where(Job.remote_id.startswith(reference, autoescape=True))
                 .order_by(Job.created_at.desc(), Job.id.desc())
                 .limit(limit)
             )
@@ -326,13 +326,13 @@ class JobRepository:
         """The job with this id on `backend`."""
         with self._sessions() as session:
             row = session.scalar(
-                select(Job).where(Job.backend == backend, Job.openai_job_id == remote_id)
+                select(Job).where(Job.backend == backend, Job.remote_id == remote_id)
             )
             return _job(row) if row else None
 
-    def by_openai_id(self, openai_job_id: str) -> JobRecord | None:
+    def by_openai_id(self, remote_id: str) -> JobRecord | None:
         """The job with this OpenAI id."""
-        return self.by_remote_id(backend="openai", remote_id=openai_job_id)
+        return self.by_remote_id(backend="openai", remote_id=remote_id)
 
     def snapshot_of(self, job_id: int) -> tuple[dict[str, Any] | None, str | None]:
         """The stored watch state (metrics, last status view) and events cursor."""
@@ -361,7 +361,7 @@ class JobRepository:
     def costs(self) -> list[JobCost]:
         """Every started job's estimate and result (for usage reports)."""
         with self._sessions() as session:
-            rows = session.scalars(select(Job).where(Job.openai_job_id.is_not(None)))
+            rows = session.scalars(select(Job).where(Job.remote_id.is_not(None)))
             return [
                 JobCost(
                     owner_id=row.owner_id,

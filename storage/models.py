@@ -68,13 +68,13 @@ class Job(Base):
     """A fine-tuning job (or a request for one awaiting approval) and who owns it."""
 
     __tablename__ = "jobs"
-    __table_args__ = (UniqueConstraint("backend", "openai_job_id", name="uq_job_remote_id"),)
+    __table_args__ = (UniqueConstraint("backend", "remote_id", name="uq_job_remote_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     request_key: Mapped[str] = mapped_column(String(64), unique=True)
     backend: Mapped[str] = mapped_column(String(16), server_default="openai")
-    # The backend's own job id (the name predates other backends): unique per backend.
-    openai_job_id: Mapped[str | None] = mapped_column(String(64))
+    # The backend's own job id (ftjob-…, ft-…): unique per backend.
+    remote_id: Mapped[str | None] = mapped_column(String(64))
     dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"))
     validation_dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"))
     channel_id: Mapped[str] = mapped_column(String(32), index=True)

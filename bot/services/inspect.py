@@ -61,7 +61,7 @@ class JobInspector:
         """(the stored job or None, its remote id, its backend)."""
         try:
             job = self._service.resolve(reference, viewer)
-            return job, job.openai_job_id or "", job.backend
+            return job, job.remote_id or "", job.backend
         except UserError:
             # A job started elsewhere (dashboard, API) belongs to no conversation: admins may
             # read it before adopting it. A job the store knows is never read this way.
@@ -111,10 +111,10 @@ class JobInspector:
     def chart(self, *, reference: str, viewer: Viewer) -> Message:
         """Upload the loss chart into the job's thread."""
         job = self._service.resolve(reference, viewer)
-        snapshot = self._snapshot(job.backend, job.openai_job_id or "")
+        snapshot = self._snapshot(job.backend, job.remote_id or "")
         stamp = int(self._clock.now().timestamp())
         self._watcher.post_chart(job, snapshot, key=marker(job, "chart", f"request-{stamp}"))
-        return say("Posted the loss chart of ", Code(job.openai_job_id or ""), " in its thread.")
+        return say("Posted the loss chart of ", Code(job.remote_id or ""), " in its thread.")
 
     def choose(self, *, viewer: Viewer, model: str) -> tuple[JobRecord, str]:
         """Make a checkpoint (or the final model) the default for `/finetune try`.
@@ -130,7 +130,7 @@ class JobInspector:
         if model != final:
             with provider_errors():
                 gateway = self._backends.get(job.backend)
-                made = {c.model for c in gateway.checkpoints(job.openai_job_id or "")}
+                made = {c.model for c in gateway.checkpoints(job.remote_id or "")}
             if model not in made:
                 raise UserError(say(Code(model), " is not a checkpoint of ", Code(final), "."))
         now = self._clock.now()
@@ -161,7 +161,7 @@ class JobInspector:
             request_key=f"adopt:{backend}:{job_id}",
             now=now,
             request=NewJob(
-                openai_job_id=job_id,
+                remote_id=job_id,
                 channel_id=channel_id,
                 owner_id=owner,
                 model=snapshot.model,

@@ -349,9 +349,7 @@ class JobService:
 
         Jobs the viewer may not see take no part: they neither match nor make a prefix ambiguous."""
         reference = reference.strip()
-        matches = (
-            [j for j in self._jobs.matching(reference) if j.openai_job_id] if reference else []
-        )
+        matches = [j for j in self._jobs.matching(reference) if j.remote_id] if reference else []
         started = visible(viewer, matches, lambda j: j.channel_id)
         if not started:
             raise UserError(
@@ -360,7 +358,7 @@ class JobService:
         if len(started) > 1:
             ids: list[Part] = []
             for job in started[:5]:
-                ids += [", " if ids else "", Code(job.openai_job_id or "")]
+                ids += [", " if ids else "", Code(job.remote_id or "")]
             more = " …" if len(started) > 5 else ""
             raise UserError(
                 say(
@@ -381,11 +379,11 @@ class JobService:
         if job.backend == TOGETHER and action in ("pause", "resume"):
             raise UserError(
                 say(f"{label(job.backend)} can't {action} jobs; ")
-                + Code(f"/finetune cancel {job.openai_job_id or ''}")
+                + Code(f"/finetune cancel {job.remote_id or ''}")
                 + " stops it."
             )
         with provider_errors():
-            snapshot = self._backends.get(job.backend).act(action, job.openai_job_id or "")
+            snapshot = self._backends.get(job.backend).act(action, job.remote_id or "")
         self._jobs.set_status(job_id=job.id, status=snapshot.status, now=self._clock.now())
         self._notifier.post_text(
             channel=job.channel_id,
@@ -393,7 +391,7 @@ class JobService:
             text=say(
                 Mention(actor),
                 f" {PAST[action]} job ",
-                Code(job.openai_job_id or ""),
+                Code(job.remote_id or ""),
                 " (now ",
                 Text(status_text(snapshot.status)),
                 ").",
@@ -401,7 +399,7 @@ class JobService:
         )
         return say(
             "Job ",
-            Code(job.openai_job_id or ""),
+            Code(job.remote_id or ""),
             f" {PAST[action]} (now ",
             Text(status_text(snapshot.status)),
             ").",

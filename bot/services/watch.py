@@ -117,14 +117,14 @@ class JobWatcher:
         try:
             self.poll_job(job)
         except ServiceError as error:  # the backend's answer, already in plain words
-            log.warning("polling %s failed: %s (%s)", job.openai_job_id, error, error.kind)
+            log.warning("polling %s failed: %s (%s)", job.remote_id, error, error.kind)
             if error.kind in BACKEND_WIDE and resting is not None:
                 resting.add(job.backend)
             if error.kind == "auth":
                 self._tell_key_refused(job, error)
             return False
         except Exception:  # one failing job must not block the others
-            log.exception("polling %s failed", job.openai_job_id)
+            log.exception("polling %s failed", job.remote_id)
             return False
         return True
 
@@ -144,7 +144,7 @@ class JobWatcher:
             now=self._clock.now(),
         )
         last_known = JobSnapshot(
-            id=job.openai_job_id or "",
+            id=job.remote_id or "",
             status=job.status or "unknown",
             model=job.model,
             fine_tuned_model=job.fine_tuned_model,
@@ -153,16 +153,16 @@ class JobWatcher:
         try:
             self.deliver(job, last_known)
         except Exception:  # delivered by a later poll (the notice is recorded)
-            log.warning("telling %s about the refused key failed", job.openai_job_id)
+            log.warning("telling %s about the refused key failed", job.remote_id)
 
     def poll_job(self, job: JobRecord) -> None:
         """Read one job's state and new events; record notices; edit; post what is due."""
         gateway = self._backends.get(job.backend)
-        assert job.openai_job_id
-        snapshot = gateway.retrieve(job.openai_job_id)
+        assert job.remote_id
+        snapshot = gateway.retrieve(job.remote_id)
         stored, cursor = self._jobs.snapshot_of(job.id)
         stored = stored or {}
-        events = self._new_events(gateway, job.openai_job_id, cursor)
+        events = self._new_events(gateway, job.remote_id, cursor)
         now = self._clock.now()
         update = plan_update(
             previous_view=stored.get("view"),
@@ -278,8 +278,8 @@ class JobWatcher:
         if record.kind == "chart":
             return self.post_chart(job, snapshot, key=key)
         if record.kind == "checkpoints":
-            assert job.openai_job_id
-            checkpoints = self._backends.get(job.backend).checkpoints(job.openai_job_id)
+            assert job.remote_id
+            checkpoints = self._backends.get(job.backend).checkpoints(job.remote_id)
             return self._notifier.post_checkpoints(
                 job=job,
                 checkpoints=checkpoints,
@@ -290,7 +290,7 @@ class JobWatcher:
 
     def post_chart(self, job: JobRecord, snapshot: JobSnapshot, *, key: str) -> str | None:
         """The loss chart in the job's thread (from the result file, else the metrics events)."""
-        assert job.openai_job_id
+        assert job.remote_id
         gateway = self._backends.get(job.backend)
         rows = []
         for file_id in snapshot.result_files:
@@ -301,10 +301,10 @@ class JobWatcher:
             if rows:
                 break
         if not rows:
-            rows = rows_from_events(self._new_events(gateway, job.openai_job_id, None))
+            rows = rows_from_events(self._new_events(gateway, job.remote_id, None))
         from bot.charts import loss_chart  # matplotlib loads on the first chart, not at import
 
-        png = loss_chart(rows, title=f"{job.openai_job_id} · {job.model}")
+        png = loss_chart(rows, title=f"{job.remote_id} · {job.model}")
         return self._notifier.upload_chart(job=job, png=png, title=f"Loss chart · {key}")
 
     def _dataset_name(self, job: JobRecord) -> str:

@@ -194,12 +194,12 @@ def status_blocks(
     """The job's status message: who, what, status (`view`); Cancel while it runs."""
     head = (
         f"🚀 {user(job.owner_id)} fine-tuning {code(job.model)} on {code(dataset_name)}: job "
-        f"{code(job.openai_job_id or '')} · {_price(job)}"
+        f"{code(job.remote_id or '')} · {_price(job)}"
     )
     shown = render(view, limit=MAX_TEXT)
     blocks: list[Block] = [SectionBlock(text=head), SectionBlock(text=shown)]
-    if not finished and job.openai_job_id:
-        blocks.append(cancel_actions(job.openai_job_id))
+    if not finished and job.remote_id:
+        blocks.append(cancel_actions(job.remote_id))
     return blocks, f"{head}\n{shown}"
 
 
@@ -220,8 +220,7 @@ def checkpoint_blocks(
 ) -> tuple[list[Block], str]:
     """One entry per checkpoint plus the final model, each with *Use this checkpoint*."""
     text = (
-        f"Checkpoints of {code(job.openai_job_id or '')}: pick the default model for "
-        "`/finetune try`."
+        f"Checkpoints of {code(job.remote_id or '')}: pick the default model for `/finetune try`."
     )
     blocks: list[Block] = [SectionBlock(text=f"*{text}*")]
     entries = [

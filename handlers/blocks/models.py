@@ -58,7 +58,7 @@ def backend_tag(name: str) -> str:
 
 def _job_row(line: JobLine, now: dt.datetime) -> str:
     job = line.job
-    name = code(job.openai_job_id) if job.openai_job_id else f"request ({escape(job.state)})"
+    name = code(job.remote_id) if job.remote_id else f"request ({escape(job.state)})"
     progress = (
         f"\n`{progress_bar(line.step, line.total_steps)}`"
         if line.total_steps and job.status not in ("succeeded", "failed", "cancelled")

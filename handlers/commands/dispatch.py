@@ -63,7 +63,7 @@ def run_command(
             return delete_confirmation(model)
         case commands.JobQuery(what="watch"):
             job = services.inspector.adopt(viewer=viewer, reference=parsed.job, channel_id=channel)
-            return [], f"Watching {code(job.openai_job_id or '')} in this channel now."
+            return [], f"Watching {code(job.remote_id or '')} in this channel now."
     raise commands.UsageError(commands.usage_line())
 
 

@@ -216,7 +216,7 @@ def test_an_unknown_model_is_refused(fake: FakeTogether, ai: TogetherBackend) ->
 def _records(file_id: str) -> tuple[JobRecord, DatasetRecord]:
     now = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
     job = JobRecord(
-        id=1, request_key=KEY, openai_job_id=None, dataset_id=1, validation_dataset_id=None,
+        id=1, request_key=KEY, remote_id=None, dataset_id=1, validation_dataset_id=None,
         channel_id="C1", thread_ts="1.0", owner_id="U1", model=MODEL, method="supervised",
         hyperparameters={"n_epochs": 2}, suffix="demo", seed=None, state=JobState.CREATING,
         status=None, estimated_cost_usd=None, estimated_tokens=None, trained_tokens=None,

@@ -199,7 +199,7 @@ def test_long_listings_page_with_show_more(bot: Bot) -> None:
     for i in range(95):
         jobs.add_request(
             request_key=f"many:{i}", now=now - dt.timedelta(minutes=i), request=NewJob(
-                openai_job_id=f"ftjob-many{i:03d}", channel_id="C1", owner_id=f"U{i % 7}",
+                remote_id=f"ftjob-many{i:03d}", channel_id="C1", owner_id=f"U{i % 7}",
                 model="gpt-4o-mini-2024-07-18", state=JobState.CREATED, status="running",
             ),
         )  # fmt: skip

@@ -47,12 +47,12 @@ def texts(messages: list[dict[str, Any]]) -> list[str]:
     return [m.get("text") or "" for m in messages]
 
 
-def settled(engine: Engine, openai_job_id: str) -> bool:
+def settled(engine: Engine, remote_id: str) -> bool:
     """The poller is done with the job: every notice recorded as sent, and the job finished in
     the store (a finished job is never polled again, so nothing more can be posted for it)."""
     with engine.connect() as connection:
         job = connection.execute(
-            text("select id, state from jobs where openai_job_id = :job"), {"job": openai_job_id}
+            text("select id, state from jobs where remote_id = :job"), {"job": remote_id}
         ).first()
         if job is None or job.state != "finished":
             return False

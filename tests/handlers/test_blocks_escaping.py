@@ -69,7 +69,7 @@ def dataset(name: str) -> DatasetRecord:
 
 def job(text: str) -> JobRecord:
     return JobRecord(
-        id=1, request_key=text, openai_job_id=text, dataset_id=1, validation_dataset_id=None,
+        id=1, request_key=text, remote_id=text, dataset_id=1, validation_dataset_id=None,
         channel_id="C1", thread_ts="1.0", owner_id="U1", model=text, method=text,
         hyperparameters={"n_epochs": text, text: 3}, suffix=text, seed=None, state="created",
         status=text, estimated_cost_usd=1.5, estimated_tokens=1000, trained_tokens=None,

@@ -29,7 +29,7 @@ MINI = "gpt-4o-mini-2024-07-18"
 
 def job(remote_id: str, backend: str, *, model: str = MINI, status: str = "running") -> JobRecord:
     return JobRecord(
-        id=1, request_key=remote_id, openai_job_id=remote_id, dataset_id=1,
+        id=1, request_key=remote_id, remote_id=remote_id, dataset_id=1,
         validation_dataset_id=None, channel_id="C1", thread_ts="1.0", owner_id="U1", model=model,
         method="supervised", hyperparameters=None, suffix=None, seed=None, state="created",
         status=status, estimated_cost_usd=1.5, estimated_tokens=1000, trained_tokens=None,

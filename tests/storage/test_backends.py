@@ -101,7 +101,8 @@ def test_migration_moves_uploads_and_puts_everything_on_openai(at_0004: Engine) 
     migrate.upgrade(at_0004)
 
     engine = at_0004
-    assert rows(engine, "SELECT version_num FROM alembic_version") == [("0005_backends",)]
+    assert rows(engine, "SELECT version_num FROM alembic_version") == [("0006_remote_id",)]
+    assert "remote_id" in columns(engine, "jobs") and "openai_job_id" not in columns(engine, "jobs")
     assert not {"openai_file_id", "upload_claim", "upload_claimed_at"} & columns(engine, "datasets")
     datasets = DatasetRepository(engine=engine)
     uploaded, claimed, new = (dataset_id(engine, f) for f in ("F-uploaded", "F-claimed", "F-new"))
@@ -127,7 +128,7 @@ def test_migration_moves_uploads_and_puts_everything_on_openai(at_0004: Engine) 
     assert job is not None and (job.backend, job.request_key) == ("openai", "k1")
     assert jobs.by_openai_id("ftjob-2") is not None
     request = jobs.by_key("k3")
-    assert request is not None and (request.backend, request.openai_job_id) == ("openai", None)
+    assert request is not None and (request.backend, request.remote_id) == ("openai", None)
     assert rows(engine, "SELECT job_id, key FROM notifications ORDER BY job_id") == [
         (1, "e1"),
         (2, "e1"),
@@ -198,14 +199,14 @@ def test_a_migration_is_all_or_nothing_on_sqlite(tmp_path: Path) -> None:
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM notifications WHERE job_id = 99"))
     migrate.upgrade(engine)
-    assert rows(engine, "SELECT version_num FROM alembic_version") == [("0005_backends",)]
+    assert rows(engine, "SELECT version_num FROM alembic_version") == [("0006_remote_id",)]
     engine.dispose()
 
 
 def new_job(backend: str, remote_id: str | None) -> NewJob:
     return NewJob(
         channel_id="C1", owner_id="U1", model="m", state=JobState.CREATED, backend=backend,
-        openai_job_id=remote_id,
+        remote_id=remote_id,
     )  # fmt: skip
 
 
@@ -309,3 +310,28 @@ def test_reuse_by_content_stays_on_its_backend(engine: Engine) -> None:
     datasets.finish_upload(dataset_id=two, backend="together", file_id="file-tg", now=NOW)
     assert datasets.uploaded_with_sha(sha256=SHA, backend="together") == "file-tg"
     assert datasets.uploaded_with_sha(sha256=SHA, backend="openai") == "file-oa"
+
+
+@pytest.mark.db
+def test_remote_id_renamed_back_and_forth_keeps_ids_unique_per_backend(at_0004: Engine) -> None:
+    engine = at_0004
+    migrate.upgrade(engine)
+    ids = rows(engine, "SELECT request_key, backend, remote_id FROM jobs ORDER BY request_key")
+    assert ("k1", "openai", "ftjob-1") in ids
+
+    migrate.downgrade(engine, revision="0005_backends")
+    assert "openai_job_id" in columns(engine, "jobs") and "remote_id" not in columns(engine, "jobs")
+    assert (
+        rows(engine, "SELECT request_key, backend, openai_job_id FROM jobs ORDER BY request_key")
+        == ids
+    )
+
+    migrate.upgrade(engine)
+    with pytest.raises(exc.IntegrityError), engine.begin() as connection:  # unique per backend
+        connection.execute(text("UPDATE jobs SET remote_id = 'ftjob-1' WHERE request_key = 'k2'"))
+    with engine.begin() as connection:  # the same id on another backend is another job
+        connection.execute(
+            text(
+                "UPDATE jobs SET backend = 'together', remote_id = 'ftjob-1' WHERE request_key = 'k2'"
+            )
+        )

@@ -20,13 +20,13 @@ def test_costs_carry_the_backend_and_an_unknown_estimate(engine: Engine) -> None
     jobs = JobRepository(engine=engine)
     for key, request in [
         ("openai", NewJob(channel_id="C1", owner_id="U1", model="gpt-4o-mini-2024-07-18",
-                          state=JobState.CREATED, openai_job_id="ftjob-1",
+                          state=JobState.CREATED, remote_id="ftjob-1",
                           estimated_cost_usd=0.9, estimated_tokens=300)),
         ("quoted", NewJob(channel_id="C1", owner_id="U1", model="meta-llama/M", backend="together",
-                          state=JobState.CREATED, openai_job_id="ft-1", estimated_cost_usd=0.06,
+                          state=JobState.CREATED, remote_id="ft-1", estimated_cost_usd=0.06,
                           estimated_tokens=120)),
         ("adopted", NewJob(channel_id="C2", owner_id="U2", model="meta-llama/M",
-                           backend="together", state=JobState.CREATED, openai_job_id="ft-2")),
+                           backend="together", state=JobState.CREATED, remote_id="ft-2")),
         ("request", NewJob(channel_id="C1", owner_id="U1", model="gpt-4o-mini-2024-07-18",
                            state=JobState.REQUESTED)),  # not started: not counted
     ]:  # fmt: skip
@@ -43,7 +43,7 @@ def test_costs_carry_the_backends_own_price(
     record, _ = jobs.add_request(
         request_key="k", now=NOW,
         request=NewJob(channel_id="C1", owner_id="U1", model="meta-llama/M", backend="together",
-                       state=JobState.CREATED, openai_job_id="ft-1"),
+                       state=JobState.CREATED, remote_id="ft-1"),
     )  # fmt: skip
     (cost,) = jobs.costs()
     assert cost.billed_usd is None  # not polled yet

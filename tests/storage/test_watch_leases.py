@@ -52,13 +52,13 @@ def test_claims_use_the_configured_lease(tmp_path: Path) -> None:
         jobs = JobRepository(engine=engine)
         jobs.add_request(
             request_key="k", now=NOW, request=NewJob(
-                openai_job_id="ftjob-1", channel_id="C1", owner_id="U1",
+                remote_id="ftjob-1", channel_id="C1", owner_id="U1",
                 model="gpt-4o-mini-2024-07-18", state=JobState.CREATED, status="running",
             ),
         )  # fmt: skip
         lease = dt.timedelta(seconds=1)
         claimed = jobs.claim_active(owner="dead-replica", now=NOW, lease=lease, limit=10)
-        assert [j.openai_job_id for j in claimed] == ["ftjob-1"]
+        assert [j.remote_id for j in claimed] == ["ftjob-1"]
         # the replica dies without releasing: others wait only for the lease
         assert jobs.claim_active(owner="other", now=NOW, lease=lease, limit=10) == []
         later = NOW + dt.timedelta(seconds=2)
