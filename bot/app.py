@@ -276,7 +276,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
         datasets=DatasetIntake(
             repo=datasets,
             files=files,
-            notifier=SlackNotifier(client=client),
+            notifier=SlackNotifier(client=client, clock=clock),
             clock=clock,
             executor=intake_pool,
             models=report_models(settings, registry, today=clock.now().date()),

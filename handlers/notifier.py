@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from bot.core.jobs import Checkpoint, JobSnapshot
 from bot.core.message import Mention, Message, Text, say
 from bot.core.reports import DatasetReport
+from bot.services.ports import Clock
 from handlers import ids
 from handlers.blocks.jobs import (
     approval_blocks,
@@ -34,8 +35,9 @@ def _marker(key: str) -> dict[str, object]:
 class SlackNotifier:
     """The Notifier port, posting through one WebClient (with rate-limit retries)."""
 
-    def __init__(self, *, client: WebClient) -> None:
+    def __init__(self, *, client: WebClient, clock: Clock | None = None) -> None:
         self._client = client
+        self._clock = clock  # for dated lines (OpenAI's countdown in the dataset report)
 
     def react(self, *, channel: str, ts: str, name: str) -> None:
         """Add a reaction; already there is fine."""
@@ -93,7 +95,10 @@ class SlackNotifier:
     ) -> str:
         """Post (or put in place of the progress message) the dataset's report."""
         blocks = dataset_report_blocks(
-            name=dataset.name, report=report, file_id=dataset.slack_file_id
+            name=dataset.name,
+            report=report,
+            file_id=dataset.slack_file_id,
+            today=self._clock.now().date() if self._clock else None,
         )
         text = report_text(dataset.name, report)
         if replace_ts:
@@ -143,9 +148,12 @@ class SlackJobNotifier(SlackNotifier):
             channel=job.channel_id, ts=job.approval_ts, text=text, blocks=blocks
         )
 
-    def post_job_error(self, *, job: JobRecord, text: Message, retry: bool) -> None:
-        """A start that failed, in the thread, with a Retry button when it may help."""
-        blocks, message = error_blocks(job=job, text=text, retry=retry)
+    def post_job_error(
+        self, *, job: JobRecord, text: Message, retry: bool, elsewhere: tuple[str, ...] = ()
+    ) -> None:
+        """A start that failed, in the thread, with a Retry button when it may help and a
+        *Start on …* button per backend in `elsewhere` (OpenAI refused new jobs)."""
+        blocks, message = error_blocks(job=job, text=text, retry=retry, elsewhere=elsewhere)
         self._client.chat_postMessage(
             channel=job.channel_id, thread_ts=job.thread_ts, text=message, blocks=blocks
         )

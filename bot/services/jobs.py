@@ -13,19 +13,22 @@ from bot.core.message import Code, Mention, Message, Part, Text, say
 from bot.core.models import ModelInfo
 from bot.core.permissions import may_approve, may_modify
 from bot.core.start_rules import hyperparameters, label
-from bot.services import job_plan
+from bot.core.wind_down import next_steps
+from bot.services import job_plan, wind_down
 from bot.services.backends import TOGETHER, Backends
 from bot.services.errors import UserError, provider_errors
 from bot.services.job_plan import JobPolicy, Plan
 from bot.services.ports import Clock, FileSource, JobNotifier
 from bot.services.uploads import create_once, ensure_uploaded, quote
+from bot.services.wind_down import Elsewhere
 from storage.jobs import JobRecord, JobRepository, NewJob
 from storage.repositories import DatasetRecord, DatasetRepository
 
 log = logging.getLogger(__name__)
 
+WIND_DOWN = "training_not_available"  # OpenAI's 403 once it takes no new jobs
 PAST = {"cancel": "cancelled", "pause": "paused", "resume": "resumed"}
-__all__ = ["JobPolicy", "JobService", "Plan"]
+__all__ = ["Elsewhere", "JobPolicy", "JobService", "Plan"]
 
 
 class JobService:
@@ -253,7 +256,13 @@ class JobService:
                 retryable=error.retryable,
                 now=self._clock.now(),
             )
-            self._notifier.post_job_error(job=job, text=text, retry=error.retryable)
+            elsewhere: tuple[str, ...] = ()
+            if error.kind == WIND_DOWN:  # OpenAI takes no new jobs: offer the other backends
+                elsewhere = tuple(b for b in self._backends.configured() if b != job.backend)
+                text = text + next_steps(elsewhere)
+            self._notifier.post_job_error(
+                job=job, text=text, retry=error.retryable, elsewhere=elsewhere
+            )
             return
         self._jobs.created(
             request_key=request_key,
@@ -341,6 +350,17 @@ class JobService:
                 " trains on it.",
             )
         self._notifier.post_text(channel=dataset.channel_id, thread_ts=dataset.thread_ts, text=text)
+
+    def elsewhere(self, *, viewer: Viewer, request_key: str, backend: str) -> Elsewhere:
+        """The *Start on …* button of a request OpenAI refused (bot.services.wind_down)."""
+        return wind_down.elsewhere(
+            jobs=self._jobs, datasets=self._datasets, backends=self._backends,
+            viewer=viewer, request_key=request_key, backend=backend,
+        )  # fmt: skip
+
+    def origin_key(self, *, viewer: Viewer, origin: str, dataset: DatasetRecord) -> str | None:
+        """The refused request a start form moves, if `origin` is one (bot.services.wind_down)."""
+        return wind_down.origin_key(jobs=self._jobs, viewer=viewer, origin=origin, dataset=dataset)
 
     # ---- stopping ----------------------------------------------------------------------------
 

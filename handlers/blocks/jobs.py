@@ -3,6 +3,7 @@ handlers/blocks/start_form.py)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import (
@@ -15,6 +16,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.core.backend_names import backend_name
 from bot.core.billing import BillingLine
 from bot.core.jobs import Checkpoint, JobSnapshot, status_text
 from bot.core.message import Message
@@ -24,11 +26,13 @@ from bot.core.start_rules import price_words, quotes_price
 from handlers import ids
 from handlers.blocks.start_form import START_CALLBACK as START_CALLBACK  # moved there
 from handlers.text import (
+    BUTTON_TEXT,
     BUTTON_VALUE,
     CONFIRM_TEXT,
     clip,
     code,
     escape,
+    plain,
     render,
     user,
 )
@@ -148,8 +152,17 @@ def approved_blocks(
     return [SectionBlock(text=text)], text
 
 
-def error_blocks(*, job: JobRecord, text: Message, retry: bool) -> tuple[list[Block], str]:
-    """A failed start, with a Retry button when trying again can help."""
+def elsewhere_value(*, request_key: str, backend: str) -> str:
+    """A *Start on …* button's value: only the refused request's key and the backend (the
+    rest is looked up when it is clicked)."""
+    return json.dumps({"request": request_key, "backend": backend}, separators=(",", ":"))
+
+
+def error_blocks(
+    *, job: JobRecord, text: Message, retry: bool, elsewhere: Sequence[str] = ()
+) -> tuple[list[Block], str]:
+    """A failed start, with a Retry button when trying again can help, and a *Start on …*
+    button for each backend in `elsewhere` (when OpenAI takes no new jobs)."""
     message = f"⚠️ {user(job.owner_id)} the job on {code(job.model)} didn't start. {render(text)}"
     blocks: list[Block] = [SectionBlock(text=clip(message, MAX_TEXT))]
     if retry:
@@ -164,6 +177,18 @@ def error_blocks(*, job: JobRecord, text: Message, retry: bool) -> tuple[list[Bl
                 ]
             )
         )
+    # One actions block per button: Slack wants action ids unique within a block.
+    for backend in elsewhere:
+        value = elsewhere_value(request_key=job.request_key, backend=backend)
+        if len(value) > BUTTON_VALUE:
+            continue
+        button = ButtonElement(
+            text=plain(f"Start on {backend_name(backend)}", limit=BUTTON_TEXT),
+            action_id=ids.JOB_START_ELSEWHERE,
+            value=value,
+            style="primary",
+        )
+        blocks.append(ActionsBlock(elements=[button]))
     return blocks, message
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -29,6 +31,8 @@ from bot.core.reports import (
     price_text,
     usd,
 )
+from bot.core.wind_down import closing_notice
+from bot.services.backends import OPENAI_CLOSES
 from handlers import ids
 from handlers.text import (
     CONTEXT_TEXT,
@@ -119,8 +123,18 @@ def _billing_table(lines: list[BillingLine]) -> str:
     return pre("\n".join(rows), limit=MAX_TEXT - 20)
 
 
-def dataset_report_blocks(*, name: str, report: DatasetReport, file_id: str) -> list[Block]:
-    """The report posted in the upload's thread."""
+def closing_line(report: DatasetReport, today: dt.date | None) -> str | None:
+    """OpenAI's countdown to its last day of new jobs, when the report estimates on OpenAI."""
+    if today is None or all(line.backend != "openai" for line in per_backend(report)):
+        return None
+    notice = closing_notice(today, OPENAI_CLOSES)
+    return f"⏳ {notice}." if notice else None
+
+
+def dataset_report_blocks(
+    *, name: str, report: DatasetReport, file_id: str, today: dt.date | None = None
+) -> list[Block]:
+    """The report posted in the upload's thread (`today`: for OpenAI's countdown)."""
     if report.not_a_dataset:
         return [
             SectionBlock(
@@ -183,6 +197,9 @@ def dataset_report_blocks(*, name: str, report: DatasetReport, file_id: str) -> 
     table = [line for line in (chosen, *report.other_billing) if not line.quoted]
     if table:
         blocks.append(SectionBlock(text="*Billing*\n" + _billing_table(table)))
+    closing = closing_line(report, today)
+    if closing:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=closing)]))
     if report.notes:
         blocks.append(
             ContextBlock(

@@ -110,6 +110,8 @@ class StartFormData:
     estimates: Sequence[BillingLine] = ()
     validation_choices: Sequence[DatasetRecord] = ()
     values: Mapping[str, str] = field(default_factory=dict)
+    closing: str | None = None  # OpenAI's countdown to its last day of new jobs, if any
+    origin: str | None = None  # the refused request this form moves to another backend
 
 
 def _option(value: str, label: str | None = None) -> Option:
@@ -118,10 +120,13 @@ def _option(value: str, label: str | None = None) -> Option:
     )
 
 
-def form_metadata(*, dataset: str, backend: str) -> str:
-    """The form's private_metadata: the dataset's Slack file id and the form's backend (both
-    re-checked on every action and submission)."""
-    return json.dumps({"dataset": dataset, "backend": backend})
+def form_metadata(*, dataset: str, backend: str, origin: str | None = None) -> str:
+    """The form's private_metadata: the dataset's Slack file id, the form's backend and, for a
+    request OpenAI refused, that request's key (all re-checked on every action and submission)."""
+    data = {"dataset": dataset, "backend": backend}
+    if origin:
+        data["origin"] = origin
+    return json.dumps(data)
 
 
 def read_values(state: Any) -> dict[str, str]:
@@ -278,12 +283,16 @@ def start_form(data: StartFormData) -> View:
             )
         )
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=form.lr_note)]))
+    if data.backend == "openai" and data.closing:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"⏳ {data.closing}.")]))
     return View(
         type="modal",
         callback_id=START_CALLBACK,
         title="Start fine-tuning",
         submit="Start",
         close="Cancel",
-        private_metadata=form_metadata(dataset=data.dataset.slack_file_id, backend=data.backend),
+        private_metadata=form_metadata(
+            dataset=data.dataset.slack_file_id, backend=data.backend, origin=data.origin
+        ),
         blocks=blocks,
     )

@@ -8,6 +8,7 @@ must be one the user may see, the backend a configured one, the model one of tha
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -21,6 +22,8 @@ from bot.core import commands
 from bot.core.access import Viewer
 from bot.core.models import backend_of_model, trainable_models
 from bot.core.start_rules import OPENAI_LR, TOGETHER_DEFAULT_LR, TOGETHER_LR
+from bot.core.wind_down import closing_notice
+from bot.services.backends import OPENAI_CLOSES
 from bot.services.errors import UserError
 from handlers import ids, payloads
 from handlers.blocks.start_form import (
@@ -154,6 +157,13 @@ def parse_submission(
     )
 
 
+def moved_key(origin: str, backend: str) -> str:
+    """The request key of a start moved from request `origin` to `backend` (within the store's
+    64 characters, whatever the origin's length)."""
+    digest = hashlib.sha256(f"{backend}\n{origin}".encode()).hexdigest()[:40]
+    return f"elsewhere:{digest}"
+
+
 def form_for(
     services: Deps,
     *,
@@ -161,8 +171,10 @@ def form_for(
     viewer: Viewer,
     backend: str,
     values: Mapping[str, str] | None = None,
+    origin: str | None = None,
 ) -> View:
-    """The start form of `dataset` for `backend` (assumed configured), keeping `values`."""
+    """The start form of `dataset` for `backend` (assumed configured), keeping `values`
+    (`origin`: the key of a request OpenAI refused, which this form moves)."""
     today = services.clock.now().date()
     models = trainable_models(today, backend)
     estimates = []
@@ -186,6 +198,8 @@ def form_for(
             estimates=estimates,
             validation_choices=choices,
             values=dict(values or {}),
+            closing=closing_notice(today, OPENAI_CLOSES),
+            origin=origin,
         )
     )
 
@@ -197,7 +211,9 @@ def register(app: App, services: Deps) -> None:
     def handle_start_backend(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         view = body.get("view") or {}
-        file_id = payloads.view_metadata(view, dataset=str)["dataset"]
+        metadata = payloads.view_metadata(view, dataset=str)
+        file_id = metadata["dataset"]
+        origin = metadata.get("origin")
         action = (body.get("actions") or [{}])[0]
         chosen = (action.get("selected_option") or {}).get("value")
         viewer = services.access.viewer(body["user"]["id"])
@@ -206,7 +222,14 @@ def register(app: App, services: Deps) -> None:
             log.info("start form: ignored a backend choice (dataset or backend not available)")
             return
         values = read_values((view.get("state") or {}).get("values"))
-        form = form_for(services, dataset=dataset, viewer=viewer, backend=chosen, values=values)
+        form = form_for(
+            services,
+            dataset=dataset,
+            viewer=viewer,
+            backend=chosen,
+            values=values,
+            origin=origin if isinstance(origin, str) else None,
+        )
         try:
             client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=form)
         except SlackApiError as error:
@@ -252,10 +275,19 @@ def register(app: App, services: Deps) -> None:
             ack(response_action="errors", errors={"model": str(error).replace("`", "")})
             return
         ack()
+        # A start moved from a request OpenAI refused is one job per request and backend,
+        # however many forms were opened from its button; any other form is one job per view.
+        origin = metadata.get("origin")
+        moved = (
+            services.jobs.origin_key(viewer=viewer, origin=origin, dataset=dataset)
+            if isinstance(origin, str)
+            else None
+        )
+        key = moved_key(moved, cmd.backend or "") if moved else f"view:{view['id']}"
         try:
             text = render(
                 services.jobs.request_start(
-                    viewer=viewer, channel_id=channel, cmd=cmd, request_key=f"view:{view['id']}"
+                    viewer=viewer, channel_id=channel, cmd=cmd, request_key=key
                 )
             )
         except UserError as error:
