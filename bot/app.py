@@ -309,6 +309,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
             files=files,
             backends=registry,
             job_service=job_service,
+            clock=clock,
         ),
         deliveries=Deliveries(repo=DeliveryRepository(engine=engine), clock=clock),
         clock=clock,

@@ -29,6 +29,7 @@ class ModelInfo:
     epochs_rule: str | int = "openai"  # the service's rule, or a fixed default epoch count
     price_source: str = ""
     price_date: dt.date | None = None
+    inference_family: str | None = None  # the family its fine-tuned models answer in
 
     @property
     def tokens_estimated(self) -> bool:
@@ -76,6 +77,7 @@ def catalogue() -> tuple[ModelInfo, ...]:
             epochs_rule=m.get("epochs_rule", "openai"),
             price_source=str(m.get("price_source", "")),
             price_date=m.get("price_date"),
+            inference_family=m.get("inference_family"),
         )
         for m in raw["model"]
     )
@@ -114,4 +116,96 @@ def trainable_models(today: dt.date, backend: str | None = None) -> tuple[ModelI
         m
         for m in catalogue()
         if m.is_trainable(today) and (backend is None or m.backend == backend)
+    )
+
+
+# ---- inference: fine-tuned models answer until their family shuts down --------------------------
+
+SOON = dt.timedelta(days=30)  # a shutdown this close is warned about
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceFamily:
+    """The models fine-tuned from some base models, and the day they stop answering."""
+
+    id: str
+    bases: tuple[str, ...]
+    shutdown: dt.date | None
+    source: str
+    source_date: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceNotice:
+    """A fine-tuned model's family is shut down (`ended`), or shuts down soon."""
+
+    model: str
+    family: str
+    shutdown: dt.date
+    ended: bool
+
+    def words(self, today: dt.date) -> str:
+        """'no longer answers since 23 Oct 2026 (family ft-gpt-3.5-turbo shut down)' or
+        'stops answering on 23 Oct 2026 (in 12 days: family … shuts down)'."""
+        day = f"{self.shutdown.day} {self.shutdown:%b %Y}"
+        if self.ended:
+            return f"no longer answers since {day} (family {self.family} shut down)"
+        days = (self.shutdown - today).days
+        when = "in 1 day" if days == 1 else f"in {days} days"
+        return f"stops answering on {day} ({when}: family {self.family} shuts down)"
+
+
+@cache
+def inference_families() -> tuple[InferenceFamily, ...]:
+    """Every fine-tuned model family of the catalogue."""
+    raw = tomllib.loads(resources.files(__package__).joinpath("models.toml").read_text("utf-8"))
+    return tuple(
+        InferenceFamily(
+            id=str(f["id"]),
+            bases=tuple(str(b) for b in f.get("bases", ())),
+            shutdown=f.get("shutdown"),
+            source=str(f["source"]),
+            source_date=f.get("source_date"),
+        )
+        for f in raw.get("inference_family", ())
+    )
+
+
+def base_of(name: str) -> str:
+    """The base model of an OpenAI fine-tuned model or checkpoint (`ft:<base>:…`); a name
+    that is not one is its own base."""
+    wanted = name.strip()
+    return wanted.split(":")[1] if wanted.startswith("ft:") and wanted.count(":") >= 1 else wanted
+
+
+def inference_family_of(name: str, backend: str = "openai") -> InferenceFamily | None:
+    """The family an OpenAI fine-tuned model (or checkpoint, or its base model) answers in;
+    None when unknown or on another backend (their lifetimes are their backends' own)."""
+    if backend != "openai":
+        return None
+    base = base_of(name)
+    family_id = next(
+        (
+            m.inference_family
+            for m in catalogue()
+            if m.backend == "openai" and (base == m.id or base in m.aliases)
+        ),
+        None,
+    )
+    for family in inference_families():
+        if family.id == family_id or (family_id is None and base in family.bases):
+            return family
+    return None
+
+
+def inference_notice(
+    name: str, today: dt.date, backend: str = "openai", *, base: str | None = None
+) -> InferenceNotice | None:
+    """A warning for a fine-tuned model whose family is shut down or shuts down within 30 days
+    (`base`: its base model when known, else read from an `ft:` name)."""
+    family = inference_family_of(base or name, backend)
+    if family is None or family.shutdown is None or family.shutdown - today > SOON:
+        return None
+    return InferenceNotice(
+        model=name, family=family.id, shutdown=family.shutdown, ended=today >= family.shutdown
     )

@@ -18,8 +18,8 @@ from bot.core.models import UnknownModelError, resolve_model
 from bot.services.backends import OPENAI, Backends
 from bot.services.errors import UserError
 from bot.services.jobs import JobService
-from bot.services.models import unknown_model
-from bot.services.ports import FileSource
+from bot.services.models import require_served, unknown_model
+from bot.services.ports import Clock, FileSource
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRepository
 from storage.repositories import DatasetRecord, DatasetRepository
@@ -54,7 +54,9 @@ class CompareService:
         files: FileSource,
         backends: Backends,
         job_service: JobService,
+        clock: Clock,
     ) -> None:
+        self._clock = clock  # which fine-tuned model families still answer
         self._jobs = jobs
         self._models = models
         self._datasets = datasets
@@ -93,6 +95,12 @@ class CompareService:
         gateway = self._backends.get(backend)
         if not gateway.configured:
             raise UserError(say(not_configured(backend)))
+        require_served(
+            model,
+            backend=backend,
+            base=record.base_model if record else None,
+            today=self._clock.now().date(),
+        )
         base = (
             record.base_model
             if record

@@ -13,6 +13,7 @@ from bot.core.watch import Event, metrics_from_dict, status_view
 from bot.services.backends import Backends, backend_of_job_id
 from bot.services.errors import UserError, provider_errors
 from bot.services.jobs import JobService
+from bot.services.models import require_served
 from bot.services.ports import Clock
 from bot.services.watch import JobWatcher, marker
 from storage.fine_tuned import ModelRepository
@@ -127,6 +128,9 @@ class JobInspector:
             raise UserError(say("I don't know the model ", Code(final), "."))
         if not may_change(viewer, conversation_id=record.channel_id, owner_id=job.owner_id):
             self._service.require_modify(viewer, job)  # says who may
+        require_served(
+            model, backend=job.backend, base=record.base_model, today=self._clock.now().date()
+        )
         if model != final:
             with provider_errors():
                 gateway = self._backends.get(job.backend)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from bot.core.access import Viewer, may_see, visible
 from bot.core.jobs import ACTIVE_STATES, ServiceError
 from bot.core.message import Code, Mention, Message, Text, say
-from bot.core.models import UnknownModelError, resolve_model
+from bot.core.models import UnknownModelError, inference_notice, resolve_model
 from bot.core.usage import Usage, usage
 from bot.services.backends import OPENAI, Backends
 from bot.services.errors import UserError, provider_errors
@@ -49,6 +50,16 @@ def _price(model: str) -> float | None:
     except UnknownModelError:
         return None
     return None if info.quoted else info.training_usd_per_1m
+
+
+def require_served(name: str, *, backend: str, base: str | None, today: dt.date) -> None:
+    """Refuse (one line, before calling the backend) a fine-tuned model whose family no longer
+    answers. Only fine-tuned models are checked: a stored one (`base` known) or an `ft:` name."""
+    if base is None and not name.strip().startswith("ft:"):
+        return
+    notice = inference_notice(name, today, backend, base=base)
+    if notice is not None and notice.ended:
+        raise UserError(say(Code(name), f" {notice.words(today)}: OpenAI no longer serves it."))
 
 
 class ModelService:
@@ -116,7 +127,14 @@ class ModelService:
         # Models the bot made belong to their job's conversation; others (base models, models
         # made outside the bot) belong to none and are the organisation's to try.
         record = self.visible_model(name, viewer)
-        gateway = self._backends.get(record.backend if record else OPENAI)
+        backend = record.backend if record else OPENAI
+        require_served(
+            name,
+            backend=backend,
+            base=record.base_model if record else None,
+            today=self._clock.now().date(),
+        )
+        gateway = self._backends.get(backend)
         try:
             answer, _, _ = gateway.chat(model=name, messages=[{"role": "user", "content": prompt}])
         except ServiceError as error:

@@ -20,6 +20,7 @@ from slack_sdk.models.views import View
 from bot.core.backend_names import backend_name
 from bot.core.compare import normalise
 from bot.core.jobs import status_text
+from bot.core.models import inference_notice
 from bot.core.usage import Tally, Usage
 from bot.core.watch import progress_bar
 from bot.services.compare import Comparison
@@ -86,19 +87,33 @@ def jobs_blocks(
     return blocks, f"{title}: {len(lines):,}"
 
 
-def models_blocks(models: Sequence[ModelRecord], *, offset: int = 0) -> tuple[list[Block], str]:
-    """`/finetune models`."""
+def shutdown_warning(model: ModelRecord, today: dt.date | None) -> str:
+    """'⚠️ no longer answers since …' / '⏳ stops answering on … (in N days…)' for a model whose
+    family is shut down or shuts down within 30 days; '' otherwise."""
+    if today is None:
+        return ""
+    notice = inference_notice(model.name, today, model.backend, base=model.base_model)
+    if notice is None:
+        return ""
+    return f"{'⚠️' if notice.ended else '⏳'} {escape(notice.words(today), limit=200)}"
+
+
+def models_blocks(
+    models: Sequence[ModelRecord], *, offset: int = 0, today: dt.date | None = None
+) -> tuple[list[Block], str]:
+    """`/finetune models` (`today`: to warn about families shut down or shutting down)."""
     if not models:
         text = "No fine-tuned models yet."
         return [SectionBlock(text=text)], text
     blocks: list[Block] = [SectionBlock(text=f"*Fine-tuned models* ({len(models):,})")]
     for model in page(models, offset):
         chosen = f"\ndefault for `try`: {code(model.chosen)}" if model.chosen else ""
+        warning = shutdown_warning(model, today)
         blocks.append(
             SectionBlock(
                 text=f"{code(model.name)}\nowner {user(model.owner_id)} · base "
                 f"{code(model.base_model)} · {backend_tag(model.backend)} · "
-                f"{channel(model.channel_id)}{chosen}"
+                f"{channel(model.channel_id)}{chosen}" + (f"\n{warning}" if warning else "")
             )
         )
     blocks += footer(kind="models", scope="", total=len(models), offset=offset)
@@ -203,7 +218,10 @@ def home_view(home: Home, *, now: dt.datetime, commands: Sequence[tuple[str, str
         )
     blocks += [DividerBlock(), SectionBlock(text="*Recent models*")]
     blocks += [
-        SectionBlock(text=f"{code(m.name)} · base {code(m.base_model)} · {backend_tag(m.backend)}")
+        SectionBlock(
+            text=f"{code(m.name)} · base {code(m.base_model)} · {backend_tag(m.backend)}"
+            + (f"\n{warning}" if (warning := shutdown_warning(m, now.date())) else "")
+        )
         for m in home.models[:8]
     ] or [SectionBlock(text="none yet")]
     blocks += [DividerBlock(), SectionBlock(text="*Recent datasets*")]

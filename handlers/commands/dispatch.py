@@ -55,7 +55,7 @@ def run_command(
             lines = services.models.jobs(scope=parsed.scope, viewer=viewer, channel_id=channel)
             return jobs_blocks(lines, scope=parsed.scope, now=services.clock.now())
         case commands.Models():
-            return models_blocks(services.models.models(viewer))
+            return models_blocks(services.models.models(viewer), today=services.clock.now().date())
         case commands.Usage():
             return usage_blocks(services.models.usage(viewer))
         case commands.DeleteModel():
@@ -97,6 +97,7 @@ def listing_page(
         lines = services.models.jobs(scope=scope, viewer=viewer, channel_id=channel)
         return jobs_blocks(lines, scope=scope, now=services.clock.now(), offset=offset)
     if kind == "models":
-        return models_blocks(services.models.models(viewer), offset=offset)
+        today = services.clock.now().date()
+        return models_blocks(services.models.models(viewer), offset=offset, today=today)
     records = services.datasets.channel_datasets(scope or channel, viewer)
     return datasets_blocks(records, channel_id=scope or channel, offset=offset)
