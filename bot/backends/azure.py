@@ -15,8 +15,6 @@ adapter is OpenAIGateway with three differences:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 from typing import Any
 
@@ -40,23 +38,11 @@ STATUSES = {
     "canceled": "cancelled",
 }
 FIND_LIMIT = 100  # the newest jobs searched for a request key after an ambiguous create
-CSV_HEAD = b"step,"  # the result CSV's first column
 
 
 def normal_status(status: str) -> str:
     """Azure's job state as one of the bot's statuses (unknown ones unchanged)."""
     return STATUSES.get(status.lower(), status)
-
-
-def result_csv(content: bytes) -> bytes:
-    """The result CSV's bytes: Azure has served it base64-encoded; plain CSV passes unchanged."""
-    if content.lstrip().startswith(CSV_HEAD):
-        return content
-    try:
-        decoded = base64.b64decode(content.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return content
-    return decoded if decoded.lstrip().startswith(CSV_HEAD) else content
 
 
 class AzureBackend(OpenAIGateway):
@@ -102,7 +88,3 @@ class AzureBackend(OpenAIGateway):
             return None
         newest = max(found, key=lambda job: job.get("created_at") or 0)
         return self._snapshot(newest)
-
-    def file_content(self, file_id: str) -> bytes:
-        """A file's bytes (the job's result CSV, decoded when Azure served it base64)."""
-        return result_csv(super().file_content(file_id))
