@@ -143,6 +143,24 @@ def openai_gateway(settings: Settings) -> FineTuningBackend:
     return OpenAIGateway(client)
 
 
+def azure_backend(settings: Settings) -> FineTuningBackend:
+    """The Azure OpenAI backend on `openai.AzureOpenAI` (the SDK's own variables, product §9)."""
+    if settings.AZURE_OPENAI_API_KEY is None or settings.AZURE_OPENAI_ENDPOINT is None:
+        return NotConfigured("azure")  # the settings refuse a key without an endpoint
+    from openai import AzureOpenAI
+
+    from bot.backends.azure import AzureBackend
+
+    client = AzureOpenAI(
+        api_key=settings.AZURE_OPENAI_API_KEY.get_secret_value(),
+        azure_endpoint=settings.AZURE_OPENAI_ENDPOINT,
+        api_version=settings.OPENAI_API_VERSION,
+        max_retries=2,
+        timeout=120.0,
+    )
+    return AzureBackend(client)
+
+
 def backends(settings: Settings) -> Backends:
     """Every backend whose key is set, keyed by its contract name."""
     found: dict[str, FineTuningBackend] = {"openai": openai_gateway(settings)}
@@ -158,6 +176,8 @@ def backends(settings: Settings) -> Backends:
             timeout=120.0,
         )
         found["together"] = TogetherBackend(client)
+    if settings.AZURE_OPENAI_API_KEY is not None:
+        found["azure"] = azure_backend(settings)
     return Backends(found, chosen_default=settings.FTBOT_DEFAULT_BACKEND)
 
 

@@ -6,7 +6,7 @@ import os
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.core.models import UnknownModelError, backend_of_model, resolve_model
@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     TOGETHER_BASE_URL: str | None = (
         None  # the together SDK's own variable (its default: api.together.ai)
     )
+    # Azure OpenAI: the openai SDK's own variables for `AzureOpenAI` (product §9).
+    AZURE_OPENAI_ENDPOINT: str | None = None
+    AZURE_OPENAI_API_KEY: SecretStr | None = None
+    OPENAI_API_VERSION: str | None = None
     DATABASE_URL: str = "sqlite:///finetune-bot.db"
     PORT: int = Field(default=3000, ge=0, le=65535)  # 0: any free port (tests)
     FTBOT_POLL_SECONDS: float = Field(default=30, gt=0)
@@ -66,6 +70,28 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("AZURE_OPENAI_ENDPOINT")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL, e.g. https://my-resource.openai.azure.com")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _azure_complete(self) -> Settings:
+        # Azure is configured by its key; the key alone cannot reach anything (the SDK needs the
+        # resource's endpoint and an API version): one line names what is missing.
+        if self.AZURE_OPENAI_API_KEY is not None:
+            for name in ("AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION"):
+                if getattr(self, name) is None:
+                    raise ValueError(
+                        f"{name} is not set (Azure OpenAI needs AZURE_OPENAI_ENDPOINT and "
+                        "OPENAI_API_VERSION with AZURE_OPENAI_API_KEY)"
+                    )
+        return self
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _psycopg(cls, value: str) -> str:
@@ -83,15 +109,21 @@ class Settings(BaseSettings):
     @property
     def configured_backends(self) -> tuple[str, ...]:
         """The fine-tuning backends whose key is set, in the contract's order."""
-        keys = {"openai": self.OPENAI_API_KEY, "together": self.TOGETHER_API_KEY}
+        keys = {
+            "openai": self.OPENAI_API_KEY,
+            "together": self.TOGETHER_API_KEY,
+            "azure": self.AZURE_OPENAI_API_KEY,
+        }
         return tuple(name for name, key in keys.items() if key is not None)
 
     @property
     def chat_backend(self) -> str:
         """The backend whose chat completions serve FTBOT_CHAT_MODEL: the one whose catalogue
         holds it, Together for an `org/model` name, else OpenAI (its chat models, such as
-        gpt-4.1-mini, are not in the fine-tuning catalogue)."""
-        return backend_of_model(self.FTBOT_CHAT_MODEL) or "openai"
+        gpt-4.1-mini, are not in the fine-tuning catalogue). A GPT name both OpenAI and Azure
+        train stays on OpenAI: Azure answers only through a deployment."""
+        owner = backend_of_model(self.FTBOT_CHAT_MODEL)
+        return "together" if owner == "together" else "openai"
 
     @property
     def socket_mode(self) -> bool:
@@ -105,11 +137,13 @@ _SECRETS = {
     "SLACK_APP_TOKEN",
     "OPENAI_API_KEY",
     "TOGETHER_API_KEY",
+    "AZURE_OPENAI_API_KEY",
 }
 SECRET_VARIABLES = frozenset(_SECRETS)
 NO_BACKEND = (
-    "no fine-tuning backend is configured: set OPENAI_API_KEY (OpenAI) "
-    "or TOGETHER_API_KEY (Together AI)"
+    "no fine-tuning backend is configured: set OPENAI_API_KEY (OpenAI), "
+    "TOGETHER_API_KEY (Together AI) or AZURE_OPENAI_API_KEY (Azure OpenAI, with "
+    "AZURE_OPENAI_ENDPOINT and OPENAI_API_VERSION)"
 )
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -125,6 +159,8 @@ def load_settings(**overrides: object) -> Settings:
         shown = first.get("input")
         if name not in _SECRETS and isinstance(shown, str | int) and repr(shown) not in message:
             message += f" (got {shown!r})"
+        if not first["loc"]:  # a rule across variables: its message names them
+            raise SettingsError(message) from None
         raise SettingsError(f"{name}: {message}") from None
 
 

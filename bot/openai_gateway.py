@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,28 +21,33 @@ T = TypeVar("T")
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
-    """Translate SDK exceptions into ServiceError kinds."""
+def _errors(backend: str = "OpenAI") -> Iterator[None]:
+    """Translate SDK exceptions into ServiceError kinds naming `backend` (its display name)."""
+
+    def failure(kind: str, message: str, *, param: str | None = None) -> ServiceError:
+        return ServiceError(kind, message, param=param, backend=backend)
+
     try:
         yield
     except openai.PermissionDeniedError as error:
-        if error.code == "training_not_available":
-            raise ServiceError("training_not_available", error.message) from None
-        raise ServiceError("auth", error.message) from None
+        # Only OpenAI's own platform answers the wind-down code.
+        if error.code == "training_not_available" and backend == "OpenAI":
+            raise failure("training_not_available", error.message) from None
+        raise failure("auth", error.message) from None
     except openai.AuthenticationError as error:
-        raise ServiceError("auth", error.message) from None
+        raise failure("auth", error.message) from None
     except openai.NotFoundError as error:
-        raise ServiceError("not_found", _message(error), param=error.param) from None
+        raise failure("not_found", _message(error), param=error.param) from None
     except openai.RateLimitError as error:
-        raise ServiceError("rate_limited", _message(error)) from None
+        raise failure("rate_limited", _message(error)) from None
     except (openai.BadRequestError, openai.UnprocessableEntityError, openai.ConflictError) as error:
-        raise ServiceError("invalid_request", _message(error), param=error.param) from None
+        raise failure("invalid_request", _message(error), param=error.param) from None
     except openai.APIStatusError as error:
-        raise ServiceError("unavailable", f"HTTP {error.status_code}") from None
+        raise failure("unavailable", f"HTTP {error.status_code}") from None
     except openai.APIConnectionError as error:  # includes timeouts
-        raise ServiceError("unavailable", type(error).__name__) from None
+        raise failure("unavailable", type(error).__name__) from None
     except (openai.APIResponseValidationError, ValueError) as error:  # malformed answer
-        raise ServiceError("unavailable", f"unexpected answer ({type(error).__name__})") from None
+        raise failure("unavailable", f"unexpected answer ({type(error).__name__})") from None
 
 
 def _message(error: openai.APIError) -> str:
@@ -79,6 +84,7 @@ class OpenAIGateway:
     completions through the official SDK client (the FineTuningBackend port)."""
 
     configured = True
+    title = "OpenAI"  # the display name its ServiceErrors carry
 
     def __init__(
         self,
@@ -91,10 +97,18 @@ class OpenAIGateway:
         self._single_request_limit = single_request_limit
         self._part_size = part_size
 
+    def _errors(self) -> AbstractContextManager[None]:
+        """SDK exceptions as ServiceErrors naming this backend."""
+        return _errors(self.title)
+
+    def _snapshot(self, data: dict[str, Any]) -> JobSnapshot:
+        """A JobSnapshot from the API's job object (an adapter may normalise it further)."""
+        return snapshot_from(data)
+
     def upload(self, path: Path, *, name: str) -> str:
         """Upload a dataset with purpose fine-tune; returns the OpenAI file id."""
         size = path.stat().st_size
-        with _errors():
+        with self._errors():
             if size <= self._single_request_limit:
                 with path.open("rb") as handle:
                     created = self._client.files.create(
@@ -114,25 +128,25 @@ class OpenAIGateway:
 
     def create_job(self, *, metadata: dict[str, str], **params: Any) -> JobSnapshot:
         """Create a job once: no SDK retry (a re-sent POST could start two jobs)."""
-        with _errors():
+        with self._errors():
             job = self._client.with_options(max_retries=0).fine_tuning.jobs.create(
                 metadata=metadata, **{k: v for k, v in params.items() if v is not None}
             )
-            return snapshot_from(job.model_dump())
+            return self._snapshot(job.model_dump())
 
     def find_job(self, *, key: str, value: str) -> JobSnapshot | None:
         """A job carrying metadata key=value (after an ambiguous create failure)."""
-        with _errors():
+        with self._errors():
             page = self._client.fine_tuning.jobs.list(metadata={key: value}, limit=5)
             for job in page.data:
                 if (job.metadata or {}).get(key) == value:
-                    return snapshot_from(job.model_dump())
+                    return self._snapshot(job.model_dump())
         return None
 
     def retrieve(self, job_id: str) -> JobSnapshot:
         """The job's current state."""
-        with _errors():
-            return snapshot_from(self._client.fine_tuning.jobs.retrieve(job_id).model_dump())
+        with self._errors():
+            return self._snapshot(self._client.fine_tuning.jobs.retrieve(job_id).model_dump())
 
     def act(self, action: str, job_id: str) -> JobSnapshot:
         """cancel, pause or resume a job."""
@@ -142,14 +156,14 @@ class OpenAIGateway:
             "pause": jobs.pause,
             "resume": jobs.resume,
         }[action]
-        with _errors():
-            return snapshot_from(call(job_id).model_dump())
+        with self._errors():
+            return self._snapshot(call(job_id).model_dump())
 
     def events(
         self, job_id: str, *, after: str | None = None, limit: int = 50
     ) -> tuple[list[Event], bool]:
         """One page of events, newest first, and whether older ones follow."""
-        with _errors():
+        with self._errors():
             page = self._client.fine_tuning.jobs.list_events(
                 job_id, limit=limit, after=after or openai.omit
             )
@@ -157,7 +171,7 @@ class OpenAIGateway:
 
     def checkpoints(self, job_id: str) -> list[Checkpoint]:
         """The job's checkpoints (step, model name, metrics), oldest first."""
-        with _errors():
+        with self._errors():
             items = list(self._client.fine_tuning.jobs.checkpoints.list(job_id, limit=50))
         found = [
             Checkpoint(
@@ -175,25 +189,25 @@ class OpenAIGateway:
 
     def file_content(self, file_id: str) -> bytes:
         """A file's bytes (the job's result CSV)."""
-        with _errors():
+        with self._errors():
             return self._client.files.content(file_id).content
 
     def chat(self, *, model: str, messages: list[dict[str, Any]]) -> tuple[str, int, int]:
         """One chat completion: (answer, prompt tokens, completion tokens)."""
-        with _errors():
+        with self._errors():
             response = self._client.chat.completions.create(model=model, messages=messages)  # type: ignore[arg-type]
         return answer_and_usage(response)
 
     def delete_model(self, name: str) -> bool:
         """Delete a fine-tuned model; True when OpenAI confirms."""
-        with _errors():
+        with self._errors():
             return bool(self._client.models.delete(name).deleted)
 
     def chat_with_tools(
         self, *, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """One chat turn that may call tools: the assistant message as a plain dict."""
-        with _errors():
+        with self._errors():
             response = self._client.chat.completions.create(
                 model=model,
                 messages=messages,  # type: ignore[arg-type]

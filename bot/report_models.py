@@ -9,15 +9,20 @@ from bot.core.models import (
     ModelInfo,
     UnknownModelError,
     backend_of_model,
+    backends_of_model,
     known_model_ids,
     resolve_model,
 )
 from bot.core.reports import backend_name
 
-# Backends whose datasets can be validated and priced; Azure is not supported yet.
-SUPPORTED = ("openai", "together")
+# Backends whose datasets can be validated and priced.
+SUPPORTED = ("openai", "together", "azure")
 # The setting that names each backend's default model (product §9).
-DEFAULT_MODEL_SETTING = {"openai": "FTBOT_DEFAULT_MODEL", "together": "FTBOT_TOGETHER_MODEL"}
+DEFAULT_MODEL_SETTING = {
+    "openai": "FTBOT_DEFAULT_MODEL",
+    "together": "FTBOT_TOGETHER_MODEL",
+    "azure": "FTBOT_DEFAULT_MODEL",
+}
 
 
 class ModelChoiceError(ValueError):
@@ -39,8 +44,6 @@ class ReportModels:
 
 def check_backend(backend: str) -> str:
     """`backend` when reports support it; ModelChoiceError (one line) when not."""
-    if backend == "azure":
-        raise ModelChoiceError("Azure OpenAI is not supported yet; use openai or together")
     if backend not in SUPPORTED:
         raise ModelChoiceError(f"unknown backend {backend!r}; backends: {', '.join(SUPPORTED)}")
     return backend
@@ -66,9 +69,18 @@ def choose(
     """The models to report on: `--backend`, else the backend of `--model`, else the default;
     `--model`, else that backend's default model; plus the other configured backends' defaults.
 
-    A model of another backend than `backend`, an unknown model or Azure: ModelChoiceError.
+    A model of another backend than `backend` or an unknown model: ModelChoiceError.
     """
-    owner = backend_of_model(model) if model else None
+    owners = backends_of_model(model) if model else ()
+    # A GPT id OpenAI and Azure share: the default backend when it is one of them, else the
+    # first configured of them (OpenAI before Azure).
+    owner = (
+        (default_backend if default_backend in owners else backend_of_model(model, configured))
+        if model
+        else None
+    )
+    if backend and backend in owners:
+        owner = backend
     chosen = check_backend(backend or owner or default_backend)
     if model is None:
         info = default_model(chosen, defaults)

@@ -120,7 +120,11 @@ BACKEND_KEY = {
 # ServiceError.backend holds a display name ("OpenAI", "Together"); these find its contract name.
 _BY_TITLE = {"openai": "openai", "together": "together", "together ai": "together",
              "azure": "azure", "azure openai": "azure"}  # fmt: skip
-KEY_VARIABLE = {"OpenAI": "OPENAI_API_KEY", "Together": "TOGETHER_API_KEY"}
+KEY_VARIABLE = {
+    "OpenAI": "OPENAI_API_KEY",
+    "Together": "TOGETHER_API_KEY",
+    "Azure OpenAI": "AZURE_OPENAI_API_KEY",
+}
 
 
 def backend_name(backend: str) -> str | None:

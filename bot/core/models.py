@@ -25,7 +25,8 @@ class ModelInfo:
     inference_output_usd_per_1m: float = 0.0
     backend: str = "openai"
     tokenizer: str = "exact"  # "estimate": `encoding` only approximates the model's tokenizer
-    billing: str = "per_token"  # "quote": the backend quotes each job's price itself
+    billing: str = "per_token"  # "quote": the backend quotes each job's price itself;
+    # "unknown": no rate is known offline and the backend quotes none (Azure OpenAI)
     epochs_rule: str | int = "openai"  # the service's rule, or a fixed default epoch count
     price_source: str = ""
     price_date: dt.date | None = None
@@ -38,8 +39,14 @@ class ModelInfo:
 
     @property
     def quoted(self) -> bool:
-        """True when the price comes from the backend's own quote, not a per-token rate."""
-        return self.billing == "quote"
+        """True when the bot has no per-token rate for the model: the price is the backend's
+        own quote, or unknown (never shown in dollars)."""
+        return self.billing in ("quote", "unknown")
+
+    @property
+    def unpriced(self) -> bool:
+        """True when no price is known at all: no rate offline and no quote from the backend."""
+        return self.billing == "unknown"
 
     def is_trainable(self, today: dt.date) -> bool:
         """True while the model can still be fine-tuned on `today`."""
@@ -101,13 +108,29 @@ def resolve_model(name: str, backend: str | None = None) -> ModelInfo:
     raise UnknownModelError(name, known_model_ids(backend))
 
 
-def backend_of_model(name: str) -> str | None:
+def backends_of_model(name: str) -> tuple[str, ...]:
+    """Every backend whose catalogue holds `name` (OpenAI and Azure share the GPT ids)."""
+    wanted = name.strip()
+    if wanted.startswith("ft:"):
+        wanted = wanted.split(":")[1]
+    found = [m.backend for m in catalogue() if wanted == m.id or wanted in m.aliases]
+    return tuple(dict.fromkeys(found))
+
+
+def backend_of_model(name: str, configured: tuple[str, ...] | None = None) -> str | None:
     """The backend whose catalogue holds `name`; for an unknown name, Together when it has a `/`
-    (Together's names are `org/model`), else None (product §9)."""
-    try:
-        return resolve_model(name).backend
-    except UnknownModelError:
+    (Together's names are `org/model`), else None (product §9).
+
+    A GPT id both OpenAI and Azure train belongs to the first of them that is `configured`
+    (OpenAI before Azure; OpenAI when neither is, or when `configured` is not given)."""
+    owners = backends_of_model(name)
+    if not owners:
         return "together" if "/" in name else None
+    if configured is not None:
+        for owner in owners:
+            if owner in configured:
+                return owner
+    return owners[0]
 
 
 def trainable_models(today: dt.date, backend: str | None = None) -> tuple[ModelInfo, ...]:

@@ -35,6 +35,8 @@ ERROR_TEXT = {
     "too_few_examples": "fewer than 10 examples (the service's minimum)",
     "not_utf8": "bytes that are not UTF-8",
     "empty_file": "the file has no examples",
+    "file_too_large": "the file is 512 MB or larger (Azure OpenAI takes training files under "
+    "512 MB)",
     "nesting_too_deep": f"arrays/objects nested more than {MAX_NESTING} levels deep",
     "number_out_of_range": "a number too large for JSON (beyond ±1.8e308)",
     "not_jsonl": "not a dataset: binary, or text that is not JSON (a dataset is JSONL, one "
@@ -52,6 +54,7 @@ WARNING_TEXT = {
 # The backends as users read their names (keys: the contract's backend names).
 BACKEND_NAMES = {"openai": "OpenAI", "together": "Together AI", "azure": "Azure OpenAI"}
 _QUOTERS = {"together": "Together"}
+_UNPRICED = frozenset({"azure"})  # backends whose models are `billing = "unknown"` (models.toml)
 ESTIMATED_COUNT = "estimated count: its tokenizer isn't shipped"
 
 
@@ -68,6 +71,10 @@ def epochs_text(epochs: int) -> str:
 def price_text(line: BillingLine) -> str:
     """The cost of a billing line: dollars, or who quotes it (never $0.00 for a quoted price)."""
     if line.quoted:
+        if line.backend in _UNPRICED:
+            return (
+                f"price unknown ({backend_name(line.backend)} publishes no rate the bot can read)"
+            )
         quoter = _QUOTERS.get(line.backend, backend_name(line.backend))
         return f"{quoter} quotes the price when the job starts"
     return usd(line.cost_usd)
@@ -230,6 +237,8 @@ def _cost(line: BillingLine) -> float | None:
 
 
 def _price(line: BillingLine) -> str:
+    if line.quoted and line.backend in _UNPRICED:
+        return "unknown"
     return "quote" if line.quoted else "per_token"
 
 

@@ -38,7 +38,8 @@ def label(backend: str) -> str:
 def lr_help() -> str:
     """Which learning rate `lr=` means on which backend (help, errors)."""
     return (
-        f"on OpenAI the learning-rate multiplier ({OPENAI_LR[0]:g}–{OPENAI_LR[1]:g}), on "
+        f"on OpenAI and Azure OpenAI the learning-rate multiplier "
+        f"({OPENAI_LR[0]:g}–{OPENAI_LR[1]:g}), on "
         f"Together the absolute learning rate ({TOGETHER_LR[0]:g}–{TOGETHER_LR[1]:g}, "
         f"default {TOGETHER_DEFAULT_LR:g})"
     )
@@ -50,16 +51,27 @@ def _lacks(backend: str, option: str, why: str) -> Message:
 
 def refusal(cmd: Start, backend: str) -> Message | None:
     """Why `cmd` can't run on `backend` as asked (an option it lacks, a value out of its
-    range), or None."""
+    range), or None. Azure takes OpenAI's options (the same API); its suffix also carries the
+    request tag, as Together's does."""
+    shown = backend
+    if backend == AZURE:
+        if cmd.suffix is not None and len(cmd.suffix) > TOGETHER_SUFFIX_MAX:
+            return say(
+                f"On Azure OpenAI `suffix=` holds at most {TOGETHER_SUFFIX_MAX} characters (I add "
+                "a request tag to it), got ",
+                Code(cmd.suffix),
+                ".",
+            )
+        backend = OPENAI  # every other rule is OpenAI's
     if backend == OPENAI:
         if cmd.training is not None:
-            return _lacks(backend, "training", "it trains the whole model, no LoRA/full choice")
+            return _lacks(shown, "training", "it trains the whole model, no LoRA/full choice")
         if cmd.checkpoints is not None:
-            return _lacks(backend, "checkpoints", "it keeps the last 3 epochs' checkpoints")
+            return _lacks(shown, "checkpoints", "it keeps the last 3 epochs' checkpoints")
         low, high = OPENAI_LR
         if cmd.lr is not None and not low <= cmd.lr <= high:
             return say(
-                f"On OpenAI `lr=` is the learning-rate multiplier: between {low:g} and "
+                f"On {label(shown)} `lr=` is the learning-rate multiplier: between {low:g} and "
                 f"{high:g} (0.02–0.2 usually works best), not {cmd.lr:g}."
             )
         return None
@@ -113,11 +125,20 @@ def quotes_price(model: str, backend: str) -> bool:
         return False
 
 
+def _unpriced(model: str, backend: str) -> bool:
+    try:
+        return resolve_model(model, backend).unpriced
+    except UnknownModelError:
+        return False
+
+
 def price_words(*, model: str, backend: str, cost_usd: float | None, tokens: int | None) -> str:
     """A job's price as the bot knows it: the estimate, or the backend's own quote (labelled
     as the backend's), or that it gave none. `$` amounts in the bot's own words."""
     if not quotes_price(model, backend):
         return f"estimated {usd(cost_usd or 0)}"
+    if _unpriced(model, backend):
+        return f"price unknown ({label(backend)} publishes no rate the bot can read)"
     if cost_usd is None:
         return f"{label(backend)} gave no quote (cost unknown)"
     return f"{label(backend)}'s quote: {usd(cost_usd)} for {tokens or 0:,} tokens"

@@ -31,6 +31,9 @@ MIN_EXAMPLES = 10
 # The fewest examples each backend trains on (OpenAI and Azure: 10; Together's SDK checks for 1,
 # together/lib/constants.py MIN_SAMPLES). Backends not listed use MIN_EXAMPLES.
 MIN_EXAMPLES_BY_BACKEND = {"together": 1}
+# The largest training file each backend takes, when it has a limit the bot checks (Azure
+# OpenAI: under 512 MB, shared/docs/backends.md; OpenAI's larger files go through Uploads).
+MAX_BYTES_BY_BACKEND = {"azure": 512 * 1024 * 1024}
 # Low diversity: one assistant reply in at least this share of the examples (and ≥ 3 of them).
 LOW_DIVERSITY_SHARE = 0.25
 LOW_DIVERSITY_MIN = 3
@@ -87,13 +90,18 @@ class _Analysis:
         others = [m for m in trainable_models(today, model.backend) if m.id != model.id]
         # `also`: models of other backends (their default models), each once, after this
         # backend's. Their encodings join the pass only when none of this backend's has it.
-        extra = {m.id: m for m in also if m.id != model.id and m not in others}
+        # OpenAI and Azure share model ids: a model is (backend, id). Token counts stay keyed
+        # by id (the same model counts the same), each id counted once.
+        mine = {(m.backend, m.id) for m in (model, *others)}
+        extra = {(m.backend, m.id): m for m in also if (m.backend, m.id) not in mine}
         self.models = [model, *others, *extra.values()]
         self.billed = {m.id: 0 for m in self.models}
         self.counters: list[BatchCounter] = []
         for name in dict.fromkeys(m.encoding for m in self.models):
             chosen = name == model.encoding
-            limits = [(m.id, m.example_limit) for m in self.models if m.encoding == name]
+            limits = list(
+                dict.fromkeys((m.id, m.example_limit) for m in self.models if m.encoding == name)
+            )
             sink = self._primary_sink(limits) if chosen else self._billing_sink(limits)
             counter = BatchCounter(get_encoding(name), sink, executor)
             self.counters.insert(0, counter) if chosen else self.counters.append(counter)
@@ -197,7 +205,7 @@ class _Analysis:
         )
 
     def _file_level_errors(self) -> None:
-        if "not_jsonl" in self.errors.counts:
+        if "not_jsonl" in self.errors.counts or "file_too_large" in self.errors.counts:
             return
         if self.examples == 0:
             self.errors.add("empty_file", None)
@@ -332,6 +340,11 @@ def analyze(
         analysis.errors.add("not_jsonl", None)
         return analysis.finish(epochs, today, document=False)
     size = os.path.getsize(path)
+    limit = MAX_BYTES_BY_BACKEND.get(model.backend)
+    if limit is not None and size >= limit:  # one clear line: the backend refuses the file
+        analysis = _Analysis(model, today, None, also)
+        analysis.errors.add("file_too_large", None)
+        return analysis.finish(epochs, today, document=False)
     document = is_document(path)
     workers = min(4, os.cpu_count() or 1)
     if size < _PARALLEL_BYTES or workers < 2:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from bot.core.jobs import ServiceError
 from bot.services.ports import FineTuningBackend, NotConfigured
 
 OPENAI, TOGETHER, AZURE = "openai", "together", "azure"
@@ -13,7 +14,8 @@ OPENAI_CLOSES = dt.date(2027, 1, 6)  # OpenAI takes no new fine-tuning jobs from
 
 
 def backend_of_job_id(job_id: str) -> str:
-    """The backend a remote job id belongs to, by its shape (`ftjob-…` OpenAI, `ft-…` Together)."""
+    """The backend a remote job id belongs to, by its shape (`ftjob-…` OpenAI, `ft-…` Together);
+    an `ftjob-…` id may also be Azure's: `Backends.of_job_id` asks when both are configured."""
     return TOGETHER if job_id.startswith("ft-") else OPENAI
 
 
@@ -54,3 +56,20 @@ class Backends:
     def default(self, today: dt.date) -> str:
         """The backend new jobs go to when none is named."""
         return default_backend(self.configured(), chosen=self._chosen_default, today=today)
+
+    def of_job_id(self, job_id: str) -> str:
+        """The backend holding the remote job `job_id`: Together for `ft-…`; an `ftjob-…` id
+        exists on OpenAI and Azure, so with both configured, the one that knows it (OpenAI
+        first; Azure when OpenAI answers not found)."""
+        shape = backend_of_job_id(job_id)
+        if shape != OPENAI:
+            return shape
+        candidates = [n for n in (OPENAI, AZURE) if self.get(n).configured]
+        if len(candidates) < 2:
+            return candidates[0] if candidates else OPENAI
+        try:
+            self.get(OPENAI).retrieve(job_id)
+        except ServiceError as error:
+            if error.kind == "not_found":
+                return AZURE
+        return OPENAI

@@ -10,7 +10,7 @@ from bot.core.jobs import Checkpoint, JobSnapshot, JobState
 from bot.core.message import Code, Conversation, Message, say
 from bot.core.permissions import may_adopt
 from bot.core.watch import Event, metrics_from_dict, status_view
-from bot.services.backends import Backends, backend_of_job_id
+from bot.services.backends import Backends
 from bot.services.errors import UserError, provider_errors
 from bot.services.jobs import JobService
 from bot.services.models import require_served
@@ -67,13 +67,10 @@ class JobInspector:
             # A job started elsewhere (dashboard, API) belongs to no conversation: admins may
             # read it before adopting it. A job the store knows is never read this way.
             reference = reference.strip()
-            backend = backend_of_job_id(reference)
-            if (
-                reference.startswith(("ftjob-", "ft-"))
-                and may_see(viewer, None)
-                and self._jobs.by_remote_id(backend=backend, remote_id=reference) is None
-            ):
-                return None, reference, backend
+            if reference.startswith(("ftjob-", "ft-")) and may_see(viewer, None):
+                backend = self._backends.of_job_id(reference)
+                if self._jobs.by_remote_id(backend=backend, remote_id=reference) is None:
+                    return None, reference, backend
             raise
 
     def status(self, reference: str, viewer: Viewer) -> StatusAnswer:
@@ -149,7 +146,7 @@ class JobInspector:
         if not decision.allowed:
             raise UserError(say("You can't do that: ", decision.reason, "."))
         job_id = reference.strip()
-        backend = backend_of_job_id(job_id)
+        backend = self._backends.of_job_id(job_id)
         existing = self._jobs.by_remote_id(backend=backend, remote_id=job_id)
         if existing:
             where = (

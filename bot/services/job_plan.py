@@ -13,11 +13,11 @@ from bot.core.models import (
     ModelInfo,
     UnknownModelError,
     backend_of_model,
+    backends_of_model,
     resolve_model,
     trainable_models,
 )
 from bot.core.start_rules import (
-    AZURE,
     KEY_VARIABLE,
     OPENAI,
     TOGETHER,
@@ -65,10 +65,14 @@ def choose_backend(
     *, named: str | None, model: str | None, backends: Backends, today: dt.date
 ) -> str:
     """`backend=`, else the backend whose catalogue holds `model=`, else the default; a model of
-    another backend than the one named is refused by name."""
-    owner = backend_of_model(model) if model else None
+    another backend than the one named is refused by name.
+
+    A GPT id both OpenAI and Azure train goes to the default backend when it is one of them,
+    else to the first of them that is configured (OpenAI before Azure)."""
+    owners = backends_of_model(model) if model else ()
     if named:
-        if owner and owner != named and named != AZURE:
+        if owners and named not in owners:
+            owner = owners[0]
             raise UserError(
                 say(
                     Code(model or ""),
@@ -78,19 +82,18 @@ def choose_backend(
                 )
             )
         return named
-    return owner or backends.default(today)
+    if model and not owners and "/" in model:
+        return TOGETHER
+    if not owners:
+        return backends.default(today)
+    default = backends.default(today)
+    if default in owners:
+        return default
+    return backend_of_model(model or "", backends.configured()) or owners[0]
 
 
 def require_configured(backends: Backends, backend: str) -> None:
     """Refuse a backend that can't take new jobs, naming it and its key variable."""
-    if backend == AZURE:
-        raise UserError(
-            say(f"{label(AZURE)} can't start jobs from here: not supported yet. Use ")
-            + Code("backend=openai")
-            + " or "
-            + Code("backend=together")
-            + "."
-        )
     if not backends.get(backend).configured:
         raise UserError(
             say(
@@ -133,10 +136,16 @@ def tokens_per_epoch(dataset: DatasetRecord, model: ModelInfo) -> int | None:
     """The report's billed tokens per epoch of `dataset` on `model`, if it counted them."""
     report = dataset.report or {}
     per_epoch = None
-    if report.get("model") == model.id:
+
+    def same(line: dict[str, object]) -> bool:
+        # OpenAI and Azure share model ids: a line counts for (backend, id). Reports stored
+        # before lines carried a backend were OpenAI's.
+        return line.get("model") == model.id and line.get("backend", "openai") == model.backend
+
+    if same(report):
         per_epoch = report.get("billed_tokens_per_epoch")
     for line in report.get("other_models") or []:
-        if isinstance(line, dict) and line.get("model") == model.id:
+        if isinstance(line, dict) and same(line):
             per_epoch = line.get("billed_tokens_per_epoch")
     return int(per_epoch) if isinstance(per_epoch, int | float) else None
 
@@ -179,6 +188,15 @@ def job_epochs(job: JobRecord, dataset: DatasetRecord) -> int:
 def start_answer(plan: Plan, threshold: float | None) -> Message:
     """What the requester reads when the job is on its way."""
     epochs = f"{plan.epochs} epoch{'s' if plan.epochs != 1 else ''}"
+    if plan.model.unpriced:
+        return say(
+            "Starting fine-tuning of ",
+            Code(plan.model.id),
+            f" on {label(plan.backend)} with ",
+            Code(plan.dataset.name),
+            f" ({epochs}; price unknown: {label(plan.backend)} publishes no rate the bot can "
+            "read). I'll post the job in the dataset's thread.",
+        )
     if plan.model.quoted:
         name = label(plan.backend)
         gate = (

@@ -111,8 +111,8 @@ def test_default_backend_from_the_environment(
         (["--backend", "together", "--model", "org/unknown"], {}, QWEN),  # lists its models
         (["--model", "org/unknown"], {}, "unknown Together AI model 'org/unknown'"),
         (["--model", "gpt-9"], {}, "gpt-4o-mini-2024-07-18"),
-        (["--backend", "azure"], {}, "Azure OpenAI is not supported yet"),
-        ([], {"FTBOT_DEFAULT_BACKEND": "azure"}, "Azure OpenAI is not supported yet"),
+        (["--backend", "azure", "--model", QWEN], {}, "is a model of Together AI"),
+        (["--backend", "azure", "--model", "gpt-9"], {}, "unknown Azure OpenAI model 'gpt-9'"),
         (["--backend", "bedrock"], {}, "invalid choice"),
         ([], {"FTBOT_DEFAULT_BACKEND": "bedrock"}, "FTBOT_DEFAULT_BACKEND"),
         (["--backend", "together"], {"FTBOT_TOGETHER_MODEL": "x/y"}, "FTBOT_TOGETHER_MODEL"),
@@ -127,3 +127,26 @@ def test_bad_choices_exit_two_with_one_line(
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_validate_on_azure_reports_its_model_without_a_price(tmp_path: Path) -> None:
+    got = report(TOY, "--backend", "azure", tmp_path=tmp_path)
+    assert got["backend"] == "azure"
+    assert got["model"] == "gpt-4o-mini-2024-07-18"
+
+
+def test_validate_on_azure_as_the_default_backend(tmp_path: Path) -> None:
+    got = report(TOY, tmp_path=tmp_path, env={"FTBOT_DEFAULT_BACKEND": "azure"})
+    assert got["backend"] == "azure"
+
+
+def test_validate_text_on_azure_says_the_price_is_unknown(tmp_path: Path) -> None:
+    out = run("validate", TOY, "--backend", "azure", tmp_path=tmp_path)
+    assert out.returncode in (0, 1), out.stderr
+    assert "price unknown (Azure OpenAI publishes no rate" in out.stdout
+    assert "$" not in out.stdout.split("Azure OpenAI", 1)[-1].split("\n", 1)[0]
+
+
+def test_validate_json_on_azure_marks_the_price_unknown(tmp_path: Path) -> None:
+    got = report(TOY, "--backend", "azure", tmp_path=tmp_path)
+    assert got["price"] == "unknown" and got["estimated_cost_usd"] is None

@@ -78,7 +78,21 @@ CASES = {
     ),
     "no backend key": (
         {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s"},
-        "no fine-tuning backend is configured: set OPENAI_API_KEY (OpenAI) or TOGETHER_API_KEY",
+        "no fine-tuning backend is configured: set OPENAI_API_KEY (OpenAI), TOGETHER_API_KEY "
+        "(Together AI) or AZURE_OPENAI_API_KEY",
+    ),
+    "azure key without endpoint": (
+        {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s", "AZURE_OPENAI_API_KEY": "k"},
+        "AZURE_OPENAI_ENDPOINT is not set (Azure OpenAI needs",
+    ),
+    "azure key without api version": (
+        {
+            "SLACK_BOT_TOKEN": "xoxb-x",
+            "SLACK_SIGNING_SECRET": "s",
+            "AZURE_OPENAI_API_KEY": "k",
+            "AZURE_OPENAI_ENDPOINT": "https://r.openai.azure.com",
+        },
+        "OPENAI_API_VERSION is not set (Azure OpenAI needs",
     ),
 }
 

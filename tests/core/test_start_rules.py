@@ -62,7 +62,10 @@ def test_help_says_which_learning_rate_applies_where_and_lists_the_new_options()
      (Start("d", lr=0.0005), "openai", "learning-rate multiplier: between 0.001 and 10"),
      (Start("d", lr=0.5), "together", "absolute learning rate: between 1e-07 and 0.01"),
      (Start("d", lr=2e-5, suffix="a" * 27), "together", "at most 26 characters"),
-     (Start("d"), "azure", "not supported yet")],
+     (Start("d", training="lora"), "azure", "Azure OpenAI has no `training=` option"),
+     (Start("d", checkpoints=2), "azure", "Azure OpenAI has no `checkpoints=` option"),
+     (Start("d", lr=2e-5), "azure", "On Azure OpenAI `lr=` is the learning-rate multiplier"),
+     (Start("d", suffix="a" * 27), "azure", "at most 26 characters")],
 )  # fmt: skip
 def test_refused_by_name(cmd: Start, backend: str, needle: str) -> None:
     refused = refusal(cmd, backend)
@@ -74,7 +77,8 @@ def test_refused_by_name(cmd: Start, backend: str, needle: str) -> None:
     [(Start("d", lr=0.1, seed=3, batch=8, epochs=2, suffix="x"), "openai"),
      (Start("d", lr=2e-5, training="full", checkpoints=3, seed=3, batch=8), "together"),
      (Start("d", lr=1e-7), "together"), (Start("d", lr=0.01), "together"),
-     (Start("d", suffix="a" * 26), "together")],
+     (Start("d", suffix="a" * 26), "together"),
+     (Start("d", lr=0.1, seed=3, batch=8, epochs=2, suffix="a" * 26), "azure")],
 )  # fmt: skip
 def test_accepted(cmd: Start, backend: str) -> None:
     assert refusal(cmd, backend) is None

@@ -138,7 +138,9 @@ def test_refusals_name_what_was_refused_before_any_upload(
     _, payload = bot.command(f"start {file['id']} backend=together lr=0.5")
     assert "absolute learning rate" in payload["text"], payload
     _, payload = bot.command(f"start {file['id']} backend=azure")
-    assert "not supported yet" in payload["text"], payload
+    assert "Azure OpenAI is not configured (AZURE_OPENAI_API_KEY is not set)" in payload["text"], (
+        payload
+    )
     _, payload = bot.command(f"start {file['id']} backend=fireworks")
     assert "`openai`, `together`, `azure`" in payload["text"], payload
     assert uploads(together) == [] and together.jobs == {}

@@ -21,7 +21,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.fakes._http import DROP, FakeServer, Request, Response, parse_multipart
-from tests.fakes.openai_routes import DEFAULT_ERRORS, NO_KEY_MESSAGE, APIError, Call, OpenAIRoutes
+from tests.fakes.openai_routes import (
+    AZURE_NO_KEY_MESSAGE,
+    AZURE_NO_VERSION_MESSAGE,
+    DEFAULT_ERRORS,
+    NO_KEY_MESSAGE,
+    APIError,
+    Call,
+    OpenAIRoutes,
+)
 from tests.fakes.openai_state import StoredFile
 
 __all__ = ["Call", "FakeOpenAI", "OpenAIFault", "StoredFile"]
@@ -59,13 +67,19 @@ class FakeOpenAI(OpenAIRoutes, FakeServer):
     Set ``valid_keys`` to a set to reject other keys with ``invalid_api_key``.
     """
 
-    def __init__(self, host: str | None = None) -> None:
+    def __init__(self, host: str | None = None, *, azure: bool = False) -> None:
         OpenAIRoutes.__init__(self)
+        self.azure = azure
         FakeServer.__init__(self, host)
         self.calls: list[Call] = []
         self.valid_keys: set[str] | None = None
         self._faults: list[OpenAIFault] = []
         self._routes = self.routes()
+
+    @property
+    def azure_endpoint(self) -> str:
+        """What ``AzureOpenAI(azure_endpoint=...)`` gets (Azure mode): ``http://127.0.0.1:PORT``."""
+        return self.origin
 
     @property
     def base_url(self) -> str:
@@ -220,18 +234,30 @@ class FakeOpenAI(OpenAIRoutes, FakeServer):
         return response
 
     def _respond(self, request: Request, call: Call) -> Response:
-        auth = request.header("Authorization") or ""
-        key = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else ""
+        path = request.path
         try:
-            if not key:
-                raise APIError(401, NO_KEY_MESSAGE)
+            if self.azure:
+                # Azure OpenAI: `{endpoint}/openai/...?api-version=…` with an `api-key` header.
+                key = (request.header("api-key") or "").strip()
+                if not key:
+                    raise APIError(401, AZURE_NO_KEY_MESSAGE, code="401")
+                if not request.query.get("api-version"):
+                    raise APIError(404, AZURE_NO_VERSION_MESSAGE, code="404")
+                if not path.startswith("/openai/"):
+                    raise APIError(404, "Resource not found", code="404")
+                path = "/v1/" + path[len("/openai/") :]
+            else:
+                auth = request.header("Authorization") or ""
+                key = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else ""
+                if not key:
+                    raise APIError(401, NO_KEY_MESSAGE)
             if self.valid_keys is not None and key not in self.valid_keys:
                 raise APIError(
                     401, f"Incorrect API key provided: {key[:3]}***.", code="invalid_api_key"
                 )
             methods_seen = False
             for verb, pattern, handler in self._routes:
-                match = pattern.fullmatch(request.path)
+                match = pattern.fullmatch(path)
                 if not match:
                     continue
                 methods_seen = True
@@ -239,7 +265,6 @@ class FakeOpenAI(OpenAIRoutes, FakeServer):
                     with self.lock:
                         result = handler(call, *match.groups())
                     return result if isinstance(result, Response) else Response.json(result)
-            path = request.path
             raise APIError(
                 404 if not methods_seen else 405, f"Invalid URL ({request.method} {path})"
             )

@@ -23,6 +23,12 @@ TRAINING_NOT_AVAILABLE = (
     "to create new fine-tuning training jobs. Learn more "
     "https://developers.openai.com/api/docs/deprecations#update-to-openais-self-serve-fine-tuning"
 )
+AZURE_NO_KEY_MESSAGE = (
+    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide "
+    "a valid key for an active subscription and use a correct regional API endpoint for your "
+    "resource."
+)
+AZURE_NO_VERSION_MESSAGE = "Missing API version parameter: api-version is required."
 NO_KEY_MESSAGE = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header "
     "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with "
@@ -281,6 +287,10 @@ class OpenAIRoutes(OpenAIState):
         suffix = body.get("suffix")
         if suffix is not None and not 1 <= len(str(suffix)) <= 64:
             raise APIError(400, "Invalid 'suffix': must be 1 to 64 characters.", param="suffix")
+        if self.azure and "metadata" in body:  # Azure's create body has no metadata
+            raise APIError(400, "Unrecognized request argument supplied: metadata")
+        if self.azure and suffix is not None and len(str(suffix)) > 40:
+            raise APIError(400, "Invalid 'suffix': at most 40 characters.", param="suffix")
         metadata = body.get("metadata") or {}
         if len(metadata) > 16 or any(
             len(str(k)) > 64 or not isinstance(v, str) or len(v) > 512 for k, v in metadata.items()

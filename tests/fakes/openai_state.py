@@ -88,6 +88,7 @@ class OpenAIState:
         self.fine_tunable_models: set[str] = set(DEFAULT_FINE_TUNABLE)
         self.training_not_available = False
         self.result_file_base64 = False
+        self.azure = False  # Azure OpenAI's shapes (see FakeOpenAI(azure=True))
         self.chat_responder: ChatResponder = default_chat_responder
         self._job_extra: dict[str, _JobExtra] = {}
         self._seq = 0
@@ -164,6 +165,7 @@ class OpenAIState:
             "integrations": body.get("integrations") or [],
             "metadata": body.get("metadata"),
             "user_provided_suffix": body.get("suffix"),
+            **({"suffix": body.get("suffix")} if self.azure else {}),
             "usage_metrics": None,
             "shared_with_openai": False,
         }
@@ -190,6 +192,9 @@ class OpenAIState:
         """``ft:<model>:org-test:<suffix>:<shortid>`` for a job."""
         job = self.jobs[job_id]
         suffix = job.get("user_provided_suffix") or ""
+        if self.azure:  # Azure's shape: <base>.ft-<32 hex>[-<suffix>]
+            name = f"{job['model']}.ft-{self._job_extra[job_id].short_id:0>32}"
+            return f"{name}-{suffix}" if suffix else name
         return f"ft:{job['model']}:{ORG_ID}:{suffix}:{self._job_extra[job_id].short_id}"
 
     # -- simulation ----------------------------------------------------------------------
