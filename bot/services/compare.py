@@ -18,8 +18,9 @@ from bot.core.models import UnknownModelError, resolve_model
 from bot.services.backends import OPENAI, Backends
 from bot.services.errors import UserError
 from bot.services.jobs import JobService
-from bot.services.models import unknown_model
+from bot.services.models import chat_name, unknown_model
 from bot.services.ports import FileSource
+from storage.deployments import DeploymentRepository
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRepository
 from storage.repositories import DatasetRecord, DatasetRepository
@@ -50,6 +51,7 @@ class CompareService:
         *,
         jobs: JobRepository,
         models: ModelRepository,
+        deployments: DeploymentRepository,
         datasets: DatasetRepository,
         files: FileSource,
         backends: Backends,
@@ -57,6 +59,7 @@ class CompareService:
     ) -> None:
         self._jobs = jobs
         self._models = models
+        self._deployments = deployments
         self._datasets = datasets
         self._files = files
         self._backends = backends
@@ -93,6 +96,7 @@ class CompareService:
         gateway = self._backends.get(backend)
         if not gateway.configured:
             raise UserError(say(not_configured(backend)))
+        tuned = chat_name(record, model, self._deployments)
         base = (
             record.base_model
             if record
@@ -119,7 +123,7 @@ class CompareService:
         def run(case: Case) -> Outcome:
             nonlocal done
             answers = []
-            for name in (info.id, model):
+            for name in (info.id, tuned):
                 try:
                     text, prompt_tokens, completion_tokens = gateway.chat(
                         model=name, messages=case.prompt
