@@ -26,6 +26,7 @@ from bot.services.backends import Backends
 from bot.services.compare import CompareService
 from bot.services.datasets import DatasetIntake
 from bot.services.deliveries import Deliveries
+from bot.services.deployments import ControlPlane, DeploymentService
 from bot.services.inspect import JobInspector
 from bot.services.jobs import JobPolicy, JobService
 from bot.services.models import ModelService
@@ -35,6 +36,7 @@ from handlers.deps import Deps
 from storage import migrate
 from storage.catchup import CatchupRepository
 from storage.db import make_engine
+from storage.deployments import DeploymentRepository
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRepository
 from storage.notifications import NotificationRepository
@@ -181,6 +183,26 @@ def backends(settings: Settings) -> Backends:
     return Backends(found, chosen_default=settings.FTBOT_DEFAULT_BACKEND)
 
 
+def azure_control(settings: Settings) -> ControlPlane | None:
+    """Azure's control plane for `/finetune deploy`, when its subscription, resource group and
+    resource are all set (credentials: azure-identity's DefaultAzureCredential)."""
+    parts = (
+        settings.AZURE_SUBSCRIPTION_ID,
+        settings.AZURE_RESOURCE_GROUP,
+        settings.AZURE_OPENAI_RESOURCE,
+    )
+    if not all(parts):
+        return None
+    from bot.backends.azure_control import control_plane
+
+    return control_plane(
+        subscription_id=settings.AZURE_SUBSCRIPTION_ID or "",
+        resource_group=settings.AZURE_RESOURCE_GROUP or "",
+        resource=settings.AZURE_OPENAI_RESOURCE or "",
+        management_url=settings.FTBOT_AZURE_MANAGEMENT_URL,
+    )
+
+
 def chat_backend(settings: Settings, registry: Backends) -> FineTuningBackend:
     """The backend whose chat completions serve FTBOT_CHAT_MODEL (mentions and DMs, product §9);
     when it is not configured, mentions get commands only, and the log says why."""
@@ -255,6 +277,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
     datasets = DatasetRepository(engine=engine)
     jobs_repo = JobRepository(engine=engine)
     models = ModelRepository(engine=engine)
+    deployments = DeploymentRepository(engine=engine)
     registry = backends(settings)
     jobs_pool = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="jobs")
     job_service = JobService(
@@ -317,6 +340,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
         models=ModelService(
             jobs=jobs_repo,
             models=models,
+            deployments=deployments,
             datasets=datasets,
             backends=registry,
             job_service=job_service,
@@ -325,11 +349,22 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
         compare=CompareService(
             jobs=jobs_repo,
             models=models,
+            deployments=deployments,
             datasets=datasets,
             files=files,
             backends=registry,
             job_service=job_service,
             clock=clock,
+        ),
+        deployments=DeploymentService(
+            models=models,
+            jobs=jobs_repo,
+            deployments=deployments,
+            job_service=job_service,
+            control=azure_control(settings),
+            notifier=SlackNotifier(client=client),
+            clock=clock,
+            executor=background,
         ),
         deliveries=Deliveries(repo=DeliveryRepository(engine=engine), clock=clock),
         clock=clock,

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     FTBOT_CHAT_MODEL: str = "gpt-4.1-mini"  # understands mentions and DMs (tool calling)
     FTBOT_DEFAULT_BACKEND: Literal["openai", "together", "azure"] | None = None
     FTBOT_TOGETHER_MODEL: str = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+    # Azure's control plane, for `/finetune deploy` (credentials: azure-identity's own variables)
+    AZURE_SUBSCRIPTION_ID: str | None = None
+    AZURE_RESOURCE_GROUP: str | None = None
+    AZURE_OPENAI_RESOURCE: str | None = None
+    FTBOT_AZURE_MANAGEMENT_URL: str | None = None  # default https://management.azure.com
 
     @field_validator("FTBOT_ADMINS", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ from bot.services.backends import Backends
 from bot.services.compare import CompareService
 from bot.services.datasets import DatasetIntake
 from bot.services.deliveries import Deliveries
+from bot.services.deployments import DeploymentService
 from bot.services.inspect import JobInspector
 from bot.services.jobs import JobService
 from bot.services.models import ModelService
@@ -32,6 +33,7 @@ class Deps:
     inspector: JobInspector
     models: ModelService
     compare: CompareService
+    deployments: DeploymentService
     deliveries: Deliveries
     clock: Clock
     chat: FineTuningBackend  # answers mentions and DMs (tool calling)

@@ -158,6 +158,23 @@ class FineTunedModel(Base):
     updated_at: Mapped[dt.datetime]
 
 
+class ModelDeployment(Base):
+    """The deployment a model (or checkpoint) answers through (Azure), or the claim of the one
+    creating it."""
+
+    __tablename__ = "model_deployments"
+    __table_args__ = (UniqueConstraint("backend", "model", name="uq_model_deployment"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    backend: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(256))
+    deployment: Mapped[str | None] = mapped_column(String(64))
+    deploy_claim: Mapped[str | None] = mapped_column(String(64))  # the creator's token
+    deploy_claimed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
 class CatchupMark(Base):
     """How far the upload catch-up got, and when this database first saw the bot run."""
 

@@ -98,6 +98,14 @@ class DeleteModel:
 
 
 @dataclass(frozen=True, slots=True)
+class Deploy:
+    """`deploy <model> [name=<deployment>]` (Azure OpenAI models)."""
+
+    model: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Compare:
     """`compare <model> [dataset] [n=20]`."""
 
@@ -124,5 +132,6 @@ Command = (
     | Try
     | Compare
     | DeleteModel
+    | Deploy
     | Usage
 )

@@ -17,6 +17,7 @@ from bot.core.command_types import (
     Cost,
     Datasets,
     DeleteModel,
+    Deploy,
     Events,
     Help,
     JobAction,
@@ -36,6 +37,7 @@ __all__ = [  # the command types are part of this module's interface
     "Cost",
     "Datasets",
     "DeleteModel",
+    "Deploy",
     "Events",
     "Help",
     "JobAction",
@@ -50,6 +52,7 @@ __all__ = [  # the command types are part of this module's interface
 SLASH = "/finetune"
 METHODS = ("supervised", "dpo")
 _SUFFIX = re.compile(r"[a-z0-9_-]{1,64}")
+_DEPLOYMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")  # Azure's deployment names
 # ASCII only: Python's int() and float() also read other scripts' digits ("٣" is 3), "1_0"
 # and surrounding spaces, none of which a user means as a number here.
 _WHOLE = re.compile(r"[+-]?[0-9]+")
@@ -126,6 +129,16 @@ def parse_suffix(value: str) -> str:
     if not _SUFFIX.fullmatch(value):
         raise UsageError(
             f"`suffix` must be 1–64 characters of lowercase a-z, 0-9, `-` or `_`, got `{value}`"
+        )
+    return value
+
+
+def parse_deployment(value: str) -> str:
+    """An Azure deployment name: 2–64 letters, digits, `.`, `-` or `_`, starting alphanumeric."""
+    if not _DEPLOYMENT.fullmatch(value):
+        raise UsageError(
+            "`name` must be an Azure deployment name: 2–64 letters, digits, `.`, `-` or `_`, "
+            f"got `{_short(value)}`"
         )
     return value
 
@@ -312,6 +325,15 @@ SPECS: tuple[Spec, ...] = (
         "deletes a fine-tuned model (its owner or an admin, after a confirmation)",
         "delete-model ft:gpt-4o-mini-2024-07-18:acme::abc123",
         DeleteModel,
+    ),
+    Spec(
+        "deploy",
+        ("model",),
+        "Azure models: makes a Developer-tier deployment for `try`/`compare` (its owner or an "
+        "admin), or records yours with `name=`",
+        "deploy ft:gpt-4o-mini-2024-07-18.ft-abc123 name=support-bot",
+        Deploy,
+        {"name": parse_deployment},
     ),
     Spec(
         "compare",

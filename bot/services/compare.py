@@ -18,8 +18,9 @@ from bot.core.models import UnknownModelError, resolve_model
 from bot.services.backends import OPENAI, Backends
 from bot.services.errors import UserError
 from bot.services.jobs import JobService
-from bot.services.models import require_served, unknown_model
+from bot.services.models import chat_name, require_served, unknown_model
 from bot.services.ports import Clock, FileSource
+from storage.deployments import DeploymentRepository
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRepository
 from storage.repositories import DatasetRecord, DatasetRepository
@@ -50,6 +51,7 @@ class CompareService:
         *,
         jobs: JobRepository,
         models: ModelRepository,
+        deployments: DeploymentRepository,
         datasets: DatasetRepository,
         files: FileSource,
         backends: Backends,
@@ -59,6 +61,7 @@ class CompareService:
         self._clock = clock  # which fine-tuned model families still answer
         self._jobs = jobs
         self._models = models
+        self._deployments = deployments
         self._datasets = datasets
         self._files = files
         self._backends = backends
@@ -101,13 +104,14 @@ class CompareService:
             base=record.base_model if record else None,
             today=self._clock.now().date(),
         )
+        tuned = chat_name(record, model, self._deployments)
         base = (
             record.base_model
             if record
             else (model.split(":")[1] if model.startswith("ft:") else "")
         )
         try:
-            info = resolve_model(base)
+            info = resolve_model(base, backend=backend)
         except UnknownModelError:
             raise UserError(say("I don't know the base model of ", Code(model), ".")) from None
         source = self._dataset(model, dataset, viewer, channel_id)
@@ -127,7 +131,7 @@ class CompareService:
         def run(case: Case) -> Outcome:
             nonlocal done
             answers = []
-            for name in (info.id, model):
+            for name in (info.id, tuned):
                 try:
                     text, prompt_tokens, completion_tokens = gateway.chat(
                         model=name, messages=case.prompt

@@ -10,10 +10,11 @@ from bot.core.jobs import ACTIVE_STATES, ServiceError
 from bot.core.message import Code, Mention, Message, Text, say
 from bot.core.models import UnknownModelError, inference_notice, resolve_model
 from bot.core.usage import Usage, usage
-from bot.services.backends import OPENAI, Backends
+from bot.services.backends import AZURE, OPENAI, Backends
 from bot.services.errors import UserError, provider_errors
 from bot.services.jobs import JobService
 from bot.services.ports import Clock
+from storage.deployments import DeploymentRepository
 from storage.fine_tuned import ModelRecord, ModelRepository
 from storage.jobs import JobRecord, JobRepository
 from storage.repositories import DatasetRecord, DatasetRepository
@@ -40,6 +41,30 @@ class Home:
 def unknown_model(name: str) -> Message:
     """The answer for a model that does not exist, or that the asker may not see."""
     return say("I don't know a model ", Code(name), " (see `/finetune models`).")
+
+
+def not_deployed(model: str) -> Message:
+    """What `try`/`compare` say about an Azure model without a recorded deployment."""
+    return say(
+        Code(model),
+        " is an Azure OpenAI model: it answers only through a deployment. ",
+        Code(f"/finetune deploy {model}"),
+        " makes one (or records yours with ",
+        Code("name=<deployment>"),
+        ").",
+    )
+
+
+def chat_name(record: ModelRecord | None, name: str, deployments: DeploymentRepository) -> str:
+    """The model name to send to the backend's chat completions: an Azure model's recorded
+    deployment (never the bare model name, which Azure would read as a deployment), else the
+    name itself; UserError for an Azure model without one."""
+    if record is None or record.backend != AZURE:
+        return name
+    deployment = deployments.deployment_of(backend=AZURE, model=name)
+    if deployment is None:
+        raise UserError(not_deployed(name))
+    return deployment
 
 
 def _price(model: str) -> float | None:
@@ -70,6 +95,7 @@ class ModelService:
         *,
         jobs: JobRepository,
         models: ModelRepository,
+        deployments: DeploymentRepository,
         datasets: DatasetRepository,
         backends: Backends,
         job_service: JobService,
@@ -77,6 +103,7 @@ class ModelService:
     ) -> None:
         self._jobs = jobs
         self._models = models
+        self._deployments = deployments
         self._datasets = datasets
         self._backends = backends
         self._job_service = job_service
@@ -135,9 +162,24 @@ class ModelService:
             today=self._clock.now().date(),
         )
         gateway = self._backends.get(backend)
+        chat_model = chat_name(record, name, self._deployments)
         try:
-            answer, _, _ = gateway.chat(model=name, messages=[{"role": "user", "content": prompt}])
+            answer, _, _ = gateway.chat(
+                model=chat_model, messages=[{"role": "user", "content": prompt}]
+            )
         except ServiceError as error:
+            if chat_model != name and error.kind == "not_found":
+                raise UserError(
+                    say(
+                        "The deployment ",
+                        Code(chat_model),
+                        " of ",
+                        Code(name),
+                        " is gone (Azure deletes Developer-tier deployments after 24 h): ",
+                        Code(f"/finetune deploy {name}"),
+                        " makes it again.",
+                    )
+                ) from None
             if error.kind in ("not_found", "invalid_request"):
                 raise UserError(
                     say(

@@ -61,6 +61,9 @@ def run_command(
         case commands.DeleteModel():
             model = services.models.check_delete(viewer=viewer, model=parsed.model)
             return delete_confirmation(model)
+        case commands.Deploy():
+            said = services.deployments.deploy(viewer=viewer, model=parsed.model, name=parsed.name)
+            return [], render(said)
         case commands.JobQuery(what="watch"):
             job = services.inspector.adopt(viewer=viewer, reference=parsed.job, channel_id=channel)
             return [], f"Watching {code(job.remote_id or '')} in this channel now."

@@ -6,6 +6,7 @@ import contextlib
 import json
 import re
 import socket
+import ssl
 import threading
 import traceback
 from dataclasses import dataclass, field
@@ -146,6 +147,7 @@ class FakeServer:
     """
 
     default_host: ClassVar[str] = "127.0.0.1"
+    ssl_context: ssl.SSLContext | None = None  # set before start() to serve https
 
     def __init__(self, host: str | None = None) -> None:
         self.ip = host or self.default_host
@@ -161,6 +163,8 @@ class FakeServer:
         if self._server is not None:
             return self
         server = _Server((self.ip, 0), _Handler)
+        if self.ssl_context is not None:
+            server.socket = self.ssl_context.wrap_socket(server.socket, server_side=True)
         server.fake = self
         self._server = server
         self._thread = threading.Thread(
@@ -205,8 +209,8 @@ class FakeServer:
 
     @property
     def origin(self) -> str:
-        """``http://ip:port`` without a trailing slash."""
-        return f"http://{self.host}"
+        """``http(s)://ip:port`` without a trailing slash."""
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}"
 
     def handle(self, request: Request) -> Response:
         """Answer one request (runs on a server thread)."""

@@ -15,6 +15,7 @@ State and simulation controls are in :mod:`tests.fakes.openai_state`.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -58,6 +59,11 @@ class OpenAIFault:
         return not (
             self.slow_ms and self.status is None and self.body is None and not self.malformed
         )
+
+
+# Azure: chat completions go to /openai/deployments/<deployment>/chat/completions (a deployment
+# is registered in the fake like a model: add_model(<deployment name>)).
+DEPLOYMENT_CHAT = re.compile(r"/v1/deployments/([^/]+)/chat/completions")
 
 
 class FakeOpenAI(OpenAIRoutes, FakeServer):
@@ -246,6 +252,15 @@ class FakeOpenAI(OpenAIRoutes, FakeServer):
                 if not path.startswith("/openai/"):
                     raise APIError(404, "Resource not found", code="404")
                 path = "/v1/" + path[len("/openai/") :]
+                routed = DEPLOYMENT_CHAT.fullmatch(path)
+                if routed:  # inference answers only through a deployment of the model
+                    if not self.model_exists(routed.group(1)):
+                        raise APIError(
+                            404,
+                            "The API deployment for this resource does not exist.",
+                            code="DeploymentNotFound",
+                        )
+                    path = "/v1/chat/completions"
             else:
                 auth = request.header("Authorization") or ""
                 key = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else ""
