@@ -14,7 +14,7 @@ from bot.core.models import ModelInfo
 from bot.core.permissions import may_approve, may_modify
 from bot.core.start_rules import hyperparameters, label
 from bot.core.wind_down import next_steps
-from bot.services import job_plan, wind_down
+from bot.services import approval, job_plan, wind_down
 from bot.services.backends import TOGETHER, Backends
 from bot.services.errors import UserError, provider_errors
 from bot.services.job_plan import JobPolicy, Plan
@@ -143,11 +143,12 @@ class JobService:
         """Record a start request once (by its key); create the job now or ask for approval.
 
         A backend that quotes its own price (Together) is asked after the upload: the approval
-        threshold is then checked against that quote (`create`)."""
+        threshold is then checked against that quote (`create`); a price nobody can know
+        (Azure) needs an admin's approval now (bot.services.approval)."""
         plan = self.plan(cmd, viewer, channel_id)
         quoted = plan.model.quoted
         threshold = self._policy.approval_usd
-        needs_approval = not quoted and threshold is not None and plan.estimate.cost_usd > threshold
+        needs_approval = approval.needed_at_request(plan, threshold)
         job, created = self._jobs.add_request(
             request_key=request_key,
             now=self._clock.now(),
@@ -170,16 +171,12 @@ class JobService:
         )
         if not created:
             return say("That request was already received; I'm on it (see the dataset's thread).")
-        cost = f"${plan.estimate.cost_usd:,.2f}"
-        if needs_approval:
+        if needs_approval and threshold is not None:
             ts = self._notifier.post_approval_request(
-                job=job, dataset=plan.dataset, threshold=threshold or 0, epochs=plan.epochs
+                job=job, dataset=plan.dataset, threshold=threshold, epochs=plan.epochs
             )
             self._jobs.set_approval_message(request_key=request_key, ts=ts, now=self._clock.now())
-            return say(
-                f"The estimate ({cost}) is above the ${threshold:,.2f} approval threshold: I asked "
-                "an admin to approve it in the dataset's thread."
-            )
+            return approval.held_answer(plan, threshold)
         self._executor.submit(self._create_guarded, request_key)
         return job_plan.start_answer(plan, threshold)
 
@@ -293,24 +290,10 @@ class JobService:
         return self._jobs.by_key(job.request_key) or job
 
     def _held_for_approval(self, job: JobRecord, dataset: DatasetRecord) -> bool:
-        """After the quote: above the threshold (or no quote, cost unknown), an admin approves
-        first; the upload is kept and the job is created once on approval."""
-        threshold = self._policy.approval_usd
-        cost = job.estimated_cost_usd
-        if threshold is None or (cost is not None and cost <= threshold):
-            return False
-        if self._jobs.await_approval(request_key=job.request_key, now=self._clock.now()):
-            held = self._jobs.by_key(job.request_key) or job
-            ts = self._notifier.post_approval_request(
-                job=held,
-                dataset=dataset,
-                threshold=threshold,
-                epochs=job_plan.job_epochs(job, dataset),
-            )
-            self._jobs.set_approval_message(
-                request_key=job.request_key, ts=ts, now=self._clock.now()
-            )
-        return True
+        return approval.held_after_quote(
+            jobs=self._jobs, notifier=self._notifier, clock=self._clock,
+            threshold=self._policy.approval_usd, job=job, dataset=dataset,
+        )  # fmt: skip
 
     def ensure_uploaded(self, dataset: DatasetRecord, backend: str) -> str:
         """The dataset's file id on `backend`, uploading it unless the same content already was."""
