@@ -4,15 +4,28 @@ through a recorded base-model deployment."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from bot.core.models import trainable_models
 from handlers import ids
+from handlers.blocks.jobs import START_CALLBACK
 from tests.e2e.conftest import Bot, start_bot, wait_for
 from tests.e2e.test_azure_jobs import azure_settings, creates
 from tests.e2e.test_jobs import ephemerals, job_posts, ready
+from tests.e2e.test_start_form_backends import (
+    by_id,
+    open_form,
+    pick,
+    select,
+    submission,
+    text_input,
+)
 from tests.e2e.test_together_start import approval_key
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
@@ -85,5 +98,57 @@ def test_without_a_threshold_an_azure_job_starts_at_once(
         wait_for(lambda: job_posts(slack), what="the job post")
         assert len(creates(azure_fake)) == 1
         assert not [m for m in slack.messages("C1") if "must approve" in (m.get("text") or "")]
+    finally:
+        bot.stop()
+
+
+def test_the_start_form_on_azure_shows_its_models_and_creates_the_job_there(
+    slack: FakeSlack, database_url: str, openai: FakeOpenAI, azure_fake: FakeOpenAI
+) -> None:
+    bot = azure_bot(slack, database_url, openai, azure_fake)
+    try:
+        file, view = open_form(bot)
+        picker = by_id(view)["backend"]["element"]
+        assert [o["text"]["text"] for o in picker["options"]] == ["OpenAI", "Azure OpenAI"]
+        assert picker["initial_option"]["value"] == "openai"
+        typed = {"epochs": text_input("2"), "suffix": text_input("drone"), "lr": text_input("0.5")}
+        assert pick(bot, view, "azure", typed) == 200
+        update = wait_for(lambda: slack.calls_to("views.update"), what="views.update")[0]
+        assert update.response and update.response["ok"], update.response
+        new = update.response["view"]
+        blocks = by_id(new)
+        assert blocks["backend"]["element"]["initial_option"]["value"] == "azure"
+        today = dt.datetime.now(dt.UTC).date()
+        models = [o["value"] for o in blocks["model"]["element"]["options"]]
+        assert models == [m.id for m in trainable_models(today, "azure")] and MODEL in models
+        assert blocks["model"]["element"]["initial_option"]["value"] == MODEL
+        assert blocks["lr"]["label"]["text"] == "Learning-rate multiplier"
+        assert "seed" in blocks
+        assert "checkpoints" not in blocks and "training" not in blocks
+        assert "learning_rate" not in blocks
+        assert blocks["epochs"]["element"]["initial_value"] == "2"
+        assert blocks["lr"]["element"]["initial_value"] == "0.5"
+        assert json.loads(new["private_metadata"]) == {"dataset": file["id"], "backend": "azure"}
+        values = submission(
+            MODEL, epochs="2", lr="0.5", seed="7", suffix="drone",
+            backend=select("azure", ids.START_BACKEND),
+        )  # fmt: skip
+        status, payload = bot.submit(
+            START_CALLBACK, values, private_metadata=new["private_metadata"], view_id="V9"
+        )
+        assert status == 200 and payload is None, payload
+        (call,) = wait_for(lambda: creates(azure_fake), what="the job created on Azure")
+        body = call.json or {}
+        assert body["model"] == MODEL and body["seed"] == 7 and body["suffix"].startswith("drone")
+        assert body["method"]["supervised"]["hyperparameters"] == {
+            "n_epochs": 2,
+            "learning_rate_multiplier": 0.5,
+        }
+        wait_for(lambda: job_posts(slack), what="the job post")
+        assert openai.jobs == {} and openai.calls_to("POST", "/v1/files") == []
+        # the same view again: no second job
+        bot.submit(START_CALLBACK, values, private_metadata=new["private_metadata"], view_id="V9")
+        time.sleep(0.5)
+        assert len(creates(azure_fake)) == 1
     finally:
         bot.stop()
