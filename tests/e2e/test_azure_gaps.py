@@ -152,3 +152,89 @@ def test_the_start_form_on_azure_shows_its_models_and_creates_the_job_there(
         assert len(creates(azure_fake)) == 1
     finally:
         bot.stop()
+
+
+def refusal(bot: Bot) -> dict[str, Any]:
+    return wait_for(
+        lambda: [m for m in bot.slack.messages("C1") if "didn't start" in (m.get("text") or "")],
+        what="the refusal in the thread",
+    )[0]
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for b in message.get("blocks") or [] if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_refused_on_openai_start_once_on_azure(
+    slack: FakeSlack, database_url: str, openai: FakeOpenAI, azure_fake: FakeOpenAI
+) -> None:
+    chosen = "gpt-4.1-mini-2025-04-14"
+    bot = azure_bot(slack, database_url, openai, azure_fake, FTBOT_DEFAULT_MODEL=chosen)
+    openai.training_not_available = True
+    try:
+        file = ready(bot)
+        bot.command(
+            f"start {file['id']} model=gpt-4o-mini-2024-07-18 epochs=2 batch=8 lr=0.5 "
+            "suffix=drone seed=7",
+            user="U5",
+        )
+        message = refusal(bot)
+        assert "can no longer start fine-tuning jobs" in message["text"]
+        assert "Azure OpenAI" in message["text"] and "<@U5>" in message["text"]
+        (button,) = buttons(message)
+        assert button["action_id"] == ids.JOB_START_ELSEWHERE
+        assert button["text"]["text"] == "Start on Azure OpenAI"
+        assert json.loads(button["value"])["backend"] == "azure"
+        assert creates(openai) == [] and creates(azure_fake) == []
+
+        trigger = slack.new_trigger_id()
+        assert bot.click(ids.JOB_START_ELSEWHERE, button["value"], trigger_id=trigger) == 200
+        opened = wait_for(lambda: slack.calls_to("views.open"), what="views.open")[0]
+        view = opened.response["view"]
+        metadata = json.loads(view["private_metadata"])
+        assert metadata["dataset"] == file["id"] and metadata["backend"] == "azure"
+        blocks = by_id(view)
+        assert blocks["backend"]["element"]["initial_option"]["value"] == "azure"
+        assert blocks["model"]["element"]["initial_option"]["value"] == chosen
+        assert blocks["epochs"]["element"]["initial_value"] == "2"
+        assert blocks["batch"]["element"]["initial_value"] == "8"
+        assert blocks["suffix"]["element"]["initial_value"] == "drone"
+        assert blocks["seed"]["element"]["initial_value"] == "7"
+        assert blocks["lr"]["element"]["initial_value"] == "0.5"  # the same multiplier on Azure
+        assert "checkpoints" not in blocks and "training" not in blocks
+
+        values = submission(chosen, epochs="2", batch="8", lr="0.5", suffix="drone", seed="7")
+        for _ in range(2):  # the same form twice: one job
+            status, answer = bot.submit(
+                START_CALLBACK, values, private_metadata=view["private_metadata"],
+                view_id=view["id"],
+            )  # fmt: skip
+            assert status == 200 and answer is None, answer
+        (call,) = wait_for(lambda: creates(azure_fake), what="the job on Azure")
+        body = call.json or {}
+        assert body["model"] == chosen and body["seed"] == 7
+        assert body["method"]["supervised"]["hyperparameters"] == {
+            "n_epochs": 2,
+            "batch_size": 8,
+            "learning_rate_multiplier": 0.5,
+        }
+        wait_for(lambda: job_posts(slack), what="the job post")
+        # a second click and a second form: still one job
+        assert (
+            bot.click(ids.JOB_START_ELSEWHERE, button["value"], trigger_id=slack.new_trigger_id())
+            == 200
+        )
+        again = wait_for(lambda: slack.calls_to("views.open")[1:], what="second views.open")[0]
+        second = again.response["view"]
+        bot.submit(
+            START_CALLBACK, values, private_metadata=second["private_metadata"],
+            view_id=second["id"],
+        )  # fmt: skip
+        wait_for(
+            lambda: sum("already received" in e for e in ephemerals(slack)) >= 2,
+            what="the duplicate answers",
+        )
+        time.sleep(0.3)
+        assert len(creates(azure_fake)) == 1 and creates(openai) == []
+    finally:
+        bot.stop()
