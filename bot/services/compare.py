@@ -15,7 +15,8 @@ from bot.core.datasets import iter_records
 from bot.core.jobs import ServiceError, not_configured
 from bot.core.message import Code, say
 from bot.core.models import UnknownModelError, resolve_model
-from bot.services.backends import OPENAI, Backends
+from bot.services.backends import AZURE, OPENAI, Backends
+from bot.services.deployments import base_not_deployed
 from bot.services.errors import UserError
 from bot.services.jobs import JobService
 from bot.services.models import chat_name, require_served, unknown_model
@@ -114,6 +115,11 @@ class CompareService:
             info = resolve_model(base, backend=backend)
         except UnknownModelError:
             raise UserError(say("I don't know the base model of ", Code(model), ".")) from None
+        asked = info.id
+        if backend == AZURE:  # Azure answers a base model only through a deployment, too
+            asked = self._deployments.deployment_of(backend=AZURE, model=info.id) or ""
+            if not asked:
+                raise UserError(base_not_deployed(info.id))
         source = self._dataset(model, dataset, viewer, channel_id)
         remote = self._files.info(source.slack_file_id, source.channel_id)
         with tempfile.TemporaryDirectory(prefix="ftbot-cmp-") as tmp:
@@ -131,7 +137,7 @@ class CompareService:
         def run(case: Case) -> Outcome:
             nonlocal done
             answers = []
-            for name in (info.id, tuned):
+            for name in (asked, tuned):
                 try:
                     text, prompt_tokens, completion_tokens = gateway.chat(
                         model=name, messages=case.prompt

@@ -19,6 +19,7 @@ from typing import Protocol
 from bot.core.access import Viewer, may_see
 from bot.core.jobs import BACKEND_TITLE
 from bot.core.message import Code, Mention, Message, Text, say
+from bot.core.models import UnknownModelError, resolve_model
 from bot.services.backends import AZURE
 from bot.services.errors import UserError
 from bot.services.jobs import JobService
@@ -89,6 +90,28 @@ def how_to_deploy(model: str) -> Message:
     )
 
 
+def is_azure_base(model: str) -> bool:
+    """True when `model` is a base model in Azure OpenAI's catalogue."""
+    try:
+        resolve_model(model, AZURE)
+    except UnknownModelError:
+        return False
+    return True
+
+
+def base_not_deployed(model: str) -> Message:
+    """How a base model gets the deployment compare asks it through (Azure answers only
+    through deployments, never by the bare model id)."""
+    return say(
+        "Azure OpenAI answers the base model ",
+        Code(model),
+        " only through a deployment: deploy it in Azure AI Foundry, then an admin records it "
+        "with ",
+        Code(f"/finetune deploy {model} name=<deployment>"),
+        ".",
+    )
+
+
 class DeploymentService:
     """Records or creates the deployment of an Azure model."""
 
@@ -137,7 +160,12 @@ class DeploymentService:
         return record, job
 
     def deploy(self, *, viewer: Viewer, model: str, name: str | None) -> Message:
-        """Record `name` as the model's deployment, or create one; the answer for the asker."""
+        """Record `name` as the model's deployment, or create one; the answer for the asker.
+
+        An Azure base model (compare asks it beside the fine-tuned one) is recorded too, by an
+        admin: its deployment is shared by every comparison."""
+        if self._models.of_checkpoint(model) is None and is_azure_base(model):
+            return self._record_base(viewer=viewer, model=model, name=name)
         _, job = self.check(viewer=viewer, model=model)
         now = self._clock.now()
         if name is not None:
@@ -161,6 +189,30 @@ class DeploymentService:
         if self._control is None:
             return how_to_deploy(model)
         return self._create(viewer=viewer, model=model, job=job, control=self._control)
+
+    def _record_base(self, *, viewer: Viewer, model: str, name: str | None) -> Message:
+        if not viewer.admin:
+            raise UserError(
+                say(
+                    "Only an admin records the deployment of a base model such as ",
+                    Code(model),
+                    " (every comparison on Azure OpenAI shares it).",
+                )
+            )
+        if name is None:
+            raise UserError(base_not_deployed(model))
+        self._deployments.record_existing(
+            backend=AZURE, model=model, deployment=name, now=self._clock.now()
+        )
+        return say(
+            "Recorded: the base model ",
+            Code(model),
+            " answers through the deployment ",
+            Code(name),
+            " (",
+            Code("/finetune compare"),
+            " asks it there).",
+        )
 
     def _create(
         self, *, viewer: Viewer, model: str, job: JobRecord, control: ControlPlane

@@ -15,9 +15,14 @@ import pytest
 from bot.core.models import trainable_models
 from handlers import ids
 from handlers.blocks.jobs import START_CALLBACK
+from tests.conftest import DATA
 from tests.e2e.conftest import Bot, start_bot, wait_for
+from tests.e2e.test_azure_deploy import MODEL as TUNED
+from tests.e2e.test_azure_deploy import OWNER, add_model
+from tests.e2e.test_azure_deploy import answer as deploy
 from tests.e2e.test_azure_jobs import azure_settings, creates
 from tests.e2e.test_jobs import ephemerals, job_posts, ready
+from tests.e2e.test_models import ask
 from tests.e2e.test_start_form_backends import (
     by_id,
     open_form,
@@ -236,5 +241,41 @@ def test_refused_on_openai_start_once_on_azure(
         )
         time.sleep(0.3)
         assert len(creates(azure_fake)) == 1 and creates(openai) == []
+    finally:
+        bot.stop()
+
+
+def test_compare_on_azure_asks_the_base_model_through_its_recorded_deployment(
+    slack: FakeSlack, database_url: str, openai: FakeOpenAI, azure_fake: FakeOpenAI
+) -> None:
+    bot = azure_bot(slack, database_url, openai, azure_fake)
+    tuned = TUNED
+    try:
+        ready(bot, "heldout.jsonl", content=(DATA / "bom.jsonl").read_bytes())
+        add_model(bot, name=tuned)
+        deploy(bot, f"deploy {tuned} name=support-bot", user=OWNER)
+        azure_fake.add_model("support-bot")
+        azure_fake.add_model("base-mini")
+        azure_fake.chat_responder = lambda request: "an answer"
+        chats = "/openai/deployments/"
+        # no deployment of the base model: one line saying how, and nothing asked of Azure
+        said = ask(bot, f"compare {tuned} heldout.jsonl n=2", user=OWNER)["text"]
+        assert f"/finetune deploy {MODEL} name=&lt;deployment&gt;" in said, said
+        assert "\n" not in said.strip() and "admin" in said
+        assert [c for c in azure_fake.calls if c.path.startswith(chats)] == []
+        # only an admin records a base model's deployment (it is shared); a name is needed
+        refused = deploy(bot, f"deploy {MODEL} name=base-mini", user=OWNER)
+        assert "Only an admin" in refused, refused
+        assert "name=&lt;deployment&gt;" in deploy(bot, f"deploy {MODEL}", user="UADMIN")
+        recorded = deploy(bot, f"deploy {MODEL} name=base-mini", user="UADMIN")
+        assert "Recorded" in recorded and "base-mini" in recorded, recorded
+        result = ask(bot, f"compare {tuned} heldout.jsonl n=2", user=OWNER)
+        assert "exact match" in json.dumps(result), result
+        asked = {c.path for c in azure_fake.calls if c.path.startswith(chats)}
+        assert asked == {
+            f"{chats}base-mini/chat/completions",
+            f"{chats}support-bot/chat/completions",
+        }, asked
+        assert openai.calls_to("POST", "/v1/chat/completions") == []
     finally:
         bot.stop()
