@@ -47,6 +47,19 @@ def closing_notice(today: dt.date, closes: dt.date) -> str | None:
     return f"OpenAI stops taking new fine-tuning jobs on {day_text(closes)} ({when})"
 
 
+def help_note(closes: dt.date) -> str:
+    """`/finetune help`'s words on the wind-down path (plain text; the handler renders it)."""
+    return (
+        f"OpenAI stops taking new fine-tuning jobs on {day_text(closes)}. When it refuses a job "
+        "(403 `training_not_available`), the refusal in the dataset's thread names the other "
+        "configured backends (Together AI, Azure OpenAI) with a *Start on …* button: it opens "
+        "the start form for the same dataset there, that backend's default model preselected "
+        "and the settings that mean the same carried over (one job per request and backend). "
+        "With no other backend configured, it says which variables an admin sets. Models "
+        "already trained on OpenAI keep answering `try` and `compare`."
+    )
+
+
 def next_steps(others: Sequence[str]) -> Message:
     """After OpenAI refused a new job: where to train instead (the configured other backends,
     each offered as a button), or how an admin configures one."""

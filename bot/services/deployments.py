@@ -105,8 +105,7 @@ def base_not_deployed(model: str) -> Message:
     return say(
         "Azure OpenAI answers the base model ",
         Code(model),
-        " only through a deployment: deploy it in Azure AI Foundry, then an admin records it "
-        "with ",
+        " only through a deployment: deploy it in Azure AI Foundry, then an admin records it with ",
         Code(f"/finetune deploy {model} name=<deployment>"),
         ".",
     )

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.core.commands import help_lines
+from bot.core.wind_down import help_note
+from bot.services.backends import OPENAI_CLOSES
 from handlers.blocks.paging import footer, page
 from handlers.text import channel, code, user
 from storage.repositories import DatasetRecord
@@ -25,7 +27,8 @@ def help_blocks() -> tuple[list[Block], str]:
                 MarkdownTextObject(
                     text="Drop a `.jsonl` dataset in a channel I'm in (or in a DM) and I'll "
                     "check it and estimate the cost in its thread."
-                )
+                ),
+                MarkdownTextObject(text=help_note(OPENAI_CLOSES)),
             ]
         )
     )
