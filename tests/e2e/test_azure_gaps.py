@@ -279,3 +279,20 @@ def test_compare_on_azure_asks_the_base_model_through_its_recorded_deployment(
         assert openai.calls_to("POST", "/v1/chat/completions") == []
     finally:
         bot.stop()
+
+
+def test_delete_model_on_azure_goes_to_azures_models_api(
+    slack: FakeSlack, database_url: str, openai: FakeOpenAI, azure_fake: FakeOpenAI
+) -> None:
+    """What the README's support table says of Azure's delete-model, checked."""
+    bot = azure_bot(slack, database_url, openai, azure_fake)
+    try:
+        add_model(bot, name=TUNED)
+        azure_fake.add_model(TUNED)
+        _, confirm = bot.command(f"delete-model {TUNED}", user=OWNER)
+        assert ids.MODEL_DELETE in json.dumps(confirm["blocks"])
+        bot.click(ids.MODEL_DELETE, TUNED, user=OWNER)
+        wait_for(lambda: azure_fake.calls_to("DELETE", f"/openai/models/{TUNED}"), what="delete")
+        assert openai.calls_to("DELETE", f"/v1/models/{TUNED}") == []
+    finally:
+        bot.stop()
