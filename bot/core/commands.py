@@ -330,8 +330,8 @@ SPECS: tuple[Spec, ...] = (
         "deploy",
         ("model",),
         "Azure models: makes a Developer-tier deployment for `try`/`compare` (its owner or an "
-        "admin), or records yours with `name=`; an admin records a base model's deployment "
-        "(shared, for `compare`) with `deploy <base model> name=`",
+        "admin), or records yours with `name=`; an admin records a base model's shared "
+        "deployment (for `compare`) the same way, e.g. `deploy gpt-4o-mini-2024-07-18 name=base`",
         "deploy ft:gpt-4o-mini-2024-07-18.ft-abc123 name=support-bot",
         Deploy,
         {"name": parse_deployment},

@@ -21,7 +21,7 @@ def test_help_lists_every_subcommand_with_an_example(bot: Bot) -> None:
     assert "/finetune datasets" in text and "/finetune help" in text and "e.g." in text
     # the wind-down path: what happens at OpenAI's 403 and the button
     assert "training_not_available" in text and "Start on" in text, text
-    assert "deploy &lt;base model&gt; name=" in text or "deploy <base model> name=" in text
+    assert "deploy gpt-4o-mini-2024-07-18 name=base" in text
 
 
 def test_empty_command_shows_help(bot: Bot) -> None:
