@@ -228,7 +228,13 @@ class JobWatcher:
         return fresh
 
     def deliver(self, job: JobRecord, snapshot: JobSnapshot) -> None:
-        """Post the job's due notifications, each once."""
+        """Post the job's due notifications, each once, in the job's thread.
+
+        A job with no thread yet (adopted, or started where the dataset's thread is unknown,
+        whose status message is still being posted) keeps its notices recorded until it has
+        one: posted now they would land in the channel and be missing from the thread."""
+        if not (job.thread_ts or job.status_ts):
+            return
         if not self._notifications.has_due(job_id=job.id):
             return
         claimed = self._notifications.claim(

@@ -118,6 +118,11 @@ def assert_once(slack: FakeSlack, root: dict[str, Any], job_id: str, output: str
     for message in TOGETHER_EVENTS:
         count = sum(message in t for t in texts(thread))
         assert count == 1, (message, count, texts(thread))
+        # and never outside it (a poll before the status message existed posted in the channel)
+        posts = [
+            c for c in slack.calls_to("chat.postMessage") if message in str(c.params.get("text"))
+        ]
+        assert posts and all(c.params.get("thread_ts") for c in posts), posts
     notices = [m for m in thread if m.get("reply_broadcast")]
     assert len(notices) == 1 and "<@UADMIN>" in notices[0]["text"] and output in notices[0]["text"]
     assert sum(ids.CHECKPOINT_CHOOSE in json.dumps(m.get("blocks") or []) for m in thread) == 1
