@@ -29,6 +29,7 @@ from handlers.text import (
     clip,
     code,
     escape,
+    inert_value,
     render,
     user,
 )
@@ -45,7 +46,7 @@ def cancel_actions(job_id: str) -> ActionsBlock:
             ButtonElement(
                 text="Cancel",
                 action_id=ids.JOB_CANCEL,
-                value=clip(job_id, BUTTON_VALUE),
+                value=inert_value(job_id),
                 style="danger",
                 confirm=ConfirmObject(
                     title="Cancel this job?",
@@ -241,7 +242,7 @@ def checkpoint_blocks(
                 accessory=ButtonElement(
                     text="Use this checkpoint",
                     action_id=ids.CHECKPOINT_CHOOSE,
-                    value=clip(model, BUTTON_VALUE),
+                    value=inert_value(model),
                 ),
             )
         )
