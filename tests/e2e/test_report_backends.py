@@ -16,6 +16,7 @@ from storage.repositories import DatasetRepository
 from tests.conftest import shared
 from tests.e2e.conftest import Bot, start_bot, wait_for
 from tests.e2e.test_datasets import block_text, drop, reports
+from tests.e2e.test_jobs import ready
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.fake_together import FakeTogether
@@ -113,3 +114,24 @@ def test_an_unknown_together_default_model_stops_the_start(
     with pytest.raises(SettingsError, match="FTBOT_TOGETHER_MODEL") as caught:
         both(slack, database_url, openai, together, FTBOT_TOGETHER_MODEL="org/not-a-model")
     assert not isinstance(caught.value, ModelChoiceError)
+
+
+@pytest.mark.parametrize("default", ["openai", "together"])
+def test_cost_gives_each_backend_its_own_default_epochs(
+    slack: FakeSlack, database_url: str, openai: FakeOpenAI, together: FakeTogether, default: str
+) -> None:
+    """`/finetune cost` of an OpenAI and a Together model, whichever backend is the default:
+    OpenAI's 3 epochs for 103 examples and its dollars, Together's 1 epoch and its quote."""
+    bot = both(slack, database_url, openai, together, FTBOT_DEFAULT_BACKEND=default)
+    try:
+        file = ready(bot)
+        _, on_openai = bot.command(f"cost {file['id']} model=gpt-4o-mini")
+        _, on_together = bot.command(f"cost {file['id']} model={LLAMA}")
+    finally:
+        bot.stop()
+    assert "57,716 billed tokens per epoch × 3 epochs" in on_openai["text"], on_openai
+    assert "= *$0.51944*" in on_openai["text"], on_openai
+    assert "× 1 epoch" in on_together["text"] and "3 epochs" not in on_together["text"]
+    assert "Together quotes the price when the job starts" in on_together["text"], on_together
+    assert "$" not in on_together["text"], on_together
+    assert together.calls == []  # an estimate is offline
