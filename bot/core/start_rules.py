@@ -113,11 +113,21 @@ def quotes_price(model: str, backend: str) -> bool:
         return False
 
 
-def price_words(*, model: str, backend: str, cost_usd: float | None, tokens: int | None) -> str:
+def price_words(
+    *,
+    model: str,
+    backend: str,
+    cost_usd: float | None,
+    tokens: int | None,
+    before_start: bool = False,
+) -> str:
     """A job's price as the bot knows it: the estimate, or the backend's own quote (labelled
-    as the backend's), or that it gave none. `$` amounts in the bot's own words."""
+    as the backend's; `before_start`, that it will quote one), or that it gave none. `$`
+    amounts in the bot's own words."""
     if not quotes_price(model, backend):
         return f"estimated {usd(cost_usd or 0)}"
+    if before_start:
+        return f"{label(backend)} quotes the price when the job starts"
     if cost_usd is None:
         return f"{label(backend)} gave no quote (cost unknown)"
     return f"{label(backend)}'s quote: {usd(cost_usd)} for {tokens or 0:,} tokens"
