@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.backend_names import backend_name as backend_name
 from bot.core.billing import BillingLine
 from bot.core.datasets import MAX_NESTING
 
@@ -49,15 +50,7 @@ WARNING_TEXT = {
 }
 
 
-# The backends as users read their names (keys: the contract's backend names).
-BACKEND_NAMES = {"openai": "OpenAI", "together": "Together AI", "azure": "Azure OpenAI"}
-_QUOTERS = {"together": "Together"}
 ESTIMATED_COUNT = "estimated count: its tokenizer isn't shipped"
-
-
-def backend_name(backend: str) -> str:
-    """'Together AI' for `together`; an unknown name as it is."""
-    return BACKEND_NAMES.get(backend, backend)
 
 
 def epochs_text(epochs: int) -> str:
@@ -68,8 +61,7 @@ def epochs_text(epochs: int) -> str:
 def price_text(line: BillingLine) -> str:
     """The cost of a billing line: dollars, or who quotes it (never $0.00 for a quoted price)."""
     if line.quoted:
-        quoter = _QUOTERS.get(line.backend, backend_name(line.backend))
-        return f"{quoter} quotes the price when the job starts"
+        return f"{backend_name(line.backend)} quotes the price when the job starts"
     return usd(line.cost_usd)
 
 

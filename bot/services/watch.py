@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from bot.core.jobs import KEY_VARIABLE, JobSnapshot, ServiceError
+from bot.core.backend_names import key_variable
+from bot.core.jobs import JobSnapshot, ServiceError
 from bot.core.message import Text, say
 from bot.core.models import UnknownModelError, resolve_model
 from bot.core.watch import (
@@ -131,7 +132,7 @@ class JobWatcher:
     def _tell_key_refused(self, job: JobRecord, error: ServiceError) -> None:
         """One line in the job's thread (once per job, across replicas) that its backend
         refused our key: otherwise its status would just stop moving without a word."""
-        variable = KEY_VARIABLE.get(error.backend, "its API key")
+        variable = key_variable(error.backend) or "its API key"
         message = (
             f"{error.backend} refused our API key ({variable}): this job's updates wait "
             "until an admin fixes it."

@@ -15,11 +15,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.core.backend_names import backend_name as backend_label
 from bot.core.billing import BillingLine
 from bot.core.jobs import Checkpoint, JobSnapshot, status_text
 from bot.core.message import Message
 from bot.core.reports import usd
-from bot.core.start_rules import label as backend_label
 from bot.core.start_rules import price_words, quotes_price
 from handlers import ids
 from handlers.blocks.start_form import START_CALLBACK as START_CALLBACK  # moved there

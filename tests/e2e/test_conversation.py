@@ -215,7 +215,7 @@ def test_a_chat_confirmed_together_start_says_together_quotes_the_price(
         assert together.calls == []  # nothing uploaded or asked before the confirmation
     on_together, on_openai = (json.dumps(c["blocks"]) for c in confirmations)
     assert "backend=together" in on_together
-    assert "(Together quotes the price when the job starts)" in on_together, on_together
+    assert "(Together AI quotes the price when the job starts)" in on_together, on_together
     assert "$" not in on_together
     assert "(estimated $0.51944)" in on_openai, on_openai
     assert check_sent(slack, users=("UREQ",), channels=("C1",)) > 0
