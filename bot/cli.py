@@ -35,7 +35,10 @@ def _epochs(value: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument grammar of the console script."""
-    parser = _Parser(prog="finetune-bot", description="Run OpenAI fine-tuning from Slack.")
+    parser = _Parser(
+        prog="finetune-bot",
+        description="Run fine-tuning on OpenAI, Together AI or Azure OpenAI from Slack.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     validate = sub.add_parser(
         "validate",

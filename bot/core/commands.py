@@ -326,7 +326,7 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "usage",
         (),
-        "tokens and cost by user and channel, estimated and actual",
+        "tokens and cost by user, channel and backend (totals per backend), estimated and actual",
         "usage",
         lambda: Usage(),
     ),

@@ -65,7 +65,7 @@ def marker(job: JobRecord, kind: str, key: str) -> str:
 
 
 class JobWatcher:
-    """Polls OpenAI for the jobs being watched and keeps their threads up to date."""
+    """Polls each watched job's backend and keeps the jobs' threads up to date."""
 
     def __init__(
         self,
