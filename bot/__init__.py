@@ -1,1 +1,1 @@
-"""Finetune Bot: run OpenAI fine-tuning from Slack."""
+"""Finetune Bot: run fine-tuning on OpenAI, Together AI or Azure OpenAI from Slack."""

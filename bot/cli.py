@@ -35,7 +35,10 @@ def _epochs(value: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument grammar of the console script."""
-    parser = _Parser(prog="finetune-bot", description="Run OpenAI fine-tuning from Slack.")
+    parser = _Parser(
+        prog="finetune-bot",
+        description="Run fine-tuning on OpenAI, Together AI or Azure OpenAI from Slack.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     validate = sub.add_parser(
         "validate",
@@ -127,16 +130,12 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _default_backend(settings: Settings, today: dt.date) -> str:
-    """The default backend of these settings (bot.services.backends.default_backend)."""
-    if settings.FTBOT_DEFAULT_BACKEND:
-        return settings.FTBOT_DEFAULT_BACKEND
-    if not settings.configured_backends:
-        # default_backend's answer for no key at all, without importing the service layer
-        # (it brings SQLAlchemy: +0.27 s on every offline run).
-        return "openai"
-    from bot.services.backends import default_backend
+    """The default backend of these settings (pure: no service layer, no SQLAlchemy)."""
+    from bot.core.backend_names import default_backend
 
-    return default_backend(settings.configured_backends, chosen=None, today=today)
+    return default_backend(
+        settings.configured_backends, chosen=settings.FTBOT_DEFAULT_BACKEND, today=today
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

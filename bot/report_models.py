@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.backend_names import backend_name
 from bot.core.models import (
     ModelInfo,
     UnknownModelError,
@@ -13,7 +14,6 @@ from bot.core.models import (
     known_model_ids,
     resolve_model,
 )
-from bot.core.reports import backend_name
 
 # Backends whose datasets can be validated and priced.
 SUPPORTED = ("openai", "together", "azure")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from bot.core.backend_names import backend_name
 from bot.core.billing import BillingLine
 from bot.core.reports import (
     ERROR_TEXT,
     FORMAT_NAMES,
     WARNING_TEXT,
     DatasetReport,
-    backend_name,
     epochs_text,
     estimate_text,
     lines_text,

@@ -70,6 +70,17 @@ def quote(text: str, *, limit: int = SECTION_TEXT - 100) -> str:
     return clip("\n".join(f">{line}" for line in lines), limit)
 
 
+def inert_value(text: str) -> str:
+    """A button value holding a foreign name (a model, a job id): Slack shows no value, but it
+    is escaped as mrkdwn is, so no live `<!channel>` ever travels to Slack; `from_inert_value` reads it."""
+    return escape(text, limit=BUTTON_VALUE)
+
+
+def from_inert_value(text: str) -> str:
+    """The name an `inert_value` carries (a value set before escaping comes back unchanged)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def plain(text: str, *, limit: int) -> str:
     """For plain_text fields and button values: one line within `limit` (Slack parses nothing)."""
     return clip(_CONTROL.sub(" ", text), limit)

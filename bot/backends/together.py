@@ -35,6 +35,7 @@ from bot.backends.together_shapes import (
     refuse,
     snapshot_of,
 )
+from bot.core.backend_names import BACKEND_NAMES, TOGETHER
 from bot.core.jobs import Checkpoint, JobSnapshot, ServiceError
 from bot.core.watch import Event
 
@@ -48,7 +49,7 @@ FRESH_SECONDS = 2.0  # how long the events a retrieve carried stand in for a lis
 
 def _failure(kind: str, message: str, *, param: str | None = None) -> ServiceError:
     """A ServiceError that says it came from Together."""
-    return ServiceError(kind, message, param=param, backend="Together")
+    return ServiceError(kind, message, param=param, backend=BACKEND_NAMES[TOGETHER])
 
 
 def _message(error: together.APIError) -> str:
@@ -69,7 +70,7 @@ def _errors(*, local_checks: bool = False) -> Iterator[None]:
     try:
         yield
     except (together.AuthenticationError, together.PermissionDeniedError):
-        raise _failure("auth", "Together refused the API key (TOGETHER_API_KEY)") from None
+        raise _failure("auth", "Together AI refused the API key (TOGETHER_API_KEY)") from None
     except together.NotFoundError as error:
         raise _failure("not_found", _message(error), param=_param(error)) from None
     except together.RateLimitError as error:
@@ -137,7 +138,7 @@ class TogetherBackend:
         report = None
         while status in PROCESSING:
             if time.monotonic() >= deadline:
-                raise _failure("unavailable", "Together is still checking the file")
+                raise _failure("unavailable", "Together AI is still checking the file")
             time.sleep(self._poll_interval)
             with _errors():
                 file = self._client.files.retrieve(file_id)
@@ -148,13 +149,13 @@ class TogetherBackend:
             with _errors():
                 report = self._client.files.retrieve(file_id).validation_report
         if report is not None and (report.error or not report.valid):
-            reason = report.error or "Together found the file invalid"
-            raise _failure("invalid_request", f"Together rejected the file: {reason}")
-        raise _failure("unavailable", f"Together could not process the file ({status})")
+            reason = report.error or "Together AI found the file invalid"
+            raise _failure("invalid_request", f"Together AI rejected the file: {reason}")
+        raise _failure("unavailable", f"Together AI could not process the file ({status})")
 
     def file_content(self, file_id: str) -> bytes:
         """Together jobs have no result files (the loss chart comes from the metrics events)."""
-        raise _failure("not_found", f"Together has no result file {file_id}")
+        raise _failure("not_found", f"Together AI has no result file {file_id}")
 
     # -- jobs ----------------------------------------------------------------------------
     def _snapshot(self, data: Mapping[str, Any]) -> JobSnapshot:
@@ -220,9 +221,9 @@ class TogetherBackend:
     def act(self, action: str, job_id: str) -> JobSnapshot:
         """Cancel a job; Together cannot pause or resume one."""
         if action in ("pause", "resume"):
-            raise _failure("invalid_request", f"Together cannot {action} jobs")
+            raise _failure("invalid_request", f"Together AI cannot {action} jobs")
         if action != "cancel":
-            raise _failure("invalid_request", f"Together has no {action} action")
+            raise _failure("invalid_request", f"Together AI has no {action} action")
         with _errors():
             job = self._client.fine_tuning.cancel(job_id)
         return self._snapshot(job.to_dict(mode="json", warnings=False))
@@ -292,7 +293,7 @@ class TogetherBackend:
         body: dict[str, Any] = {"training_file": training_file, "model": model}
         kind = METHODS.get(method)
         if kind is None:
-            raise refuse("method", f"Together cannot train with the {method} method")
+            raise refuse("method", f"Together AI cannot train with the {method} method")
         body["training_method"] = (
             {"method": "sft", "train_on_inputs": "auto"} if kind == "sft" else {"method": "dpo"}
         )
@@ -307,7 +308,7 @@ class TogetherBackend:
         if not answer.estimation_available:
             reason = str(getattr(answer, "unavailable_reason", "") or "unknown")
             kind = "unavailable" if reason.endswith("not_validated") else "invalid_request"
-            raise _failure(kind, f"Together cannot estimate the price ({reason})")
+            raise _failure(kind, f"Together AI cannot estimate the price ({reason})")
         price = getattr(answer, "estimated_total_price", None) or 0.0
         tokens = getattr(answer, "estimated_train_token_count", None) or 0
         return float(price), int(tokens)
@@ -316,7 +317,8 @@ class TogetherBackend:
     def delete_model(self, name: str) -> bool:
         """Refused: fine-tuned models are deleted in Together's console, not through this API."""
         raise _failure(
-            "invalid_request", f"Together cannot delete {name} from here: use Together's console"
+            "invalid_request",
+            f"Together AI cannot delete {name} from here: use Together AI's console",
         )
 
     def chat(self, *, model: str, messages: list[dict[str, Any]]) -> tuple[str, int, int]:

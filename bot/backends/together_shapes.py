@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.backends.together_events import epoch
+from bot.core.backend_names import BACKEND_NAMES, TOGETHER
 from bot.core.jobs import TERMINAL, JobSnapshot, ServiceError
 
 # Together's job statuses -> the watcher's vocabulary (bot/core/jobs.py STATUS_TEXT, TERMINAL).
@@ -55,7 +56,7 @@ HYPERPARAMETERS = {
 DPO_HYPERPARAMETERS = {"beta": "dpo_beta"}
 REFUSED = {
     "learning_rate_multiplier": (
-        "Together takes an absolute learning_rate, not OpenAI's learning_rate_multiplier"
+        "Together AI takes an absolute learning_rate, not OpenAI's learning_rate_multiplier"
     ),
 }
 DEFAULT_EVALS = 5  # Together evaluates a validation file only when n_evals > 0 (default 0)
@@ -96,17 +97,17 @@ def job_request(params: Mapping[str, Any], *, key: str | None) -> dict[str, Any]
     given = {name: value for name, value in params.items() if value is not None}
     for name in given:
         if name not in OPTIONS:
-            raise refuse(name, f"Together has no option {name}")
+            raise refuse(name, f"Together AI has no option {name}")
     for name in ("model", "training_file"):
         if not given.get(name):
             raise refuse(name, f"{name} is required")
     method = as_dict(given.get("method")) or {"type": "supervised"}
     kind = str(method.get("type") or "supervised")
     if kind not in METHODS:
-        raise refuse("method", f"Together cannot train with the {kind} method")
+        raise refuse("method", f"Together AI cannot train with the {kind} method")
     training_type = str(given.get("training_type", "lora")).lower()
     if training_type not in TRAINING_TYPES:
-        raise refuse("training_type", f"Together has no {training_type} training type")
+        raise refuse("training_type", f"Together AI has no {training_type} training type")
     request: dict[str, Any] = {
         "model": given["model"],
         "training_file": given["training_file"],
@@ -124,7 +125,7 @@ def job_request(params: Mapping[str, Any], *, key: str | None) -> dict[str, Any]
         if name in REFUSED:
             raise refuse(name, REFUSED[name])
         if name not in allowed:
-            raise refuse(name, f"Together has no hyperparameter {name} for {kind} training")
+            raise refuse(name, f"Together AI has no hyperparameter {name} for {kind} training")
         request[allowed[name]] = value
     if given.get("validation_file"):
         request["validation_file"] = given["validation_file"]
@@ -207,11 +208,13 @@ def normalised_copy(source: Path, dest: Path) -> Path:
                 records = json.load(io.TextIOWrapper(handle, encoding="utf-8"))
             except (UnicodeDecodeError, ValueError):
                 raise ServiceError(
-                    "invalid_request", "the file is not valid JSON", backend="Together"
+                    "invalid_request", "the file is not valid JSON", backend=BACKEND_NAMES[TOGETHER]
                 ) from None
             if not isinstance(records, list):
                 raise ServiceError(
-                    "invalid_request", "the file is not a JSON array", backend="Together"
+                    "invalid_request",
+                    "the file is not a JSON array",
+                    backend=BACKEND_NAMES[TOGETHER],
                 )
             for record in records:
                 out.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")

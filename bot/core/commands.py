@@ -96,7 +96,7 @@ def parse_lr(value: str) -> float:
     lr = float(value)
     if not LR_MIN <= lr <= LR_MAX:
         raise UsageError(
-            f"`lr` must be between {LR_MIN:g} and {LR_MAX:g} (OpenAI's multiplier or Together's "
+            f"`lr` must be between {LR_MIN:g} and {LR_MAX:g} (OpenAI's multiplier or Together AI's "
             f"absolute rate), got {_short(value)}"
         )
     return lr
@@ -242,7 +242,7 @@ SPECS: tuple[Spec, ...] = (
         ("dataset",),
         "starts a fine-tuning job on a dataset (file ID, name or `latest`) on `backend=openai`, "
         "`together` or `azure` (default: the backend of `model=`, else the configured default); "
-        f"`lr=` is {lr_help()}; `training=lora|full` and `checkpoints=N` are Together's",
+        f"`lr=` is {lr_help()}; `training=lora|full` and `checkpoints=N` are Together AI's",
         "start latest epochs=3 suffix=support-bot",
         Start,
         _START_OPTIONS,
@@ -349,7 +349,7 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "usage",
         (),
-        "tokens and cost by user and channel, estimated and actual",
+        "tokens and cost by user, channel and backend (totals per backend), estimated and actual",
         "usage",
         lambda: Usage(),
     ),

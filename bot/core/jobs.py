@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from bot.core.backend_names import BACKEND_NAMES, KEY_VARIABLES, contract_name, key_variable
+from bot.core.backend_names import backend_name as display_name
 from bot.core.message import Code, Message, Text, say
 
 
@@ -110,32 +112,19 @@ class ServiceError(Exception):
 
 MAX_REASON = 500
 
-# Each backend by its contract name: the name users read, and the variable that configures it.
-BACKEND_TITLE = {"openai": "OpenAI", "together": "Together AI", "azure": "Azure OpenAI"}
-BACKEND_KEY = {
-    "openai": "OPENAI_API_KEY",
-    "together": "TOGETHER_API_KEY",
-    "azure": "AZURE_OPENAI_API_KEY",
-}
-# ServiceError.backend holds a display name ("OpenAI", "Together"); these find its contract name.
-_BY_TITLE = {"openai": "openai", "together": "together", "together ai": "together",
-             "azure": "azure", "azure openai": "azure"}  # fmt: skip
-KEY_VARIABLE = {
-    "OpenAI": "OPENAI_API_KEY",
-    "Together": "TOGETHER_API_KEY",
-    "Azure OpenAI": "AZURE_OPENAI_API_KEY",
-}
+# Each backend's names live in bot.core.backend_names; these names stay for their importers.
+BACKEND_TITLE = BACKEND_NAMES
+BACKEND_KEY = KEY_VARIABLES
 
 
 def backend_name(backend: str) -> str | None:
     """The contract name (`openai`, `together`, `azure`) for a contract or display name."""
-    return _BY_TITLE.get(backend.strip().lower())
+    return contract_name(backend)
 
 
 def backend_title(backend: str) -> str:
     """The name users read for a backend given by its contract or display name."""
-    name = backend_name(backend)
-    return BACKEND_TITLE[name] if name else backend
+    return display_name(backend)
 
 
 def not_configured(backend: str | None) -> str:
@@ -146,7 +135,7 @@ def not_configured(backend: str | None) -> str:
             "No fine-tuning backend is configured here: an admin sets OPENAI_API_KEY or "
             "TOGETHER_API_KEY."
         )
-    return f"{BACKEND_TITLE[name]} isn't configured here: an admin sets {BACKEND_KEY[name]}."
+    return f"{BACKEND_NAMES[name]} isn't configured here: an admin sets {KEY_VARIABLES[name]}."
 
 
 NOT_CONFIGURED = not_configured("openai")  # for callers that only ever mean OpenAI
@@ -171,7 +160,7 @@ def explain(kind: str, message: str, param: str | None, *, backend: str = "OpenA
     if kind == "unavailable":
         return say(f"{backend} did not answer properly (", words, "). Nothing was lost: try again.")
     if kind == "auth":
-        variable = KEY_VARIABLE.get(backend, "its API key")
+        variable = key_variable(backend) or "its API key"
         return say(f"{backend} refused our API key ({variable}). Ask an admin to check it.")
     if kind == "not_found":
         return say(f"{backend} does not know that: ", words)

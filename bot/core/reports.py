@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.backend_names import backend_name as backend_name
 from bot.core.billing import BillingLine
 from bot.core.datasets import MAX_NESTING
 
@@ -51,16 +52,8 @@ WARNING_TEXT = {
 }
 
 
-# The backends as users read their names (keys: the contract's backend names).
-BACKEND_NAMES = {"openai": "OpenAI", "together": "Together AI", "azure": "Azure OpenAI"}
-_QUOTERS = {"together": "Together"}
 _UNPRICED = frozenset({"azure"})  # backends whose models are `billing = "unknown"` (models.toml)
 ESTIMATED_COUNT = "estimated count: its tokenizer isn't shipped"
-
-
-def backend_name(backend: str) -> str:
-    """'Together AI' for `together`; an unknown name as it is."""
-    return BACKEND_NAMES.get(backend, backend)
 
 
 def epochs_text(epochs: int) -> str:
@@ -75,8 +68,7 @@ def price_text(line: BillingLine) -> str:
             return (
                 f"price unknown ({backend_name(line.backend)} publishes no rate the bot can read)"
             )
-        quoter = _QUOTERS.get(line.backend, backend_name(line.backend))
-        return f"{quoter} quotes the price when the job starts"
+        return f"{backend_name(line.backend)} quotes the price when the job starts"
     return usd(line.cost_usd)
 
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.core.backend_names import AZURE as AZURE
+from bot.core.backend_names import BACKEND_NAMES, KEY_VARIABLES, backend_name
+from bot.core.backend_names import OPENAI as OPENAI
+from bot.core.backend_names import TOGETHER as TOGETHER
 from bot.core.command_types import Start
 from bot.core.message import Code, Message, say
 from bot.core.models import UnknownModelError, resolve_model
 from bot.core.reports import usd
 
-OPENAI, TOGETHER, AZURE = "openai", "together", "azure"
-LABEL = {OPENAI: "OpenAI", TOGETHER: "Together", AZURE: "Azure OpenAI"}
-KEY_VARIABLE = {
-    OPENAI: "OPENAI_API_KEY",
-    TOGETHER: "TOGETHER_API_KEY",
-    AZURE: "AZURE_OPENAI_API_KEY",
-}
+# The names of each backend are defined in bot.core.backend_names (LABEL and KEY_VARIABLE are
+# the same dicts, kept for this module's importers).
+LABEL, KEY_VARIABLE = BACKEND_NAMES, KEY_VARIABLES
 
 # OpenAI recommends multipliers of 0.02–0.2; far below 0.001 nothing is learnt, far above 10
 # the weights diverge, and the API itself only asks for "> 0".
@@ -32,7 +32,7 @@ TOGETHER_SUFFIX_MAX = 40 - 14
 
 def label(backend: str) -> str:
     """The backend's name as users read it."""
-    return LABEL.get(backend, backend)
+    return backend_name(backend)
 
 
 def lr_help() -> str:
@@ -40,7 +40,7 @@ def lr_help() -> str:
     return (
         f"on OpenAI and Azure OpenAI the learning-rate multiplier "
         f"({OPENAI_LR[0]:g}–{OPENAI_LR[1]:g}), on "
-        f"Together the absolute learning rate ({TOGETHER_LR[0]:g}–{TOGETHER_LR[1]:g}, "
+        f"Together AI the absolute learning rate ({TOGETHER_LR[0]:g}–{TOGETHER_LR[1]:g}, "
         f"default {TOGETHER_DEFAULT_LR:g})"
     )
 
@@ -79,12 +79,12 @@ def refusal(cmd: Start, backend: str) -> Message | None:
         low, high = TOGETHER_LR
         if cmd.lr is not None and not low <= cmd.lr <= high:
             return say(
-                f"On Together `lr=` is the absolute learning rate: between {low:g} and "
+                f"On Together AI `lr=` is the absolute learning rate: between {low:g} and "
                 f"{high:g} (its default is {TOGETHER_DEFAULT_LR:g}), not {cmd.lr:g}."
             )
         if cmd.suffix is not None and len(cmd.suffix) > TOGETHER_SUFFIX_MAX:
             return say(
-                f"On Together `suffix=` holds at most {TOGETHER_SUFFIX_MAX} characters (I add a "
+                f"On Together AI `suffix=` holds at most {TOGETHER_SUFFIX_MAX} characters (I add a "
                 "request tag to it), got ",
                 Code(cmd.suffix),
                 ".",
@@ -132,13 +132,23 @@ def _unpriced(model: str, backend: str) -> bool:
         return False
 
 
-def price_words(*, model: str, backend: str, cost_usd: float | None, tokens: int | None) -> str:
+def price_words(
+    *,
+    model: str,
+    backend: str,
+    cost_usd: float | None,
+    tokens: int | None,
+    before_start: bool = False,
+) -> str:
     """A job's price as the bot knows it: the estimate, or the backend's own quote (labelled
-    as the backend's), or that it gave none. `$` amounts in the bot's own words."""
+    as the backend's; `before_start`, that it will quote one), or that it gave none. `$`
+    amounts in the bot's own words."""
     if not quotes_price(model, backend):
         return f"estimated {usd(cost_usd or 0)}"
     if _unpriced(model, backend):
         return f"price unknown ({label(backend)} publishes no rate the bot can read)"
+    if before_start:
+        return f"{label(backend)} quotes the price when the job starts"
     if cost_usd is None:
         return f"{label(backend)} gave no quote (cost unknown)"
     return f"{label(backend)}'s quote: {usd(cost_usd)} for {tokens or 0:,} tokens"

@@ -5,31 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+# The names and the default rule live in bot.core.backend_names (pure); re-exported here.
+from bot.core.backend_names import AZURE as AZURE
+from bot.core.backend_names import NAMES as NAMES
+from bot.core.backend_names import OPENAI as OPENAI
+from bot.core.backend_names import OPENAI_CLOSES as OPENAI_CLOSES
+from bot.core.backend_names import TOGETHER as TOGETHER
+from bot.core.backend_names import default_backend as default_backend
 from bot.core.jobs import ServiceError
 from bot.services.ports import FineTuningBackend, NotConfigured
-
-OPENAI, TOGETHER, AZURE = "openai", "together", "azure"
-NAMES = (OPENAI, TOGETHER, AZURE)
-OPENAI_CLOSES = dt.date(2027, 1, 6)  # OpenAI takes no new fine-tuning jobs from this day
 
 
 def backend_of_job_id(job_id: str) -> str:
     """The backend a remote job id belongs to, by its shape (`ftjob-…` OpenAI, `ft-…` Together);
     an `ftjob-…` id may also be Azure's: `Backends.of_job_id` asks when both are configured."""
     return TOGETHER if job_id.startswith("ft-") else OPENAI
-
-
-def default_backend(configured: tuple[str, ...], *, chosen: str | None, today: dt.date) -> str:
-    """FTBOT_DEFAULT_BACKEND when set; else OpenAI while it takes new jobs (and is configured),
-    else the first configured of Together and Azure; OpenAI when nothing else is there."""
-    if chosen:
-        return chosen
-    if OPENAI in configured and today < OPENAI_CLOSES:
-        return OPENAI
-    for name in (TOGETHER, AZURE):
-        if name in configured:
-            return name
-    return OPENAI
 
 
 class Backends:

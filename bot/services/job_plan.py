@@ -126,10 +126,10 @@ def choose_model(name: str, backend: str, today: dt.date) -> ModelInfo:
 
 
 def default_epochs_of(dataset: DatasetRecord, model: ModelInfo) -> int:
-    """The epochs `model`'s backend picks for `dataset` when none are given."""
-    if model.epochs_rule == "openai":
-        return int((dataset.report or {}).get("default_epochs") or 3)
-    return model_default_epochs(model, dataset.examples or 0)
+    """The epochs `model`'s backend picks for `dataset` when none are given: the model's own
+    rule (the report's top-level `default_epochs` is its default backend's model's, not this one's)."""
+    examples = dataset.examples or (dataset.report or {}).get("examples") or 0
+    return model_default_epochs(model, int(examples))
 
 
 def tokens_per_epoch(dataset: DatasetRecord, model: ModelInfo) -> int | None:

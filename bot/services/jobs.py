@@ -348,7 +348,8 @@ class JobService:
     # ---- stopping ----------------------------------------------------------------------------
 
     def resolve(self, reference: str, viewer: Viewer) -> JobRecord:
-        """A started job the viewer may see, by its OpenAI id or an unambiguous prefix of it.
+        """A started job the viewer may see, by its backend's own id (`ftjob-…`, `ft-…`) or an
+        unambiguous prefix of it.
 
         Jobs the viewer may not see take no part: they neither match nor make a prefix ambiguous."""
         reference = reference.strip()
@@ -375,7 +376,7 @@ class JobService:
         return started[0]
 
     def act(self, *, viewer: Viewer, action: str, reference: str) -> Message:
-        """cancel / pause / resume: the owner or an admin; anyone else is refused before OpenAI."""
+        """cancel / pause / resume: the owner or an admin; anyone else is refused before the backend is asked."""
         actor = viewer.user_id
         job = self.resolve(reference, viewer)
         self.require_modify(viewer, job)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from bot.core.jobs import KEY_VARIABLE, JobSnapshot, ServiceError
+from bot.core.backend_names import key_variable
+from bot.core.jobs import JobSnapshot, ServiceError
 from bot.core.message import Text, say
 from bot.core.models import UnknownModelError, resolve_model
 from bot.core.watch import (
@@ -64,7 +65,7 @@ def marker(job: JobRecord, kind: str, key: str) -> str:
 
 
 class JobWatcher:
-    """Polls OpenAI for the jobs being watched and keeps their threads up to date."""
+    """Polls each watched job's backend and keeps the jobs' threads up to date."""
 
     def __init__(
         self,
@@ -131,7 +132,7 @@ class JobWatcher:
     def _tell_key_refused(self, job: JobRecord, error: ServiceError) -> None:
         """One line in the job's thread (once per job, across replicas) that its backend
         refused our key: otherwise its status would just stop moving without a word."""
-        variable = KEY_VARIABLE.get(error.backend, "its API key")
+        variable = key_variable(error.backend) or "its API key"
         message = (
             f"{error.backend} refused our API key ({variable}): this job's updates wait "
             "until an admin fixes it."
@@ -228,7 +229,13 @@ class JobWatcher:
         return fresh
 
     def deliver(self, job: JobRecord, snapshot: JobSnapshot) -> None:
-        """Post the job's due notifications, each once."""
+        """Post the job's due notifications, each once, in the job's thread.
+
+        A job with no thread yet (adopted, or started where the dataset's thread is unknown,
+        whose status message is still being posted) keeps its notices recorded until it has
+        one: posted now they would land in the channel and be missing from the thread."""
+        if not (job.thread_ts or job.status_ts):
+            return
         if not self._notifications.has_due(job_id=job.id):
             return
         claimed = self._notifications.claim(

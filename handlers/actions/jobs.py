@@ -15,7 +15,7 @@ from bot.services.errors import UserError
 from handlers import ids, payloads
 from handlers.commands.dispatch import listing_page
 from handlers.deps import Deps
-from handlers.text import error_text, render
+from handlers.text import error_text, from_inert_value, render
 from handlers.views.start_form import form_for
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def register(app: App, services: Deps) -> None:
             client,
             body,
             lambda viewer, value: services.jobs.act(
-                viewer=viewer, action="cancel", reference=value
+                viewer=viewer, action="cancel", reference=from_inert_value(value)
             ),
         )
 
@@ -79,7 +79,7 @@ def register(app: App, services: Deps) -> None:
         ack()
 
         def choose(viewer: Viewer, value: str) -> Message:
-            job, model = services.inspector.choose(viewer=viewer, model=value)
+            job, model = services.inspector.choose(viewer=viewer, model=from_inert_value(value))
             services.jobs.announce(
                 job=job,
                 text=say(
@@ -100,7 +100,9 @@ def register(app: App, services: Deps) -> None:
             services,
             client,
             body,
-            lambda viewer, value: services.models.delete(viewer=viewer, model=value),
+            lambda viewer, value: services.models.delete(
+                viewer=viewer, model=from_inert_value(value)
+            ),
         )
 
     @app.action(ids.LIST_MORE)

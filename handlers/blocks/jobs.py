@@ -21,7 +21,6 @@ from bot.core.billing import BillingLine
 from bot.core.jobs import Checkpoint, JobSnapshot, status_text
 from bot.core.message import Message
 from bot.core.reports import usd
-from bot.core.start_rules import label as backend_label
 from bot.core.start_rules import price_words, quotes_price
 from handlers import ids
 from handlers.blocks.start_form import START_CALLBACK as START_CALLBACK  # moved there
@@ -32,6 +31,7 @@ from handlers.text import (
     clip,
     code,
     escape,
+    inert_value,
     plain,
     render,
     user,
@@ -49,7 +49,7 @@ def cancel_actions(job_id: str) -> ActionsBlock:
             ButtonElement(
                 text="Cancel",
                 action_id=ids.JOB_CANCEL,
-                value=clip(job_id, BUTTON_VALUE),
+                value=inert_value(job_id),
                 style="danger",
                 confirm=ConfirmObject(
                     title="Cancel this job?",
@@ -99,7 +99,7 @@ def job_blocks(
 def _on(job: JobRecord) -> str:
     """` (Together)` after the model of a job on another backend than OpenAI (OpenAI's posts
     stay as they were)."""
-    return "" if job.backend == "openai" else f" ({backend_label(job.backend)})"
+    return "" if job.backend == "openai" else f" ({backend_name(job.backend)})"
 
 
 def _epochs(epochs: int) -> str:
@@ -200,7 +200,7 @@ def cost_blocks(dataset: DatasetRecord, line: BillingLine) -> tuple[list[Block],
             f"{code(dataset.name)} on {code(line.model)}: {about}{line.billed_tokens_per_epoch:,} "
             f"tokens per epoch × {_epochs(line.epochs)} = {about}{line.billed_tokens:,} tokens"
             f"{' (an estimate: I count with an approximation of its tokenizer)' if line.tokens_estimated else ''}. "
-            f"{backend_label(line.backend)} quotes the price when the job starts."
+            f"{backend_name(line.backend)} quotes the price when the job starts."
         )
         return [SectionBlock(text=text)], text
     text = (
@@ -266,7 +266,7 @@ def checkpoint_blocks(
                 accessory=ButtonElement(
                     text="Use this checkpoint",
                     action_id=ids.CHECKPOINT_CHOOSE,
-                    value=clip(model, BUTTON_VALUE),
+                    value=inert_value(model),
                 ),
             )
         )

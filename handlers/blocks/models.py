@@ -28,11 +28,11 @@ from bot.services.models import Home, JobLine
 from handlers import ids
 from handlers.blocks.paging import footer, page
 from handlers.text import (
-    BUTTON_VALUE,
     channel,
     clip,
     code,
     escape,
+    inert_value,
     quote,
     user,
 )
@@ -199,7 +199,7 @@ def delete_confirmation(model: ModelRecord) -> tuple[list[Block], str]:
                 ButtonElement(
                     text="Delete model",
                     action_id=ids.MODEL_DELETE,
-                    value=clip(model.name, BUTTON_VALUE),
+                    value=inert_value(model.name),
                     style="danger",
                 )
             ]

@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.core.backend_names import backend_name
 from bot.core.billing import BillingLine
 from bot.core.reports import usd
 from handlers import ids
@@ -36,7 +37,6 @@ START_CALLBACK = "start_job"
 BACKEND_BLOCK = "backend"
 MAX_TEXT = 2900
 MAX_INPUT = 3000  # Slack's longest plain_text_input value
-BACKEND_NAMES = {"openai": "OpenAI", "together": "Together AI", "azure": "Azure OpenAI"}
 TRAINING_TYPES = {"lora": "LoRA (default)", "full": "Full fine-tuning"}
 TOGETHER_LR_DEFAULT = "1e-5"
 
@@ -217,7 +217,7 @@ def start_form(data: StartFormData) -> View:
             _select(
                 BACKEND_BLOCK,
                 "Backend",
-                [_option(b, BACKEND_NAMES.get(b, b)) for b in data.backends],
+                [_option(b, backend_name(b)) for b in data.backends],
                 data.backend,
                 action_id=ids.START_BACKEND,
                 dispatch=True,
@@ -232,7 +232,7 @@ def start_form(data: StartFormData) -> View:
             _select("model", "Base model", [_option(m) for m in data.models[:100]], chosen)
         )
     else:
-        name = BACKEND_NAMES.get(data.backend, data.backend)
+        name = backend_name(data.backend)
         blocks.append(SectionBlock(text=f"No base model can be trained on {name} today."))
     method = "dpo" if data.dataset.format == "dpo" else "supervised"
     blocks.append(

@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 
 from bot.core import commands
 from bot.core.access import Viewer
+from bot.core.start_rules import price_words
 from bot.services.conversation import Conversation
 from bot.services.errors import UserError
 from handlers import ids, payloads
@@ -134,8 +135,14 @@ def register(app: App, services: Deps) -> None:
             if isinstance(parsed, commands.Start):
                 try:
                     plan = services.jobs.plan(parsed, viewer_in(services, user, channel), channel)
-                    cost = plan.estimate.cost_usd
-                    estimate = f" (estimated ${cost:,.2f})"
+                    price = price_words(
+                        model=plan.model.id,
+                        backend=plan.backend,
+                        cost_usd=plan.estimate.cost_usd,
+                        tokens=None,
+                        before_start=True,
+                    )
+                    estimate = f" ({escape(price)})"
                 except UserError as error:
                     client.chat_postMessage(
                         channel=channel, thread_ts=thread, text=error_text(error)

@@ -20,6 +20,7 @@ from slack_sdk.models.views import View
 
 from bot.core import commands
 from bot.core.access import Viewer
+from bot.core.backend_names import BACKEND_NAMES
 from bot.core.models import backend_of_model, trainable_models
 from bot.core.start_rules import OPENAI_LR, TOGETHER_DEFAULT_LR, TOGETHER_LR
 from bot.core.wind_down import closing_notice
@@ -28,7 +29,6 @@ from bot.services.errors import UserError
 from handlers import ids, payloads
 from handlers.blocks.start_form import (
     BACKEND_BLOCK,
-    BACKEND_NAMES,
     START_CALLBACK,
     StartFormData,
     read_values,

@@ -299,7 +299,7 @@ def test_cancel_and_pause_resume_refused_by_name(fake: FakeTogether, ai: Togethe
         with pytest.raises(ServiceError) as info:
             ai.act(action, job_id)
         assert info.value.kind == "invalid_request"
-        assert str(info.value) == f"Together cannot {action} jobs"
+        assert str(info.value) == f"Together AI cannot {action} jobs"
     assert len(fake.calls) == calls
     with pytest.raises(ServiceError) as again:
         ai.act("cancel", job_id)
@@ -562,7 +562,9 @@ def test_errors_say_they_came_from_together() -> None:
     from bot.core.message import plain
 
     assert plain(_failure("auth", "bad key").explained) == (
-        "Together refused our API key (TOGETHER_API_KEY). Ask an admin to check it."
+        "Together AI refused our API key (TOGETHER_API_KEY). Ask an admin to check it."
     )
     text = plain(_failure("invalid_request", "no such model", param="model").explained)
-    assert text.startswith("Together rejected the request (field `model`)") and "OpenAI" not in text
+    assert (
+        text.startswith("Together AI rejected the request (field `model`)") and "OpenAI" not in text
+    )

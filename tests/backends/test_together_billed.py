@@ -16,7 +16,7 @@ from bot.backends.together_shapes import snapshot_of
         (1_230_000_000, 1.23),
         (48_000_000, 0.048),
         (1, 1e-9),
-        (0, None),  # Together has not priced it (yet): unknown, not free
+        (0, None),  # Together AI has not priced it (yet): unknown, not free
         (None, None),
         (-5, None),
         ("1230000000", None),

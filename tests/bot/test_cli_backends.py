@@ -47,7 +47,7 @@ def test_backend_together_text(tmp_path: Path) -> None:
     assert "Billing: 1 epoch (Together AI's default for 103 examples is 1)" in text
     assert (
         f"* Together AI · {LLAMA}: ~62,360 tokens × 1 epoch (estimated count: its tokenizer "
-        "isn't shipped) · Together quotes the price when the job starts"
+        "isn't shipped) · Together AI quotes the price when the job starts"
     ) in text
     assert "$0.00" not in text and "$0 " not in text
     assert "cl100k_base" in text  # the note says what the estimate is counted with
@@ -150,3 +150,30 @@ def test_validate_text_on_azure_says_the_price_is_unknown(tmp_path: Path) -> Non
 def test_validate_json_on_azure_marks_the_price_unknown(tmp_path: Path) -> None:
     got = report(TOY, "--backend", "azure", tmp_path=tmp_path)
     assert got["price"] == "unknown" and got["estimated_cost_usd"] is None
+
+
+def test_validate_with_backend_keys_never_loads_the_service_layer(tmp_path: Path) -> None:
+    """The default backend comes from bot.core (pure): an offline `validate` with two backend
+    keys set picks Together by FTBOT_DEFAULT_BACKEND without importing SQLAlchemy."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, sys\n"
+        "from bot.cli import main\n"
+        f"code = main(['validate', {DRONE!r}, '--json'])\n"
+        "print(json.dumps({'code': code, 'sql': 'sqlalchemy' in sys.modules}))\n"
+    )
+    env = {
+        "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
+        "OPENAI_API_KEY": "sk-x", "TOGETHER_API_KEY": "t-x", "FTBOT_DEFAULT_BACKEND": "together",
+    }  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert json.loads(lines[0])["backend"] == "together"
+    assert json.loads(lines[-1]) == {"code": 0, "sql": False}

@@ -50,6 +50,13 @@ def test_help_comes_from_the_table() -> None:
     ]
 
 
+def test_help_names_every_backend_where_it_applies() -> None:
+    """Shared commands are not described as OpenAI-only; `usage` gives totals per backend."""
+    summaries = {u.split()[1]: summary for u, summary, _ in commands.help_lines()}
+    assert "totals per backend" in summaries["usage"]
+    assert "Together AI" in summaries["start"]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("start d epochs=3", commands.Start("d", epochs=3)),

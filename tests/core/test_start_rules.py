@@ -104,7 +104,7 @@ def test_price_words_label_the_quote_as_the_backends() -> None:
     assert quotes_price(QWEN, "together") and not quotes_price("gpt-4o-mini-2024-07-18", "openai")
     assert (
         price_words(model=QWEN, backend="together", cost_usd=1.23, tokens=456_789)
-        == "Together's quote: $1.23 for 456,789 tokens"
+        == "Together AI's quote: $1.23 for 456,789 tokens"
     )
     assert "gave no quote" in price_words(
         model=QWEN, backend="together", cost_usd=None, tokens=None

@@ -72,7 +72,7 @@ def test_a_together_line_beside_openai_is_estimated_quoted_and_one_epoch() -> No
         "model": LLAMA.id,
         "billed_tokens_per_epoch": 8242,  # cl100k_base
         "epochs": 1,  # Together's default, not OpenAI's 20
-        "estimated_cost_usd": None,  # Together quotes it: never $0.00
+        "estimated_cost_usd": None,  # Together AI quotes it: never $0.00
         "trainable": True,
         "backend": "together",
         "price": "quote",

@@ -8,10 +8,13 @@ from typing import Any
 import pytest
 
 from handlers import ids
-from tests.e2e.conftest import Bot, wait_for
+from tests.e2e.conftest import Bot, start_bot, wait_for
 from tests.e2e.test_jobs import creates, job_posts, ready
 from tests.fakes.fake_openai import FakeOpenAI
+from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.fake_together import FakeTogether
 from tests.fakes.signing import app_mention_event, dm_message_event
+from tests.inert import check_sent
 
 pytestmark = pytest.mark.db
 
@@ -175,3 +178,44 @@ def test_the_chat_models_own_words_never_ping(bot: Bot, openai: FakeOpenAI) -> N
     reply = wait_for(lambda: bot_replies(bot, "C1", ts), what="the reply")[0]
     assert "&lt;!everyone&gt;" in reply and "<!everyone>" not in reply
     check_sent(bot.slack, users=["U1"])
+
+
+def test_a_chat_confirmed_together_start_says_together_quotes_the_price(
+    slack: FakeSlack, database_url: str, openai: FakeOpenAI
+) -> None:
+    """Together prices a job only after the upload: the confirmation says Together will quote
+    it (never "estimated $0.00"); the OpenAI start in the same chat keeps its estimate."""
+    with FakeTogether() as together:
+        bot = start_bot(
+            slack, database_url, openai,
+            TOGETHER_API_KEY="together-test-key", TOGETHER_BASE_URL=together.base_url,
+        )  # fmt: skip
+        try:
+            ready(bot)
+            confirmations = []
+            for n, (backend, ts) in enumerate(
+                [("together", "1700000300.000100"), ("openai", "1700000400.000100")]
+            ):
+                openai.chat_responder = scripted(
+                    tool_call("start", dataset="latest", backend=backend), "I need your OK first."
+                )
+                mention(bot, f"<@UBOT> train the drone dataset on {backend}", user="UREQ", ts=ts)
+                confirmations.append(
+                    wait_for(
+                        lambda ts=ts: [
+                            m
+                            for m in bot.slack.thread("C1", ts)
+                            if ids.CONFIRM_COMMAND in json.dumps(m.get("blocks") or [])
+                        ],
+                        what=f"confirmation {n}",
+                    )[0]
+                )
+        finally:
+            bot.stop()
+        assert together.calls == []  # nothing uploaded or asked before the confirmation
+    on_together, on_openai = (json.dumps(c["blocks"]) for c in confirmations)
+    assert "backend=together" in on_together
+    assert "(Together AI quotes the price when the job starts)" in on_together, on_together
+    assert "$" not in on_together
+    assert "(estimated $0.51944)" in on_openai, on_openai
+    assert check_sent(slack, users=("UREQ",), channels=("C1",)) > 0

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from handlers import ids
 from tests.e2e.conftest import Bot, start_bot, wait_for
 from tests.e2e.test_together_watch import started_elsewhere
 from tests.e2e.test_watch import run_job, thread
@@ -158,6 +159,27 @@ def test_every_listing_names_each_jobs_backend(
     # the Home tab after: each owner's recent model names its backend
     assert row(home(bot, "UADMIN"), "evil.example").endswith("· Together AI")
     assert row(home(bot, "UOWNER"), openai_model).endswith("· OpenAI")
+
+    # the Together job's checkpoint choice (its last notice; posted after the commands above
+    # most runs, so waited for): the button carries the hostile name escaped like any text, and
+    # a click on it chooses that very model
+    choice = wait_for(
+        lambda: [
+            c
+            for c in slack.calls_to("chat.postMessage")
+            if together_job in str(c.params.get("text")) and ids.CHECKPOINT_CHOOSE in str(c.params)
+        ],
+        what="the Together job's checkpoint choice",
+    )[0]
+    blocks = choice.params["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    (value,) = [b["accessory"]["value"] for b in blocks if "accessory" in b]
+    assert value == "evil/&lt;!channel&gt;-`x`-&lt;https://evil.example|login&gt;"
+    assert bot.click(ids.CHECKPOINT_CHOOSE, value, user="UADMIN") == 200
+    wait_for(
+        lambda: bot.services.inspector._models.get(EVIL_OUTPUT).chosen == EVIL_OUTPUT,  # type: ignore[union-attr]
+        what="the hostile-named model chosen",
+    )
 
     # no Together call ever went to OpenAI, and everything sent to Slack stayed inert
     assert [c for c in openai.calls if together_job in c.path] == []

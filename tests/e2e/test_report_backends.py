@@ -1,6 +1,6 @@
 """The dataset report per configured backend (product §9 "Cost"): with OpenAI and Together
 configured, the report posted in the upload's thread gives one estimate line per backend, naming
-it — Together's count labelled an estimate and its price left to Together's quote, never $0.00 —
+it — Together's count labelled an estimate and its price left to Together AI's quote, never $0.00 —
 and the stored report keeps every model's token count for the job service; with only OpenAI
 configured the report is as before."""
 
@@ -16,6 +16,7 @@ from storage.repositories import DatasetRepository
 from tests.conftest import shared
 from tests.e2e.conftest import Bot, start_bot, wait_for
 from tests.e2e.test_datasets import block_text, drop, reports
+from tests.e2e.test_jobs import ready
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.fake_together import FakeTogether
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.db
 LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
 TOGETHER_LINE = (
     f"*Together AI* · `{LLAMA}`: ~8,242 tokens × 1 epoch (estimated count: its tokenizer isn't "
-    "shipped) · Together quotes the price when the job starts"
+    "shipped) · Together AI quotes the price when the job starts"
 )
 OPENAI_LINE = "*OpenAI* · `gpt-4o-mini-2024-07-18`: 8,233 tokens × 20 epochs · $0.49398"
 
@@ -92,7 +93,7 @@ def test_together_as_default_backend_leads_the_report(
     blocks = block_text(report)
     assert blocks.index(TOGETHER_LINE) < blocks.index(OPENAI_LINE)
     assert "too_few_examples" not in blocks  # Together's rules: 5 examples are enough
-    assert "Together quotes the price when the job starts" in report["text"]
+    assert "Together AI quotes the price when the job starts" in report["text"]
     assert "$0.00" not in blocks + report["text"]
     assert stored(database_url, file["id"])["backend"] == "together"
 
@@ -113,3 +114,24 @@ def test_an_unknown_together_default_model_stops_the_start(
     with pytest.raises(SettingsError, match="FTBOT_TOGETHER_MODEL") as caught:
         both(slack, database_url, openai, together, FTBOT_TOGETHER_MODEL="org/not-a-model")
     assert not isinstance(caught.value, ModelChoiceError)
+
+
+@pytest.mark.parametrize("default", ["openai", "together"])
+def test_cost_gives_each_backend_its_own_default_epochs(
+    slack: FakeSlack, database_url: str, openai: FakeOpenAI, together: FakeTogether, default: str
+) -> None:
+    """`/finetune cost` of an OpenAI and a Together model, whichever backend is the default:
+    OpenAI's 3 epochs for 103 examples and its dollars, Together's 1 epoch and its quote."""
+    bot = both(slack, database_url, openai, together, FTBOT_DEFAULT_BACKEND=default)
+    try:
+        file = ready(bot)
+        _, on_openai = bot.command(f"cost {file['id']} model=gpt-4o-mini")
+        _, on_together = bot.command(f"cost {file['id']} model={LLAMA}")
+    finally:
+        bot.stop()
+    assert "57,716 billed tokens per epoch × 3 epochs" in on_openai["text"], on_openai
+    assert "= *$0.51944*" in on_openai["text"], on_openai
+    assert "× 1 epoch" in on_together["text"] and "3 epochs" not in on_together["text"]
+    assert "Together AI quotes the price when the job starts" in on_together["text"], on_together
+    assert "$" not in on_together["text"], on_together
+    assert together.calls == []  # an estimate is offline

@@ -34,7 +34,7 @@ TOGETHER_EVENTS = [
     "Uploading output model",
     "Job finished. Model output:",
 ]
-REFUSED = "Together refused our API key"
+REFUSED = "Together AI refused our API key"
 
 
 @pytest.fixture
@@ -176,9 +176,9 @@ def answer(bot: Bot, text: str) -> str:
 @pytest.mark.parametrize(
     ("status", "says"),
     [
-        (500, "Together did not answer properly (HTTP 500)"),
-        (429, "Together is rate-limiting us right now"),
-        (401, "Together refused our API key (TOGETHER_API_KEY)"),
+        (500, "Together AI did not answer properly (HTTP 500)"),
+        (429, "Together AI is rate-limiting us right now"),
+        (401, "Together AI refused our API key (TOGETHER_API_KEY)"),
     ],
 )
 def test_commands_about_a_together_job_while_together_fails_answer_one_line(

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,16 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from handlers import ids
+from tests.conftest import shared
 from tests.db import backend
 from tests.e2e.conftest import SECRET, wait_for
+from tests.e2e.test_jobs import job_posts
 from tests.e2e.test_together_faults import TOGETHER_EVENTS, replies
 from tests.e2e.test_together_watch import started_elsewhere
 from tests.e2e.test_watch import settled, texts
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.fake_together import FakeTogether
-from tests.fakes.signing import command_request, post
+from tests.fakes.signing import command_request, event_request, file_shared_event, post
 
 pytestmark = pytest.mark.db
 
@@ -118,6 +121,11 @@ def assert_once(slack: FakeSlack, root: dict[str, Any], job_id: str, output: str
     for message in TOGETHER_EVENTS:
         count = sum(message in t for t in texts(thread))
         assert count == 1, (message, count, texts(thread))
+        # and never outside it (a poll before the status message existed posted in the channel)
+        posts = [
+            c for c in slack.calls_to("chat.postMessage") if message in str(c.params.get("text"))
+        ]
+        assert posts and all(c.params.get("thread_ts") for c in posts), posts
     notices = [m for m in thread if m.get("reply_broadcast")]
     assert len(notices) == 1 and "<@UADMIN>" in notices[0]["text"] and output in notices[0]["text"]
     assert sum(ids.CHECKPOINT_CHOOSE in json.dumps(m.get("blocks") or []) for m in thread) == 1
@@ -195,4 +203,50 @@ def test_two_serve_processes_watch_together_jobs_on_one_postgresql_database(
         owners = connection.execute(text("select count(*) from jobs where state = 'finished'"))
         assert owners.scalar_one() == 3
     engine.dispose()
+    assert "Traceback" not in logs(tmp_path)
+
+
+@pytest.mark.skipif(backend() != "postgresql", reason="needs FTBOT_TEST_DATABASE_URL (PostgreSQL)")
+def test_one_together_start_delivered_to_two_serve_processes_starts_one_job(
+    slack: FakeSlack, together: FakeTogether, database_url: str, tmp_path: Path
+) -> None:
+    """A `start` command delivered twice (a retry) to two replicas on one PostgreSQL database at
+    once: one upload to Together, one job, one job post; one answer says it is starting, the
+    other that the request was already received."""
+    one, url_one = serve(slack, together, database_url, tmp_path)
+    two, url_two = serve(slack, together, database_url, tmp_path)
+    try:
+        file = slack.add_file(shared("drone_training.jsonl").read_bytes(), name="d.jsonl")
+        root = file["shares"]["public"]["C1"][0]["ts"]
+        post(url_one, *event_request(file_shared_event(file["id"], "C1", "U1"), secret=SECRET))
+        wait_for(lambda: "white_check_mark" in slack.reactions("C1", root), what="report")
+        slack.ensure_user("UOWNER")
+        request = command_request(
+            text=f"start {file['id']} backend=together", secret=SECRET, user_id="UOWNER",
+            trigger_id="trigger-once",
+        )  # fmt: skip
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda url: post(url, *request)[2], (url_one, url_two)))
+        try:
+            wait_for(lambda: job_posts(slack), what="the job post", timeout=60)
+        except pytest.fail.Exception:
+            pytest.fail(f"no job post; answers {answers!r}; logs:\n{logs(tmp_path)}")
+        time.sleep(2)  # time for a second creation or post, if either replica were to make one
+    finally:
+        for proc in (one, two):
+            proc.send_signal(signal.SIGTERM)
+        for proc in (one, two):
+            proc.wait(timeout=30)
+    assert len(together.calls_to("POST", "/v1/files")) == 1
+    assert len([c for c in together.calls_to("POST", "/v1/fine-tunes") if c.status == 200]) == 1
+    assert len(together.jobs) == 1
+    (job_post,) = [  # (the watcher edits the post into the job's status since)
+        c.params
+        for c in slack.calls_to("chat.postMessage")
+        if "started fine-tuning" in str(c.params.get("text"))
+    ]
+    assert job_post["thread_ts"] == root and "Together AI" in job_post["text"]
+    said = sorted(json.loads(a)["text"] for a in answers)
+    assert said[0].startswith("Starting fine-tuning of") and "Together AI" in said[0], said
+    assert said[1].startswith("That request was already received"), said
     assert "Traceback" not in logs(tmp_path)

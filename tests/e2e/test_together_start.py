@@ -69,7 +69,7 @@ def test_backend_together_uploads_once_quotes_and_gates_cancel(
     file = ready(bot)
     status, payload = bot.command(f"start {file['id']} backend=together", user="U5")
     assert status == 200, payload
-    assert "Together will quote the price after the upload" in payload["text"], payload
+    assert "Together AI will quote the price after the upload" in payload["text"], payload
     post = wait_for(lambda: job_posts(bot.slack), what="the job post")[0]
     (call,) = creates(together)
     assert call.json["model"] == DEFAULT
@@ -79,8 +79,8 @@ def test_backend_together_uploads_once_quotes_and_gates_cancel(
     ours = quotes(together)[0]
     assert together.calls.index(ours) < together.calls.index(call)
     assert ours.json["training_file"] == call.json["training_file"]
-    assert "Together's quote: $" in post["text"] and " tokens" in post["text"], post["text"]
-    assert f"`{DEFAULT}` (Together) on `drone.jsonl`" in post["text"] and "<@U5>" in post["text"]
+    assert "Together AI's quote: $" in post["text"] and " tokens" in post["text"], post["text"]
+    assert f"`{DEFAULT}` (Together AI) on `drone.jsonl`" in post["text"] and "<@U5>" in post["text"]
     assert post["thread_ts"] == file["shares"]["public"]["C1"][0]["ts"]
     assert f'"value": "{job_id}"' in json.dumps(post["blocks"])
     assert openai.calls_to("POST", "/v1/files") == [] and openai.jobs == {}
@@ -96,7 +96,7 @@ def test_backend_together_uploads_once_quotes_and_gates_cancel(
     assert creates(together)[1].json["training_file"] == call.json["training_file"]
     # pause is refused naming Together; cancel: not by another user, by the owner
     _, paused = bot.command(f"pause {job_id}", user="U5")
-    assert "Together can't pause" in paused["text"], paused
+    assert "Together AI can't pause" in paused["text"], paused
     _, refused = bot.command(f"cancel {job_id}", user="U6")
     assert "can't" in refused["text"], refused
     assert together.calls_to("POST", f"/v1/fine-tunes/{job_id}/cancel") == []
@@ -121,7 +121,7 @@ def test_model_lr_training_and_checkpoints_are_mapped(bot: Bot, together: FakeTo
     assert body["suffix"].startswith("drone-ftb")
     estimate = quotes(together)[0]
     assert estimate.json["training_type"] == {"type": "Full"} and estimate.json["n_epochs"] == 2
-    assert "Together's quote" in post["text"] and "2 epochs" in post["text"]
+    assert "Together AI's quote" in post["text"] and "2 epochs" in post["text"]
     assert "learning_rate" in json.dumps(post["blocks"])
 
 
@@ -130,11 +130,11 @@ def test_refusals_name_what_was_refused_before_any_upload(
 ) -> None:
     file = ready(bot)
     _, payload = bot.command(f"start {file['id']} model=acme/not-a-model")
-    assert "is not a model Together fine-tunes" in payload["text"] and QWEN in payload["text"]
+    assert "is not a model Together AI fine-tunes" in payload["text"] and QWEN in payload["text"]
     _, payload = bot.command(f"start {file['id']} backend=openai training=full")
     assert "OpenAI has no `training=` option" in payload["text"], payload
     _, payload = bot.command(f"start {file['id']} backend=openai model={QWEN}")
-    assert "is a Together model, not one of OpenAI's" in payload["text"], payload
+    assert "is a Together AI model, not one of OpenAI's" in payload["text"], payload
     _, payload = bot.command(f"start {file['id']} backend=together lr=0.5")
     assert "absolute learning rate" in payload["text"], payload
     _, payload = bot.command(f"start {file['id']} backend=azure")
@@ -158,7 +158,7 @@ def test_together_not_configured_is_named(
         _, payload = bot.command(f"start {file['id']} model={QWEN}")
         assert "TOGETHER_API_KEY" in payload["text"], payload
         _, payload = bot.command(f"cost {file['id']} model={QWEN}")
-        assert "Together quotes the price when the job starts" in payload["text"], payload
+        assert "Together AI quotes the price when the job starts" in payload["text"], payload
     finally:
         bot.stop()
 
@@ -188,7 +188,7 @@ def test_a_quote_above_the_threshold_waits_for_an_admin(
             lambda: [m for m in slack.messages("C1") if "must approve" in (m.get("text") or "")],
             what="the approval request",
         )[0]
-        assert "Together's quote: $" in request["text"], request["text"]
+        assert "Together AI's quote: $" in request["text"], request["text"]
         assert request["thread_ts"] == file["shares"]["public"]["C1"][0]["ts"]
         assert len(uploads(together)) == 1 and creates(together) == []
         assert len(quotes(together)) == 1
@@ -198,7 +198,7 @@ def test_a_quote_above_the_threshold_waits_for_an_admin(
         assert creates(together) == []
         assert bot.click(ids.JOB_APPROVE, key, user="UADMIN") == 200
         post = wait_for(lambda: job_posts(slack), what="the job post")[0]
-        assert "<@UREQ>" in post["text"] and "Together's quote" in post["text"]
+        assert "<@UREQ>" in post["text"] and "Together AI's quote" in post["text"]
         assert bot.click(ids.JOB_APPROVE, key, user="UADMIN") == 200
         wait_for(
             lambda: any("already approved" in text for text in ephemerals(slack)),
@@ -230,11 +230,11 @@ def test_no_quote_does_not_stop_the_job_but_needs_approval_with_a_threshold(
             lambda: [m for m in slack.messages("C1") if "must approve" in (m.get("text") or "")],
             what="the approval request",
         )[0]
-        assert "Together gave no quote" in request["text"], request["text"]
+        assert "Together AI gave no quote" in request["text"], request["text"]
         bot.click(ids.JOB_APPROVE, approval_key(request), user="UADMIN")
         wait_for(lambda: len(creates(together)) == 2, what="the approved job")
         posts = wait_for(lambda: len(job_posts(slack)) == 2 and job_posts(slack), what="posts")
-        assert any("Together gave no quote" in p["text"] for p in posts)
+        assert any("Together AI gave no quote" in p["text"] for p in posts)
         assert len(uploads(together)) == 1
     finally:
         bot.stop()
@@ -245,7 +245,7 @@ def test_no_quote_without_threshold_starts_and_says_so(bot: Bot, together: FakeT
     together.fail_next("POST", ESTIMATE, status=500, times=3)  # with the SDK's retries
     bot.command(f"start {file['id']} backend=together")
     post = wait_for(lambda: job_posts(bot.slack), what="the job post")[0]
-    assert "Together gave no quote" in post["text"], post["text"]
+    assert "Together AI gave no quote" in post["text"], post["text"]
     assert len(creates(together)) == 1
 
 
@@ -281,12 +281,12 @@ def test_upload_only_goes_to_the_default_backend_and_names_it(
             ),
             what="both answers",
         )
-        assert all("to Together: `file-" in m["text"] for m in said), said
+        assert all("to Together AI: `file-" in m["text"] for m in said), said
         assert "backend=together" in said[0]["text"]
         assert len(uploads(together)) == 1 and openai.calls_to("POST", "/v1/files") == []
         # without a model, `start` goes to the default backend too, with the same upload
         _, payload = bot.command(f"start {file['id']}")
-        assert "Together will quote" in payload["text"], payload
+        assert "Together AI will quote" in payload["text"], payload
         wait_for(lambda: creates(together), what="the job")
         assert len(uploads(together)) == 1
     finally:

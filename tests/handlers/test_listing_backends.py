@@ -155,7 +155,7 @@ def cost(backend: str, model: str, *, usd: float | None, trained: int | None, **
 
 
 def test_a_quoted_model_has_no_per_token_price() -> None:
-    assert _price(LLAMA) is None  # Together quotes each job: no rate is known offline
+    assert _price(LLAMA) is None  # Together AI quotes each job: no rate is known offline
     assert _price(MINI) == 3.0
     assert _price("no-such-model") is None
 
@@ -163,7 +163,7 @@ def test_a_quoted_model_has_no_per_token_price() -> None:
 def test_usage_totals_per_backend_and_unknown_costs_are_not_zero() -> None:
     jobs = [
         cost("openai", MINI, usd=0.9, trained=300_000),
-        cost("together", LLAMA, usd=0.06, trained=120_000),  # Together's quote recorded
+        cost("together", LLAMA, usd=0.06, trained=120_000),  # Together AI's quote recorded
         cost("together", LLAMA, usd=None, trained=80_000, owner="U2"),  # adopted: no quote
     ]
     result = usage(jobs, today=NOW.date(), price=_price)

@@ -119,7 +119,7 @@ def test_the_together_form_has_its_models_absolute_rate_and_options() -> None:
     assert "checkpoints" in blocks
     text = json.dumps(view, ensure_ascii=False)
     assert "absolute* on Together AI (default 1e-5)" in text
-    # Together quotes its own price: a token count (an estimate), never a made-up rate
+    # Together AI quotes its own price: a token count (an estimate), never a made-up rate
     assert "quotes each job's price" in text and "≈1,234 tokens per epoch" in text
     assert "$" not in text
     assert json.loads(view["private_metadata"]) == {"dataset": "F1", "backend": "together"}

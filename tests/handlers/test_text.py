@@ -11,6 +11,8 @@ from handlers.text import (
     clip,
     code,
     escape,
+    from_inert_value,
+    inert_value,
     plain,
     pre,
     quote,
@@ -139,3 +141,11 @@ def test_user_mentions_only_user_ids(given: str, mention: str) -> None:
 )
 def test_channel_links_only_conversation_ids(given: str, link: str) -> None:
     assert channel(given) == link
+
+
+@pytest.mark.parametrize("raw", [*HOSTILE, "ft:gpt-4o:acme::ckpt-step-9", "evil/<!channel>-`x`"])
+def test_button_values_are_inert_and_read_back_exactly(raw: str) -> None:
+    value = inert_value(raw)
+    assert "<" not in value and ">" not in value
+    assert from_inert_value(value) == raw
+    assert from_inert_value("ft:gpt-4o:acme::ckpt-step-9") == "ft:gpt-4o:acme::ckpt-step-9"

@@ -33,19 +33,19 @@ def test_the_quote_is_labelled_as_togethers() -> None:
     record = together_job(1.23)
     snapshot = JobSnapshot(id="ft-1", status="queued", model=QWEN)
     _, text = job_blocks(job=record, dataset=dataset("d.jsonl"), snapshot=snapshot, epochs=1)
-    assert "Together's quote: $1.23 for 456,789 tokens (1 epoch)" in text
-    assert "(Together)" in text and "Estimated cost" not in text
+    assert "Together AI's quote: $1.23 for 456,789 tokens (1 epoch)" in text
+    assert "(Together AI)" in text and "Estimated cost" not in text
     _, text = status_blocks(job=record, dataset_name="d", view=_view(), finished=False)
-    assert "Together's quote: $1.23" in text
+    assert "Together AI's quote: $1.23" in text
     _, text = approval_blocks(job=record, dataset=dataset("d.jsonl"), threshold=1.0, epochs=1)
-    assert "Together's quote: $1.23" in text and "above the $1.00 approval threshold" in text
+    assert "Together AI's quote: $1.23" in text and "above the $1.00 approval threshold" in text
 
 
 def test_no_quote_says_so() -> None:
     record = together_job(None)
     snapshot = JobSnapshot(id="ft-1", status="queued", model=QWEN)
     _, text = job_blocks(job=record, dataset=dataset("d.jsonl"), snapshot=snapshot, epochs=1)
-    assert "Together gave no quote (cost unknown)" in text and "$0" not in text
+    assert "Together AI gave no quote (cost unknown)" in text and "$0" not in text
     _, text = approval_blocks(job=record, dataset=dataset("d.jsonl"), threshold=1.0, epochs=1)
     assert "gave no quote" in text and "with the $1.00 approval threshold" in text
 
@@ -54,7 +54,7 @@ def test_cost_of_a_quoted_model_is_an_estimated_token_count() -> None:
     line = billing_line(resolve_model(QWEN), 1_000, 2, dt.date(2026, 12, 1))
     _, text = cost_blocks(dataset("d.jsonl"), line)
     assert "about 1,000 tokens per epoch × 2 epochs = about 2,000 tokens" in text
-    assert "an estimate" in text and "Together quotes the price when the job starts" in text
+    assert "an estimate" in text and "Together AI quotes the price when the job starts" in text
     assert "$" not in text
 
 
