@@ -4,6 +4,7 @@ talking to a fake Slack (and fake OpenAI) over real HTTP; tests send signed requ
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from tests.fakes.signing import (
     post,
     view_submission_request,
 )
+from tests.fakes.slack_record import ENV as RECORD_ENV
+from tests.fakes.slack_record import write_recording
 
 SECRET = "test-signing-secret"
 
@@ -126,9 +129,11 @@ def start_bot(
 
 
 @pytest.fixture
-def slack() -> Iterator[FakeSlack]:
+def slack(request: pytest.FixtureRequest) -> Iterator[FakeSlack]:
     with FakeSlack() as fake:
         yield fake
+        if os.environ.get(RECORD_ENV):  # what the bot posted, for docs/render_blocks.py
+            write_recording(fake, request.node.nodeid, os.environ[RECORD_ENV])
     assert not fake.errors, fake.errors  # the fake itself crashed: the test proved nothing
 
 
