@@ -342,3 +342,34 @@ def test_cli_writes_html_and_asks_for_a_png(tmp_path: Path) -> None:
     assert "<b>hello</b>" in html and "<script>x" not in html
     (tmp_path / "bad.json").write_text("{not json")
     assert rb.main([str(tmp_path / "bad.json")]) == 2
+
+
+@pytest.mark.skipif(rb.find_chromium() is None, reason="no Chromium (apt-get install chromium)")
+def test_in_a_real_browser_no_script_runs_and_a_png_is_made(tmp_path: Path) -> None:
+    import subprocess
+
+    planted = "<script>document.body.setAttribute('data-ran', 'yes')</script>"
+    body = (
+        rb.mrkdwn("*hi* <script>document.body.setAttribute('data-ran', 'yes')</script>") + planted
+    )
+    page = tmp_path / "p.html"
+    page.write_text(rb.page(body), encoding="utf-8")
+    dom = subprocess.run(
+        [
+            rb.find_chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "<b>hi</b>" in dom and "data-ran" in dom  # the script text is there ...
+    assert 'data-ran="yes"' not in dom  # ... and never ran, even the one planted raw
+    rb.screenshot(page, tmp_path / "p.png", height=400)
+    assert (tmp_path / "p.png").read_bytes().startswith(b"\x89PNG")
