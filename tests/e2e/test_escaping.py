@@ -78,8 +78,14 @@ def test_a_hostile_file_name_stays_inside_its_code_spans(polling: Bot, openai: F
         ],
         what="checkpoint choice",
     )
-    status = next(m for m in bot.slack.messages("C1") if m["ts"] == post["ts"])
-    assert "&lt;!channel&gt;" in json.dumps(status["blocks"]) and status["edit_count"] >= 1
+    # the status message is edited by the same poll that posts the notices, maybe just after
+    status = wait_for(
+        lambda: [
+            m for m in bot.slack.messages("C1") if m["ts"] == post["ts"] and m["edit_count"] >= 1
+        ],
+        what="the status message edited",
+    )[0]
+    assert "&lt;!channel&gt;" in json.dumps(status["blocks"])
     answers += [bot.command(text)[1] for text in ("jobs", "models", f"status {job_id}")]
     answers.append(bot.command(f"events {job_id}")[1])
     assert bot.event(app_home_opened_event("U1")) == 200
