@@ -132,6 +132,10 @@ class JobNotifier(Protocol):
         self, *, job: JobRecord, dataset: DatasetRecord, approver_id: str
     ) -> None: ...
 
+    def mark_declined(
+        self, *, job: JobRecord, dataset: DatasetRecord | None, decliner_id: str
+    ) -> None: ...
+
     def post_job_error(
         self, *, job: JobRecord, text: Message, retry: bool, elsewhere: tuple[str, ...] = ()
     ) -> None: ...
