@@ -129,7 +129,11 @@ def approval_blocks(
     """A request waiting for an admin, with Approve and Decline buttons, mentioning the
     configured admins (else "an admin": Slack's workspace admins may answer it)."""
     who = ", ".join(user(admin) for admin in admins[:MAX_ADMIN_MENTIONS])
-    ask = f"{who}: please approve or decline it." if who else "An admin must approve it."
+    ask = (
+        f"An admin ({who}) must approve or decline it."
+        if who
+        else ("An admin must approve or decline it.")
+    )
     text = (
         f"✋ {user(job.owner_id)} asks to fine-tune {code(job.model)}{_on(job)} on "
         f"{code(dataset.name)} for {_epochs(epochs)}: {_price(job)}, "
