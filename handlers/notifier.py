@@ -186,7 +186,7 @@ class SlackWatchNotifier(SlackNotifier):
     """The WatchNotifier port: status edits, thread replies, the chart and checkpoints."""
 
     def update_status(
-        self, *, job: JobRecord, dataset_name: str, view: Message, finished: bool
+        self, *, job: JobRecord, dataset_name: str | None, view: Message, finished: bool
     ) -> None:
         """Edit the job's status message in place."""
         blocks, text = status_blocks(
@@ -239,8 +239,6 @@ class SlackWatchNotifier(SlackNotifier):
     def post_adopted(self, *, job: JobRecord, adopter: str) -> str:
         """The status message of an adopted job, at the top of the channel (its thread root)."""
         view = say("*Status:* ", Text(job.status or "unknown"), " · adopted by ", Mention(adopter))
-        blocks, text = status_blocks(
-            job=job, dataset_name="a dataset started elsewhere", view=view, finished=False
-        )
+        blocks, text = status_blocks(job=job, dataset_name=None, view=view, finished=False)
         response = self._client.chat_postMessage(channel=job.channel_id, text=text, blocks=blocks)
         return str(response["ts"])

@@ -147,7 +147,7 @@ class WatchNotifier(Protocol):
     """How a watched job talks in its thread."""
 
     def update_status(
-        self, *, job: JobRecord, dataset_name: str, view: Message, finished: bool
+        self, *, job: JobRecord, dataset_name: str | None, view: Message, finished: bool
     ) -> None: ...
 
     def post_in_thread(

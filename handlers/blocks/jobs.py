@@ -245,12 +245,15 @@ def cost_blocks(dataset: DatasetRecord, line: BillingLine) -> tuple[list[Block],
 
 
 def status_blocks(
-    *, job: JobRecord, dataset_name: str, view: Message, finished: bool
+    *, job: JobRecord, dataset_name: str | None, view: Message, finished: bool
 ) -> tuple[list[Block], str]:
-    """The job's status message: who, what, status (`view`); Cancel while it runs."""
+    """The job's status message: who, what, status (`view`); Cancel while it runs. A job
+    started outside the bot (adopted) has no dataset here and no estimate: neither is shown."""
+    on = f" on {code(dataset_name)}" if dataset_name else ""
+    price = f" · {_price(job)}" if dataset_name or job.estimated_cost_usd is not None else ""
     head = (
-        f"🚀 {user(job.owner_id)} fine-tuning {code(job.model)} on {code(dataset_name)}: job "
-        f"{code(job.remote_id or '')} · {_price(job)}"
+        f"🚀 {user(job.owner_id)} fine-tuning {code(job.model)}{on}: job "
+        f"{code(job.remote_id or '')}{price}"
     )
     shown = render(view, limit=MAX_TEXT)
     blocks: list[Block] = [SectionBlock(text=head), SectionBlock(text=shown)]
