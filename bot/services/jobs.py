@@ -192,7 +192,7 @@ class JobService:
         if not self._jobs.approve(
             request_key=request_key, approver_id=actor, now=self._clock.now()
         ):
-            return _answered(self._jobs.by_key(request_key) or job)
+            return approval.answered(self._jobs.by_key(request_key) or job)
         dataset = self._datasets.by_id(job.dataset_id or 0)
         if dataset is not None:
             self._notifier.mark_approved(job=job, dataset=dataset, approver_id=actor)
@@ -200,12 +200,12 @@ class JobService:
         return say("Approved: starting the job.")
 
     def decline(self, *, viewer: Viewer, request_key: str) -> Message:
-        """An admin declines (or the requester withdraws) a request waiting for approval:
-        nothing starts, and the request's message says so once, naming the requester."""
+        """An admin declines (or the requester withdraws) a waiting request: nothing starts;
+        its message says so once."""
         job = self._job_by_key(request_key, viewer)
         self.require_modify(viewer, job)
         if not self._jobs.decline(request_key=request_key, now=self._clock.now()):
-            return _answered(self._jobs.by_key(request_key) or job)
+            return approval.answered(self._jobs.by_key(request_key) or job)
         dataset = self._datasets.by_id(job.dataset_id or 0)
         self._notifier.mark_declined(job=job, dataset=dataset, decliner_id=viewer.user_id)
         return say("Declined: nothing was started.")
@@ -443,12 +443,3 @@ class JobService:
         if job is None or not may_see(viewer, job.channel_id):
             raise UserError(say("I don't know that job request any more."))
         return job
-
-
-def _answered(job: JobRecord) -> Message:
-    """Why a request no longer waits for approval."""
-    if job.state == JobState.AWAITING_APPROVAL:
-        return say("This request is still waiting for an admin.")
-    if job.state == JobState.FAILED and job.approver_id is None:
-        return say("This request was declined: nothing was started.")
-    return say("This request was already approved.")

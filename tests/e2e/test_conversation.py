@@ -117,7 +117,11 @@ def test_cancel_on_a_confirmation_says_so_and_starts_nothing(bot: Bot, openai: F
     openai.chat_responder = scripted(tool_call("start", dataset="latest", epochs="2"))
     ts = mention(bot, "<@UBOT> train the drone dataset", user="UREQ")
     confirm = wait_for(
-        lambda: [m for m in bot.slack.thread("C1", ts) if m["ts"] != ts and m.get("blocks")],
+        lambda: [
+            m
+            for m in bot.slack.thread("C1", ts)
+            if ids.CONFIRM_DISMISS in json.dumps(m.get("blocks") or [])
+        ],
         what="confirmation",
     )[0]
     start, cancel = (b["value"] for b in confirm["blocks"][1]["elements"])
