@@ -285,7 +285,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
         datasets=datasets,
         files=files,
         backends=registry,
-        notifier=SlackJobNotifier(client=client),
+        notifier=SlackJobNotifier(client=client, admins=settings.FTBOT_ADMINS),
         clock=clock,
         executor=jobs_pool,
         policy=JobPolicy(

@@ -13,8 +13,10 @@ JOB_START_ELSEWHERE = "job_start_elsewhere"  # the wind-down path (product §9)
 # Ours.
 DATASET_UPLOAD = "dataset_upload"
 JOB_RETRY = "job_retry"
+JOB_DECLINE = "job_decline"  # the other answer to an approval request
 MODEL_DELETE = "model_delete"
 CONFIRM_COMMAND = "confirm_command"
+CONFIRM_DISMISS = "confirm_dismiss"  # the Cancel of a confirmation
 LIST_MORE = "list_more"
 START_BACKEND = "start_backend"  # the start form's backend picker
 

@@ -16,6 +16,7 @@ from handlers.blocks.jobs import (
     approval_blocks,
     approved_blocks,
     checkpoint_blocks,
+    declined_blocks,
     error_blocks,
     job_blocks,
     status_blocks,
@@ -115,6 +116,12 @@ class SlackNotifier:
 class SlackJobNotifier(SlackNotifier):
     """The JobNotifier port: job posts, approval requests and errors in the dataset's thread."""
 
+    def __init__(
+        self, *, client: WebClient, clock: Clock | None = None, admins: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(client=client, clock=clock)
+        self._admins = admins  # FTBOT_ADMINS: mentioned on approval requests
+
     def post_job(
         self, *, job: JobRecord, dataset: DatasetRecord, snapshot: JobSnapshot, epochs: int
     ) -> str:
@@ -133,7 +140,9 @@ class SlackJobNotifier(SlackNotifier):
         self, *, job: JobRecord, dataset: DatasetRecord, threshold: float, epochs: int
     ) -> str:
         """Ask admins to approve the spend; returns the message ts."""
-        blocks, text = approval_blocks(job=job, dataset=dataset, threshold=threshold, epochs=epochs)
+        blocks, text = approval_blocks(
+            job=job, dataset=dataset, threshold=threshold, epochs=epochs, admins=self._admins
+        )
         response = self._client.chat_postMessage(
             channel=job.channel_id, thread_ts=job.thread_ts, text=text, blocks=blocks
         )
@@ -147,6 +156,20 @@ class SlackJobNotifier(SlackNotifier):
         self._client.chat_update(
             channel=job.channel_id, ts=job.approval_ts, text=text, blocks=blocks
         )
+
+    def mark_declined(
+        self, *, job: JobRecord, dataset: DatasetRecord | None, decliner_id: str
+    ) -> None:
+        """Replace the buttons with who declined; the requester is mentioned (told) there."""
+        blocks, text = declined_blocks(job=job, dataset=dataset, decliner_id=decliner_id)
+        if job.approval_ts:
+            self._client.chat_update(
+                channel=job.channel_id, ts=job.approval_ts, text=text, blocks=blocks
+            )
+        else:
+            self._client.chat_postMessage(
+                channel=job.channel_id, thread_ts=job.thread_ts, text=text, blocks=blocks
+            )
 
     def post_job_error(
         self, *, job: JobRecord, text: Message, retry: bool, elsewhere: tuple[str, ...] = ()
@@ -163,7 +186,7 @@ class SlackWatchNotifier(SlackNotifier):
     """The WatchNotifier port: status edits, thread replies, the chart and checkpoints."""
 
     def update_status(
-        self, *, job: JobRecord, dataset_name: str, view: Message, finished: bool
+        self, *, job: JobRecord, dataset_name: str | None, view: Message, finished: bool
     ) -> None:
         """Edit the job's status message in place."""
         blocks, text = status_blocks(
@@ -216,8 +239,6 @@ class SlackWatchNotifier(SlackNotifier):
     def post_adopted(self, *, job: JobRecord, adopter: str) -> str:
         """The status message of an adopted job, at the top of the channel (its thread root)."""
         view = say("*Status:* ", Text(job.status or "unknown"), " · adopted by ", Mention(adopter))
-        blocks, text = status_blocks(
-            job=job, dataset_name="a dataset started elsewhere", view=view, finished=False
-        )
+        blocks, text = status_blocks(job=job, dataset_name=None, view=view, finished=False)
         response = self._client.chat_postMessage(channel=job.channel_id, text=text, blocks=blocks)
         return str(response["ts"])

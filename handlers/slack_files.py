@@ -101,7 +101,7 @@ def _stream(
             done += len(chunk)
             if done > max_bytes:
                 raise DownloadRefused(
-                    f"it is larger than the limit of {megabytes(max_bytes)} MB (FTBOT_MAX_FILE_MB)."
+                    f"it is larger than the limit of {megabytes(max_bytes)} MB (an admin can raise it)."
                 )
             digest.update(chunk)
             out.write(chunk)

@@ -174,6 +174,17 @@ class JobRepository:
             approver_id=approver_id,
         )
 
+    def decline(self, *, request_key: str, now: dt.datetime) -> bool:
+        """An admin declined the spend (or the requester withdrew it): nothing is created;
+        True only for the first answer (an approval or a decline, whichever came first)."""
+        return self._move(
+            request_key,
+            (JobState.AWAITING_APPROVAL,),
+            now,
+            state=JobState.FAILED,
+            error="declined: not approved by an admin",
+        )
+
     def start_creating(self, *, request_key: str, now: dt.datetime) -> bool:
         """Take the request for creation: True for exactly one caller (whatever retries do)."""
         return self._move(

@@ -5,6 +5,7 @@ endpoint) at request time too, since waiting would learn nothing more."""
 
 from __future__ import annotations
 
+from bot.core.jobs import JobState
 from bot.core.message import Message, say
 from bot.core.start_rules import label
 from bot.services import job_plan
@@ -59,3 +60,12 @@ def held_after_quote(
         )
         jobs.set_approval_message(request_key=job.request_key, ts=ts, now=clock.now())
     return True
+
+
+def answered(job: JobRecord) -> Message:
+    """Why a request no longer waits for approval (a second click, or the other button)."""
+    if job.state == JobState.AWAITING_APPROVAL:
+        return say("This request is still waiting for an admin.")
+    if job.state == JobState.FAILED and job.approver_id is None:
+        return say("This request was declined: nothing was started.")
+    return say("This request was already approved.")

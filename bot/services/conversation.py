@@ -16,14 +16,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core import commands
+from bot.core.backend_names import OPENAI
 from bot.core.jobs import ServiceError
+from bot.core.message import Code, Mention, Message, Part, Text, say
+from bot.core.reports import usd
+from bot.core.start_rules import label, price_words
+from bot.services.job_plan import Plan
 
 log = logging.getLogger(__name__)
 
 # Mentions and DMs when no configured backend serves FTBOT_CHAT_MODEL: commands still work.
 NO_CHAT_MODEL = (
-    "I can only follow commands here: plain-language requests need `FTBOT_CHAT_MODEL` on a "
-    "configured backend. Try `jobs mine`, or `/finetune help` for everything I do."
+    "I can only follow commands here: plain-language requests aren't set up in this workspace "
+    "(an admin can turn them on). Try `jobs mine`, or `/finetune help` for everything I do."
+)
+# What the chat model reads for a command that waits for a click: it must not repeat it (the
+# question with its buttons is the answer the user sees).
+AWAITING_CLICK = (
+    "Not run: the user is shown a question with buttons to confirm or cancel it. Don't repeat "
+    "the question or mention buttons or commands."
 )
 NEEDS_CONFIRMATION = frozenset({"start", "cancel", "delete-model"})
 MAX_ROUNDS = 4
@@ -39,9 +50,79 @@ SYSTEM = (
 class Reply:
     """What to post in the thread: a text, and commands waiting for confirmation."""
 
-    text: str
+    text: str  # empty: nothing to say besides the confirmations
     confirm: tuple[str, ...] = ()
     from_model: bool = False  # the chat model's own words: untrusted, escaped when posted
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A confirmation as the user reads it: the question, its two buttons, and what a cancel
+    leaves as it was."""
+
+    text: Message
+    yes: str
+    no: str = "Cancel"
+    unchanged: str = "nothing was done"
+
+
+def question(command: commands.Command, *, plan: Plan | None = None) -> Question:
+    """The question asked before a command that spends or deletes runs (pure)."""
+    match command:
+        case commands.Start() if plan is not None:
+            return Question(
+                _start_question(command, plan), yes="Start", unchanged="nothing was started"
+            )
+        case commands.JobAction(action="cancel", job=job):
+            return Question(
+                say("Cancel the fine-tuning job ", Code(job), "? Training stops for good."),
+                yes="Cancel the job",
+                no="Keep it",
+                unchanged="the job goes on",
+            )
+        case commands.DeleteModel(model=model):
+            return Question(
+                say("Delete the model ", Code(model), "? This can't be undone."),
+                yes="Delete",
+                no="Keep it",
+                unchanged="nothing was deleted",
+            )
+    raise ValueError(f"no question for {type(command).__name__}")
+
+
+def _start_question(command: commands.Start, plan: Plan) -> Message:
+    epochs = f"{plan.epochs} epoch{'s' if plan.epochs != 1 else ''}"
+    if plan.model.quoted or plan.model.unpriced:
+        price = price_words(
+            model=plan.model.id,
+            backend=plan.backend,
+            cost_usd=plan.estimate.cost_usd,
+            tokens=None,
+            before_start=True,
+        )
+    else:
+        price = f"≈ {usd(plan.estimate.cost_usd)}"
+    where = "" if plan.backend == OPENAI else f" ({label(plan.backend)})"
+    parts: list[Part | Message] = [
+        "Start fine-tuning ",
+        Code(plan.model.id),
+        where,
+        " on *",
+        Text(plan.dataset.name),
+        "*",
+    ]
+    if plan.validation is not None:
+        parts += [" (validated on *", Text(plan.validation.name), "*)"]
+    parts.append(f", {epochs}")
+    if command.suffix:
+        parts += [", suffix ", Code(command.suffix)]
+    parts.append(f" ({price})?")
+    return say(*parts)
+
+
+def dismissed(question: Question, actor: str) -> Message:
+    """A confirmation after a cancel: who cancelled it and what is unchanged."""
+    return say(question.text, " — cancelled by ", Mention(actor), f": {question.unchanged}.")
 
 
 def tools() -> list[dict[str, Any]]:
@@ -118,18 +199,22 @@ class Conversation:
         messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM}, *context]
         messages.append({"role": "user", "content": text})
         pending: list[str] = []
+        ran: list[str] = []  # commands run for an answer (besides those awaiting a click)
         try:
             for _ in range(MAX_ROUNDS):
                 message = self._chat(messages, tools())
                 calls = message.get("tool_calls") or []
                 if not calls:
                     answer = (message.get("content") or "").strip()
+                    if pending and not ran:
+                        # The questions are the whole answer: one message per confirmation.
+                        return Reply("", tuple(pending))
                     return Reply(answer or "Done.", tuple(pending), from_model=bool(answer))
                 messages.append(
                     {k: v for k, v in message.items() if k in ("role", "content", "tool_calls")}
                 )
                 for call in calls:
-                    result = self._tool(call, pending)
+                    result = self._tool(call, pending, ran)
                     messages.append(
                         {"role": "tool", "tool_call_id": call.get("id", ""), "content": result}
                     )
@@ -157,10 +242,10 @@ class Conversation:
             # Plain language that happens to start like a command: the model reads it.
             return None if self._chat is not None else Reply(str(error))
         if parsed_name in NEEDS_CONFIRMATION:
-            return Reply("Please confirm:", (command,))
+            return Reply("", (command,))
         return Reply(self._run(command))
 
-    def _tool(self, call: dict[str, Any], pending: list[str]) -> str:
+    def _tool(self, call: dict[str, Any], pending: list[str], ran: list[str]) -> str:
         function = call.get("function") or {}
         try:
             arguments = json.loads(function.get("arguments") or "{}")
@@ -169,6 +254,8 @@ class Conversation:
         except (ValueError, commands.UsageError) as error:
             return f"error: {error}"
         if text.split()[0] in NEEDS_CONFIRMATION:
-            pending.append(text)
-            return f"Not done yet: `{text}` needs the user's confirmation (a button is shown)."
+            if text not in pending:
+                pending.append(text)
+            return AWAITING_CLICK
+        ran.append(text)
         return self._run(text)

@@ -238,7 +238,7 @@ class DatasetIntake:
             if remote.size > self._max_bytes:
                 raise DownloadRefused(
                     f"it is {megabytes(remote.size, round_up=True)} MB and the limit is "
-                    f"{megabytes(self._max_bytes)} MB (FTBOT_MAX_FILE_MB)."
+                    f"{megabytes(self._max_bytes)} MB (an admin can raise it)."
                 )
             progress = _Progress(self._notifier, channel_id, thread_ts, remote)
             report, sha256 = self._validate(remote, progress)

@@ -192,12 +192,23 @@ class JobService:
         if not self._jobs.approve(
             request_key=request_key, approver_id=actor, now=self._clock.now()
         ):
-            return say("This request was already approved.")
+            return approval.answered(self._jobs.by_key(request_key) or job)
         dataset = self._datasets.by_id(job.dataset_id or 0)
         if dataset is not None:
             self._notifier.mark_approved(job=job, dataset=dataset, approver_id=actor)
         self._executor.submit(self._create_guarded, request_key)
         return say("Approved: starting the job.")
+
+    def decline(self, *, viewer: Viewer, request_key: str) -> Message:
+        """An admin declines (or the requester withdraws) a waiting request: nothing starts;
+        its message says so once."""
+        job = self._job_by_key(request_key, viewer)
+        self.require_modify(viewer, job)
+        if not self._jobs.decline(request_key=request_key, now=self._clock.now()):
+            return approval.answered(self._jobs.by_key(request_key) or job)
+        dataset = self._datasets.by_id(job.dataset_id or 0)
+        self._notifier.mark_declined(job=job, dataset=dataset, decliner_id=viewer.user_id)
+        return say("Declined: nothing was started.")
 
     def retry(self, *, viewer: Viewer, request_key: str) -> Message:
         """Try a failed (retryable) creation again: the requester or an admin."""

@@ -137,13 +137,15 @@ class ModelService:
             raise UserError(say(Code(name), " was deleted."))
         return record
 
+    def default_name(self, *, viewer: Viewer, channel_id: str) -> str | None:
+        """The model `try` asks when none is named: the channel's chosen checkpoint or model."""
+        return self._models.default_for_channel(channel_id) if may_see(viewer, channel_id) else None
+
     def try_model(
         self, *, viewer: Viewer, channel_id: str, model: str | None, prompt: str
     ) -> tuple[str, str]:
         """Answer `prompt` with `model` (default: the channel's chosen checkpoint or model)."""
-        name = model or (
-            self._models.default_for_channel(channel_id) if may_see(viewer, channel_id) else None
-        )
+        name = model or self.default_name(viewer=viewer, channel_id=channel_id)
         if not name:
             raise UserError(
                 say(

@@ -132,6 +132,10 @@ class JobNotifier(Protocol):
         self, *, job: JobRecord, dataset: DatasetRecord, approver_id: str
     ) -> None: ...
 
+    def mark_declined(
+        self, *, job: JobRecord, dataset: DatasetRecord | None, decliner_id: str
+    ) -> None: ...
+
     def post_job_error(
         self, *, job: JobRecord, text: Message, retry: bool, elsewhere: tuple[str, ...] = ()
     ) -> None: ...
@@ -143,7 +147,7 @@ class WatchNotifier(Protocol):
     """How a watched job talks in its thread."""
 
     def update_status(
-        self, *, job: JobRecord, dataset_name: str, view: Message, finished: bool
+        self, *, job: JobRecord, dataset_name: str | None, view: Message, finished: bool
     ) -> None: ...
 
     def post_in_thread(

@@ -314,6 +314,7 @@ class JobWatcher:
         png = loss_chart(rows, title=f"{job.remote_id} · {job.model}")
         return self._notifier.upload_chart(job=job, png=png, title=f"Loss chart · {key}")
 
-    def _dataset_name(self, job: JobRecord) -> str:
+    def _dataset_name(self, job: JobRecord) -> str | None:
+        """The dataset's name; None for a job started outside the bot (adopted)."""
         dataset = self._datasets.by_id(job.dataset_id) if job.dataset_id else None
-        return dataset.name if dataset else "a dataset started elsewhere"
+        return dataset.name if dataset else None

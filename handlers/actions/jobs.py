@@ -74,6 +74,16 @@ def register(app: App, services: Deps) -> None:
             lambda viewer, value: services.jobs.approve(viewer=viewer, request_key=value),
         )
 
+    @app.action(ids.JOB_DECLINE)
+    def handle_job_decline(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        _run(
+            services,
+            client,
+            body,
+            lambda viewer, value: services.jobs.decline(viewer=viewer, request_key=value),
+        )
+
     @app.action(ids.CHECKPOINT_CHOOSE)
     def handle_checkpoint_choose(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()

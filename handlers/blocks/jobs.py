@@ -39,6 +39,8 @@ from handlers.text import (
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
 
+MAX_ADMIN_MENTIONS = 5  # more would be a roll call: "an admin" says the rest
+
 MAX_TEXT = 2900
 
 
@@ -117,28 +119,57 @@ def _price(job: JobRecord) -> str:
 
 
 def approval_blocks(
-    *, job: JobRecord, dataset: DatasetRecord, threshold: float, epochs: int
+    *,
+    job: JobRecord,
+    dataset: DatasetRecord,
+    threshold: float,
+    epochs: int,
+    admins: Sequence[str] = (),
 ) -> tuple[list[Block], str]:
-    """A request waiting for an admin, with an Approve button."""
+    """A request waiting for an admin, with Approve and Decline buttons, mentioning the
+    configured admins (else "an admin": Slack's workspace admins may answer it)."""
+    who = ", ".join(user(admin) for admin in admins[:MAX_ADMIN_MENTIONS])
+    ask = (
+        f"An admin ({who}) must approve or decline it."
+        if who
+        else ("An admin must approve or decline it.")
+    )
     text = (
         f"✋ {user(job.owner_id)} asks to fine-tune {code(job.model)}{_on(job)} on "
         f"{code(dataset.name)} for {_epochs(epochs)}: {_price(job)}, "
         f"{'above' if job.estimated_cost_usd is not None else 'with'} the "
-        f"{usd(threshold)} approval threshold. An admin must approve it."
+        f"{usd(threshold)} approval threshold. {ask}"
     )
+    value = clip(job.request_key, BUTTON_VALUE)
     return [
         SectionBlock(text=text),
         ActionsBlock(
             elements=[
                 ButtonElement(
-                    text="Approve",
-                    action_id=ids.JOB_APPROVE,
-                    value=clip(job.request_key, BUTTON_VALUE),
-                    style="primary",
-                )
+                    text="Approve", action_id=ids.JOB_APPROVE, value=value, style="primary"
+                ),
+                ButtonElement(
+                    text="Decline", action_id=ids.JOB_DECLINE, value=value, style="danger"
+                ),
             ]
         ),
     ], text
+
+
+def declined_blocks(
+    *, job: JobRecord, dataset: DatasetRecord | None, decliner_id: str
+) -> tuple[list[Block], str]:
+    """The approval request after it was declined (or withdrawn): the requester is told."""
+    on = f" on {code(dataset.name)}" if dataset is not None else ""
+    if decliner_id == job.owner_id:
+        head = f"⏹ {user(job.owner_id)} withdrew the request to fine-tune {code(job.model)}"
+    else:
+        head = (
+            f"❌ {user(decliner_id)} declined {user(job.owner_id)}'s request to fine-tune "
+            f"{code(job.model)}"
+        )
+    text = f"{head}{_on(job)}{on} ({_price(job)}). Nothing was started."
+    return [SectionBlock(text=text)], text
 
 
 def approved_blocks(
@@ -214,12 +245,15 @@ def cost_blocks(dataset: DatasetRecord, line: BillingLine) -> tuple[list[Block],
 
 
 def status_blocks(
-    *, job: JobRecord, dataset_name: str, view: Message, finished: bool
+    *, job: JobRecord, dataset_name: str | None, view: Message, finished: bool
 ) -> tuple[list[Block], str]:
-    """The job's status message: who, what, status (`view`); Cancel while it runs."""
+    """The job's status message: who, what, status (`view`); Cancel while it runs. A job
+    started outside the bot (adopted) has no dataset here and no estimate: neither is shown."""
+    on = f" on {code(dataset_name)}" if dataset_name else ""
+    price = f" · {_price(job)}" if dataset_name or job.estimated_cost_usd is not None else ""
     head = (
-        f"🚀 {user(job.owner_id)} fine-tuning {code(job.model)} on {code(dataset_name)}: job "
-        f"{code(job.remote_id or '')} · {_price(job)}"
+        f"🚀 {user(job.owner_id)} fine-tuning {code(job.model)}{on}: job "
+        f"{code(job.remote_id or '')}{price}"
     )
     shown = render(view, limit=MAX_TEXT)
     blocks: list[Block] = [SectionBlock(text=head), SectionBlock(text=shown)]

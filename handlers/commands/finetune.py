@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -51,9 +52,15 @@ def register(app: App, services: Deps) -> None:
             services.background.submit(answer_compare, parsed, command, respond)
             return
         if isinstance(parsed, commands.Try):  # a model call can take longer than 3 s
-            what = code(parsed.model) if parsed.model else "this channel’s model"
-            ack(text=f"Asking {what}…", response_type="ephemeral")
-            services.background.submit(answer_try, parsed, command, respond)
+            name = parsed.model or services.models.default_name(
+                viewer=services.access.viewer(command["user_id"]), channel_id=command["channel_id"]
+            )
+            if name is None:  # nothing to ask: the refusal comes at once, without a model call
+                services.background.submit(answer_try, parsed, command, respond)
+                ack()
+                return
+            ack(text=f"Asking {code(name)}…", response_type="ephemeral")
+            services.background.submit(answer_try, replace(parsed, model=name), command, respond)
             return
         key = f"cmd:{command.get('trigger_id') or command.get('response_url')}"
 

@@ -10,17 +10,19 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 
 from bot.core import commands
 from bot.core.access import Viewer
-from bot.core.start_rules import price_words
-from bot.services.conversation import Conversation
+from bot.core.message import Mention, say
+from bot.services import conversation
+from bot.services.conversation import Conversation, Question
 from bot.services.errors import UserError
 from handlers import ids, payloads
+from handlers.blocks.confirm import confirmation_blocks, settled_blocks
 from handlers.commands.dispatch import run_command, run_slow
 from handlers.deps import Deps
-from handlers.text import SECTION_TEXT, code, error_text, escape
+from handlers.text import SECTION_TEXT, error_text, escape
+from handlers.text import user as mention
 
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
 CONTEXT_MESSAGES = 6
@@ -68,26 +70,6 @@ def _seal(key: bytes, channel: str, ts: str, user: str, text: str) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
-def _confirmation(text: str, user: str, estimate: str, *, seal: str | None = None) -> list[Any]:
-    question = SectionBlock(
-        text=f"<@{user}> I'm about to run {code('/finetune ' + text, limit=400)}{estimate}. "
-        "Confirm?"
-    )
-    if seal is None:
-        return [question]
-    value = json.dumps({"u": user, "t": text, "m": seal})
-    return [
-        question,
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text="Confirm", action_id=ids.CONFIRM_COMMAND, value=value, style="primary"
-                )
-            ]
-        ),
-    ]
-
-
 def register(app: App, services: Deps) -> None:
     """app_mention and DM listeners, and the confirmation button."""
     gateway = services.chat
@@ -127,41 +109,36 @@ def register(app: App, services: Deps) -> None:
             ),
         )
         reply = conversation.reply(text=text, context=context(client, channel, thread, ts))
-        shown = escape(reply.text, limit=SECTION_TEXT) if reply.from_model else reply.text
-        client.chat_postMessage(channel=channel, thread_ts=thread, text=shown)
+        if reply.text:
+            shown = escape(reply.text, limit=SECTION_TEXT) if reply.from_model else reply.text
+            client.chat_postMessage(channel=channel, thread_ts=thread, text=shown)
         for command in reply.confirm:
-            estimate = ""
-            parsed = commands.parse(command)
-            if isinstance(parsed, commands.Start):
-                try:
-                    plan = services.jobs.plan(parsed, viewer_in(services, user, channel), channel)
-                    price = price_words(
-                        model=plan.model.id,
-                        backend=plan.backend,
-                        cost_usd=plan.estimate.cost_usd,
-                        tokens=None,
-                        before_start=True,
-                    )
-                    estimate = f" ({escape(price)})"
-                except UserError as error:
-                    client.chat_postMessage(
-                        channel=channel, thread_ts=thread, text=error_text(error)
-                    )
-                    continue
-            question = f"Confirm {code('/finetune ' + command, limit=400)}?"
-            posted = client.chat_postMessage(
-                channel=channel,
-                thread_ts=thread,
-                text=question,
-                blocks=_confirmation(command, user, estimate),
-            )
-            seal = _seal(key, channel, posted["ts"], user, command)
-            client.chat_update(
-                channel=channel,
-                ts=posted["ts"],
-                text=question,
-                blocks=_confirmation(command, user, estimate, seal=seal),
-            )
+            ask(client, command, user=user, channel=channel, thread=thread)
+
+    def question_of(parsed: commands.Command, *, user: str, channel: str) -> Question:
+        """The question for a command (a start is planned as `user`: the model, the dataset,
+        the epochs and the price it would have); raises UserError."""
+        plan = None
+        if isinstance(parsed, commands.Start):
+            plan = services.jobs.plan(parsed, viewer_in(services, user, channel), channel)
+        return conversation.question(parsed, plan=plan)
+
+    def ask(client: WebClient, command: str, *, user: str, channel: str, thread: str) -> None:
+        """One message per confirmation: the question, then (once its ts is known) the sealed
+        Start and Cancel buttons."""
+        try:
+            question = question_of(commands.parse(command), user=user, channel=channel)
+        except UserError as error:
+            client.chat_postMessage(channel=channel, thread_ts=thread, text=error_text(error))
+            return
+        blocks, text = confirmation_blocks(question=question, requester=user, value=None)
+        posted = client.chat_postMessage(
+            channel=channel, thread_ts=thread, text=text, blocks=blocks
+        )
+        seal = _seal(key, channel, posted["ts"], user, command)
+        value = json.dumps({"u": user, "t": command, "m": seal})
+        blocks, text = confirmation_blocks(question=question, requester=user, value=value)
+        client.chat_update(channel=channel, ts=posted["ts"], text=text, blocks=blocks)
 
     @app.event("app_mention")
     def handle_mention(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
@@ -179,9 +156,9 @@ def register(app: App, services: Deps) -> None:
     def handle_dm(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         handle(event, body, client)
 
-    @app.action(ids.CONFIRM_COMMAND)
-    def handle_confirm(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    def answered(body: dict[str, Any], client: WebClient) -> tuple[str, str, str] | None:
+        """A click on a confirmation the bot posted here: (actor, channel, command text), or
+        None when it was refused (someone else's) or already answered (a double click)."""
         actor = body["user"]["id"]
         container = body.get("container") or {}
         channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
@@ -195,15 +172,42 @@ def register(app: App, services: Deps) -> None:
             client.chat_postEphemeral(
                 channel=channel,
                 user=actor,
-                text=f"Only <@{requester}> (who asked) or an admin can confirm this.",
+                text=f"Only {mention(requester)} (who asked) or an admin can answer this.",
             )
-            return
+            return None
+        # Start and Cancel share one key: whichever is clicked first is the answer.
         if not services.deliveries.first_time(f"confirm:{channel}:{message_ts}"):
-            return  # a double click
+            return None
+        return actor, channel, text
+
+    @app.action(ids.CONFIRM_COMMAND)
+    def handle_confirm(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        found = answered(body, client)
+        if found is None:
+            return
+        actor, channel, text = found
+        message_ts = body["container"]["message_ts"]
         result = run_as(services, text, user=actor, channel=channel, key=f"nl:{message_ts}")
+        blocks, fallback = settled_blocks(say(Mention(actor), " confirmed. ") + result)
+        client.chat_update(channel=channel, ts=message_ts, text=fallback, blocks=blocks)
+
+    @app.action(ids.CONFIRM_DISMISS)
+    def handle_dismiss(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        found = answered(body, client)
+        if found is None:
+            return
+        actor, channel, text = found
+        try:
+            parsed = commands.parse(text)
+        except commands.UsageError:
+            raise payloads.StaleButton("not a command") from None
+        try:
+            question = question_of(parsed, user=actor, channel=channel)
+        except UserError:  # the dataset is gone meanwhile: the question without its details
+            question = Question(say("Start fine-tuning?"), yes="Start", unchanged="not started")
+        blocks, fallback = settled_blocks(conversation.dismissed(question, actor))
         client.chat_update(
-            channel=channel,
-            ts=message_ts,
-            text=f"<@{actor}> confirmed {code('/finetune ' + text, limit=400)}: {result}",
-            blocks=[],
+            channel=channel, ts=body["container"]["message_ts"], text=fallback, blocks=blocks
         )

@@ -81,7 +81,8 @@ def test_exact_commands_skip_the_model_and_failures_are_friendly() -> None:
         "/finetune help" in Conversation(chat=boom, run=str).reply(text="hello?", context=[]).text
     )
     without = Conversation(chat=None, run=str).reply(text="hello?", context=[]).text
-    assert "FTBOT_CHAT_MODEL" in without and "/finetune help" in without
+    assert "an admin can turn them on" in without and "/finetune help" in without
+    assert "FTBOT_" not in without  # a setting name is for admins, not every reader
     assert "\n" not in without and "OpenAI" not in without  # any backend may serve the chat
     assert Conversation(chat=None, run=str).reply(text="start latest", context=[]).confirm == (
         "start latest",

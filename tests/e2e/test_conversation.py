@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -85,11 +86,21 @@ def test_start_needs_the_requesters_confirmation_and_starts_once(
         ],
         what="confirmation",
     )[0]
-    assert "estimated $" in json.dumps(confirm["blocks"]) and "start latest epochs=2" in json.dumps(
-        confirm["blocks"]
-    )
+    # ONE message: the question (model, dataset, epochs, price) with Start and Cancel, no
+    # command text, no "latest", nothing from the chat model besides it.
+    assert [m["ts"] for m in bot.slack.thread("C1", ts) if m["ts"] != ts] == [confirm["ts"]]
+    question = confirm["blocks"][0]["text"]["text"]
+    assert question.startswith(
+        "<@UREQ> Start fine-tuning `gpt-4o-mini-2024-07-18` on *drone.jsonl*, 2 epochs (≈ $"
+    ), question
+    assert "latest" not in question and "/finetune" not in question
+    buttons = confirm["blocks"][1]["elements"]
+    assert [(b["text"]["text"], b["action_id"]) for b in buttons] == [
+        ("Start", ids.CONFIRM_COMMAND),
+        ("Cancel", ids.CONFIRM_DISMISS),
+    ]
     assert creates(openai) == []
-    value = confirm["blocks"][1]["elements"][0]["value"]
+    value = buttons[0]["value"]
     bot.click(ids.CONFIRM_COMMAND, value, user="USOMEONE", message_ts=confirm["ts"])
     wait_for(lambda: bot.slack.calls_to("chat.postEphemeral"), what="refusal")
     assert "Only <@UREQ>" in bot.slack.calls_to("chat.postEphemeral")[0].params["text"]
@@ -99,6 +110,53 @@ def test_start_needs_the_requesters_confirmation_and_starts_once(
     assert len(creates(openai)) == 1
     assert creates(openai)[0].json["method"]["supervised"]["hyperparameters"] == {"n_epochs": 2}
     assert creates(openai)[0].json["metadata"]["slack_user"] == "UREQ"
+
+
+def test_cancel_on_a_confirmation_says_so_and_starts_nothing(bot: Bot, openai: FakeOpenAI) -> None:
+    ready(bot)
+    openai.chat_responder = scripted(tool_call("start", dataset="latest", epochs="2"))
+    ts = mention(bot, "<@UBOT> train the drone dataset", user="UREQ")
+    confirm = wait_for(
+        lambda: [
+            m
+            for m in bot.slack.thread("C1", ts)
+            if ids.CONFIRM_DISMISS in json.dumps(m.get("blocks") or [])
+        ],
+        what="confirmation",
+    )[0]
+    start, cancel = (b["value"] for b in confirm["blocks"][1]["elements"])
+    bot.click(ids.CONFIRM_DISMISS, cancel, user="USOMEONE", message_ts=confirm["ts"])
+    wait_for(lambda: bot.slack.calls_to("chat.postEphemeral"), what="refusal")
+    bot.click(ids.CONFIRM_DISMISS, cancel, user="UREQ", message_ts=confirm["ts"])
+    settled = wait_for(
+        lambda: [
+            c.params
+            for c in bot.slack.calls_to("chat.update")
+            if "cancelled by" in (c.params.get("text") or "")
+        ],
+        what="cancelled",
+    )
+    assert len(settled) == 1
+    assert settled[0]["blocks"][0]["text"]["text"].endswith(
+        "(≈ $0.3463)? — cancelled by <@UREQ>: nothing was started."
+    )
+    assert "confirm_" not in json.dumps(settled[0]["blocks"])  # no buttons left
+    # Start after Cancel (a stale message) runs nothing; nor does a second Cancel.
+    bot.click(ids.CONFIRM_COMMAND, start, user="UREQ", message_ts=confirm["ts"])
+    bot.click(ids.CONFIRM_DISMISS, cancel, user="UREQ", message_ts=confirm["ts"])
+    time.sleep(1.0)  # listeners run on a pool: give any wrongly accepted click time to act
+    assert creates(openai) == [] and job_posts(bot.slack) == []
+    assert openai.calls_to("POST", "/v1/files") == []
+    assert (
+        len(
+            [
+                c
+                for c in bot.slack.calls_to("chat.update")
+                if "cancelled by" in (c.params.get("text") or "")
+            ]
+        )
+        == 1
+    )
 
 
 def test_cancel_by_someone_else_is_refused_by_the_same_check(bot: Bot, openai: FakeOpenAI) -> None:
@@ -213,9 +271,10 @@ def test_a_chat_confirmed_together_start_says_together_quotes_the_price(
         finally:
             bot.stop()
         assert together.calls == []  # nothing uploaded or asked before the confirmation
-    on_together, on_openai = (json.dumps(c["blocks"]) for c in confirmations)
+    on_together, on_openai = (json.dumps(c["blocks"], ensure_ascii=False) for c in confirmations)
     assert "backend=together" in on_together
     assert "(Together AI quotes the price when the job starts)" in on_together, on_together
     assert "$" not in on_together
-    assert "(estimated $0.51944)" in on_openai, on_openai
+    assert "(≈ $0.51944)?" in on_openai, on_openai
+    assert "(Together AI) on *drone.jsonl*" in on_together, on_together
     assert check_sent(slack, users=("UREQ",), channels=("C1",)) > 0

@@ -166,7 +166,7 @@ def test_oversize_file_is_refused_with_a_clear_message(
             lambda: [m for m in slack.thread("C1", ts) if "limit" in (m.get("text") or "")],
             what="refusal",
         )[0]
-        assert "FTBOT_MAX_FILE_MB" in message["text"] and "toy.jsonl" in message["text"]
+        assert "(an admin can raise it)" in message["text"] and "toy.jsonl" in message["text"]
         wait_for(lambda: "x" in slack.reactions("C1", ts), what="failed reaction")
         assert slack.downloads == []  # refused before downloading anything
         assert reports(slack) == []

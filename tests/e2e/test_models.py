@@ -58,7 +58,9 @@ def ask(bot: Bot, text: str, *, user: str = "U1", channel: str = "C1") -> dict[s
             ],
             what="the answer",
         )[-1]
-    return json.loads(request.body)
+    answer: dict[str, Any] = json.loads(request.body)
+    answer["_ack"] = first  # the immediate answer ("Asking `model`…")
+    return answer
 
 
 def test_try_uses_the_chosen_checkpoint(trained: tuple[Bot, str], openai: FakeOpenAI) -> None:
@@ -67,6 +69,7 @@ def test_try_uses_the_chosen_checkpoint(trained: tuple[Bot, str], openai: FakeOp
     # no choice yet: the channel's latest model
     answer = ask(bot, "try What's the weather like?")
     assert answer["text"].startswith(f"{model}: answer from {model}")
+    assert answer["_ack"] == f"Asking `{model}`…"  # the model by name, not a placeholder
     sent = openai.calls_to("POST", "/v1/chat/completions")[-1].json
     assert sent["messages"] == [{"role": "user", "content": "What's the weather like?"}]
     # the owner picks step 10; later an admin picks step 20: try follows
@@ -75,7 +78,9 @@ def test_try_uses_the_chosen_checkpoint(trained: tuple[Bot, str], openai: FakeOp
         lambda: bot.services.inspector._models.listing()[0].chosen == f"{model}:ckpt-step-10",
         what="choice",
     )
-    assert ask(bot, "try hello")["text"].startswith(f"{model}:ckpt-step-10:")
+    chosen = ask(bot, "try hello")
+    assert chosen["text"].startswith(f"{model}:ckpt-step-10:")
+    assert chosen["_ack"] == f"Asking `{model}:ckpt-step-10`…"
     bot.click(ids.CHECKPOINT_CHOOSE, f"{model}:ckpt-step-20", user="UADMIN")
     wait_for(
         lambda: bot.services.inspector._models.listing()[0].chosen == f"{model}:ckpt-step-20",
