@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from bot.core import fmt
 from bot.core.message import Code, Conversation, Mention, Message, Text, When
 
 # Slack's limits (characters), from the Block Kit reference.
@@ -26,6 +27,13 @@ MESSAGE_TEXT = 40_000
 CODE_LIMIT = 200  # an inline name or id longer than this is shortened with …
 
 ELLIPSIS = "…"
+# Slack's `<!date^…^TOKENS|fallback>` per `When.style` (the reader's time zone and clock).
+DATE_TOKENS = {
+    "time": "{time}",
+    "time_secs": "{time_secs}",
+    "date_time": "{date_short_pretty} {time}",
+    "date_time_secs": "{date_short_pretty} {time_secs}",
+}
 BACKTICK = "\u02cb"  # ˋ MODIFIER LETTER GRAVE ACCENT: looks like ` but never ends a code span
 _LONGEST_ENTITY = len("&amp;")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
@@ -86,6 +94,11 @@ def plain(text: str, *, limit: int) -> str:
     return clip(_CONTROL.sub(" ", text), limit)
 
 
+def money(amount: float) -> str:
+    """A dollar amount for mrkdwn, as `bot.core.fmt.usd` writes it (`< $0.01` escaped)."""
+    return escape(fmt.usd(amount))
+
+
 def user(user_id: str) -> str:
     """A mention of a Slack user id (`<@U…>`); anything not shaped like one is escaped text."""
     return f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else escape(user_id, limit=CODE_LIMIT)
@@ -116,8 +129,8 @@ def render(message: Message | str, *, limit: int = SECTION_TEXT) -> str:
                 out.append(user(user_id))
             case Conversation(conversation_id):
                 out.append(channel(conversation_id))
-            case When(epoch, fallback):
-                out.append(f"<!date^{int(epoch)}^{{time}}|{escape(fallback)}>")
+            case When(epoch, fallback, style):
+                out.append(f"<!date^{int(epoch)}^{DATE_TOKENS[style]}|{escape(fallback)}>")
     return clip("".join(out), limit)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +42,18 @@ class Conversation:
     conversation_id: str
 
 
+WhenStyle = Literal["time", "time_secs", "date_time", "date_time_secs"]
+
+
 @dataclass(frozen=True, slots=True)
 class When:
-    """A moment, shown in the reader's own time zone where the chat can."""
+    """A moment, shown in the reader's own time zone where the chat can; `fallback` where it
+    cannot (readable UTC, e.g. `14:20 UTC`: `bot.core.fmt.moment` builds both). `style`: the
+    time alone, or with its day (`date_time`), optionally to the second."""
 
     epoch: int
     fallback: str
+    style: WhenStyle = "time"
 
 
 Part = str | Text | Code | Mention | Conversation | When
@@ -93,6 +100,9 @@ def plain(message: Message) -> str:
             case Conversation(conversation_id):
                 out.append(f"#{conversation_id}")
             case When(epoch, fallback):
-                moment = dt.datetime.fromtimestamp(epoch, dt.UTC)
-                out.append(f"{fallback} ({moment:%Y-%m-%d %H:%M} UTC)")
+                if fallback.endswith("UTC"):
+                    out.append(fallback)
+                else:
+                    moment = dt.datetime.fromtimestamp(epoch, dt.UTC)
+                    out.append(f"{fallback} ({moment:%Y-%m-%d %H:%M} UTC)")
     return "".join(out)

@@ -9,6 +9,8 @@ from typing import Any
 from bot.core.backend_names import backend_name as backend_name
 from bot.core.billing import BillingLine
 from bot.core.datasets import MAX_NESTING
+from bot.core.fmt import plural
+from bot.core.fmt import usd as usd
 
 MAX_LINES = 20
 MIB = 1024 * 1024
@@ -58,7 +60,7 @@ ESTIMATED_COUNT = "estimated count: its tokenizer isn't shipped"
 
 def epochs_text(epochs: int) -> str:
     """'1 epoch', '3 epochs'."""
-    return f"{epochs:,} epoch{'' if epochs == 1 else 's'}"
+    return plural(epochs, "epoch")
 
 
 def price_text(line: BillingLine) -> str:
@@ -89,13 +91,6 @@ FORMAT_NAMES = {
     "prompt_completion": "prompt–completion (legacy models)",
     "dpo": "preference pairs (DPO)",
 }
-
-
-def usd(amount: float) -> str:
-    """Dollars with cents; below one dollar, up to five decimals (e.g. $0.49398)."""
-    if amount >= 1:
-        return f"${amount:,.2f}"
-    return "$" + (f"{amount:.5f}".rstrip("0").rstrip(".") or "0")
 
 
 def megabytes(size: int, *, round_up: bool = False) -> str:

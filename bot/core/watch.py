@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.core.fmt import duration, moment, relative, usd
 from bot.core.jobs import TERMINAL, JobSnapshot, backend_title, status_text
-from bot.core.message import Code, Mention, Message, Part, Text, When, say
+from bot.core.message import Code, Mention, Message, Part, Text, say
 
 BAR_WIDTH = 20
 ELAPSED_STEP_S = 600
@@ -155,11 +156,16 @@ def progress_bar(step: int, total: int) -> str:
     return f"{'▓' * filled}{'░' * (BAR_WIDTH - filled)} {share:.0%} ({step:,}/{total:,} steps)"
 
 
-def _duration(seconds: float) -> str:
-    seconds = max(int(seconds), 0)
-    hours, rest = divmod(seconds, 3600)
-    minutes = rest // 60
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {seconds % 60:02d}s"
+def finish_words(estimated_finish: int, now: int) -> Message:
+    """`finishes around 14:20 (in 12 min)` (with its day when not today); a job past its
+    estimate `was expected to finish around 14:20`."""
+    at = moment(estimated_finish, now)
+    if estimated_finish < now - 60:
+        return say("was expected to finish around ", at)
+    left = estimated_finish - now
+    if left >= 20 * 60:  # coarse when far off, so the status message isn't edited every minute
+        left = round(left / 300) * 300
+    return say("finishes around ", at, f" ({relative(left)})")
 
 
 def status_view(snapshot: JobSnapshot, metrics: Metrics, now: int) -> Message:
@@ -185,10 +191,12 @@ def status_view(snapshot: JobSnapshot, metrics: Metrics, now: int) -> Message:
         elapsed = end - snapshot.created_at
         if not snapshot.finished:
             elapsed -= elapsed % ELAPSED_STEP_S
-        times.append(f"elapsed {_duration(elapsed)}")
+        shown = duration(elapsed)
+        if not snapshot.finished and elapsed < ELAPSED_STEP_S:
+            shown = f"under {duration(ELAPSED_STEP_S)}"
+        times.append(f"elapsed {shown}")
     if snapshot.estimated_finish and not snapshot.finished:
-        finish = When(snapshot.estimated_finish, "soon")
-        times += [" · " if times else "", "expected to finish ", finish]
+        times += [" · " if times else "", *finish_words(snapshot.estimated_finish, now).parts]
     if times:
         lines.append(say(*times))
     joined: list[Part | Message] = []
@@ -317,7 +325,7 @@ def completion_text(
     (`backend`: the job's, named where the backend's own words or support are meant)."""
     took = ""
     if snapshot.created_at and snapshot.finished_at:
-        took = f" in {_duration(snapshot.finished_at - snapshot.created_at)}"
+        took = f" in {duration(snapshot.finished_at - snapshot.created_at)}"
     job = say(Mention(owner_id), " fine-tuning job ", Code(snapshot.id))
     if snapshot.status == "succeeded":
         tokens = snapshot.trained_tokens
@@ -328,8 +336,10 @@ def completion_text(
             text += f" Trained tokens: {tokens:,}."
             if usd_per_1m is not None:
                 actual = tokens * usd_per_1m / 1_000_000
-                estimate = f" (estimated ${estimated_cost:,.2f})" if estimated_cost else ""
-                text += f" Actual cost: ${actual:,.2f}{estimate}."
+                text += say(" Actual cost: ", Text(usd(actual)))
+                if estimated_cost:
+                    text += say(" (estimated ", Text(usd(estimated_cost)), ")")
+                text += "."
         return text
     if snapshot.status == "failed":
         title = backend_title(backend)

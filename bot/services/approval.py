@@ -5,8 +5,9 @@ endpoint) at request time too, since waiting would learn nothing more."""
 
 from __future__ import annotations
 
+from bot.core.fmt import usd
 from bot.core.jobs import JobState
-from bot.core.message import Message, say
+from bot.core.message import Message, Text, say
 from bot.core.start_rules import label
 from bot.services import job_plan
 from bot.services.job_plan import Plan
@@ -29,13 +30,16 @@ def held_answer(plan: Plan, threshold: float) -> Message:
     """The requester's answer when the request waits for an admin."""
     if plan.model.unpriced:
         return say(
-            f"{label(plan.backend)} publishes no price the bot can read, so with the "
-            f"${threshold:,.2f} approval threshold set I asked an admin to approve it in the "
-            "dataset's thread."
+            f"{label(plan.backend)} publishes no price the bot can read, so with the ",
+            Text(usd(threshold)),
+            " approval threshold set I asked an admin to approve it in the dataset's thread.",
         )
     return say(
-        f"The estimate (${plan.estimate.cost_usd:,.2f}) is above the ${threshold:,.2f} approval "
-        "threshold: I asked an admin to approve it in the dataset's thread."
+        "The estimate (",
+        Text(usd(plan.estimate.cost_usd)),
+        ") is above the ",
+        Text(usd(threshold)),
+        " approval threshold: I asked an admin to approve it in the dataset's thread.",
     )
 
 

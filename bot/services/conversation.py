@@ -116,7 +116,7 @@ def _start_question(command: commands.Start, plan: Plan) -> Message:
     parts.append(f", {epochs}")
     if command.suffix:
         parts += [", suffix ", Code(command.suffix)]
-    parts.append(f" ({price})?")
+    parts += [" (", Text(price), ")?"]  # "< $0.01" holds a "<": a value, escaped
     return say(*parts)
 
 

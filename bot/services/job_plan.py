@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from bot.core.billing import BillingLine, billing_line, model_default_epochs
 from bot.core.command_types import Start
-from bot.core.message import Code, Message, Part, say
+from bot.core.fmt import usd
+from bot.core.message import Code, Message, Part, Text, say
 from bot.core.models import (
     ModelInfo,
     UnknownModelError,
@@ -200,10 +201,13 @@ def start_answer(plan: Plan, threshold: float | None) -> Message:
     if plan.model.quoted:
         name = label(plan.backend)
         gate = (
-            f" If the quote is above the ${threshold:,.2f} approval threshold, an admin "
-            "approves it first."
+            say(
+                " If the quote is above the ",
+                Text(usd(threshold)),
+                " approval threshold, an admin approves it first.",
+            )
             if threshold is not None
-            else ""
+            else say()
         )
         return say(
             "Starting fine-tuning of ",
@@ -211,15 +215,17 @@ def start_answer(plan: Plan, threshold: float | None) -> Message:
             f" on {name} with ",
             Code(plan.dataset.name),
             f" ({epochs}). {name} will quote the price after the upload; I'll post the job "
-            f"and the quote in the dataset's thread.{gate}",
+            "and the quote in the dataset's thread.",
+            gate,
         )
     return say(
         "Starting fine-tuning of ",
         Code(plan.model.id),
         " on ",
         Code(plan.dataset.name),
-        f" ({epochs}, estimated ${plan.estimate.cost_usd:,.2f}). I'll post the job in the "
-        "dataset's thread.",
+        f" ({epochs}, estimated ",
+        Text(usd(plan.estimate.cost_usd)),
+        "). I'll post the job in the dataset's thread.",
     )
 
 

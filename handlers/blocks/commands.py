@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.core.commands import help_lines
+from bot.core.fmt import plural
 from bot.core.wind_down import help_note
 from bot.services.backends import OPENAI_CLOSES
 from handlers.blocks.paging import footer, page
@@ -54,8 +55,8 @@ def datasets_blocks(
     header = f"*Datasets in {channel(channel_id)}* ({len(records):,})"
     blocks: list[Block] = [SectionBlock(text=header)]
     for record in page(records, offset):
-        examples = f"{record.examples:,} examples" if record.examples is not None else "—"
-        tokens = f"{record.total_tokens:,} tokens" if record.total_tokens is not None else "—"
+        examples = plural(record.examples, "example") if record.examples is not None else "—"
+        tokens = plural(record.total_tokens, "token") if record.total_tokens is not None else "—"
         blocks.append(
             SectionBlock(
                 text=f"{code(record.name)} · {_verdict(record)}\n{examples} · {tokens} · "
@@ -63,5 +64,5 @@ def datasets_blocks(
             )
         )
     blocks += footer(kind="datasets", scope=channel_id, total=len(records), offset=offset)
-    text = f"{len(records):,} datasets in this channel"
+    text = f"{plural(len(records), 'dataset')} in this channel"
     return blocks, text

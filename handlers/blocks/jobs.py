@@ -18,9 +18,9 @@ from slack_sdk.models.blocks import (
 
 from bot.core.backend_names import backend_name
 from bot.core.billing import BillingLine
+from bot.core.fmt import plural
 from bot.core.jobs import Checkpoint, JobSnapshot, status_text
 from bot.core.message import Message
-from bot.core.reports import usd
 from bot.core.start_rules import price_words, quotes_price
 from handlers import ids
 from handlers.blocks.start_form import START_CALLBACK as START_CALLBACK  # moved there
@@ -32,6 +32,7 @@ from handlers.text import (
     code,
     escape,
     inert_value,
+    money,
     plain,
     render,
     user,
@@ -71,7 +72,7 @@ def job_blocks(
     *, job: JobRecord, dataset: DatasetRecord, snapshot: JobSnapshot, epochs: int
 ) -> tuple[list[Block], str]:
     """The job's post in the dataset's thread, with a Cancel button."""
-    cost = usd(job.estimated_cost_usd or 0)
+    cost = money(job.estimated_cost_usd or 0)
     head = (
         f"🚀 {user(job.owner_id)} started fine-tuning {code(job.model)}{_on(job)} on "
         f"{code(dataset.name)}: job {code(snapshot.id)} ({escape(status_text(snapshot.status), limit=100)})."
@@ -105,16 +106,18 @@ def _on(job: JobRecord) -> str:
 
 
 def _epochs(epochs: int) -> str:
-    return f"{epochs} epoch{'s' if epochs != 1 else ''}"
+    return plural(epochs, "epoch")
 
 
 def _price(job: JobRecord) -> str:
     """`estimated $1.23`, `Together's quote: $1.23 for 456 tokens` or that it gave none."""
-    return price_words(
-        model=job.model,
-        backend=job.backend,
-        cost_usd=job.estimated_cost_usd,
-        tokens=job.estimated_tokens,
+    return escape(
+        price_words(
+            model=job.model,
+            backend=job.backend,
+            cost_usd=job.estimated_cost_usd,
+            tokens=job.estimated_tokens,
+        )
     )
 
 
@@ -138,7 +141,7 @@ def approval_blocks(
         f"✋ {user(job.owner_id)} asks to fine-tune {code(job.model)}{_on(job)} on "
         f"{code(dataset.name)} for {_epochs(epochs)}: {_price(job)}, "
         f"{'above' if job.estimated_cost_usd is not None else 'with'} the "
-        f"{usd(threshold)} approval threshold. {ask}"
+        f"{money(threshold)} approval threshold. {ask}"
     )
     value = clip(job.request_key, BUTTON_VALUE)
     return [
@@ -236,8 +239,8 @@ def cost_blocks(dataset: DatasetRecord, line: BillingLine) -> tuple[list[Block],
         return [SectionBlock(text=text)], text
     text = (
         f"{code(dataset.name)} on {code(line.model)}: {line.billed_tokens_per_epoch:,} billed tokens per "
-        f"epoch × {line.epochs} epochs = {line.billed_tokens:,} tokens × "
-        f"${line.usd_per_1m:,.2f}/1M = *{usd(line.cost_usd)}*"
+        f"epoch × {_epochs(line.epochs)} = {line.billed_tokens:,} tokens × "
+        f"{money(line.usd_per_1m)}/1M = *{money(line.cost_usd)}*"
     )
     if not line.trainable:
         text += f" (this model was shut down on {line.shutdown})"

@@ -19,6 +19,7 @@ from slack_sdk.models.views import View
 
 from bot.core.backend_names import backend_name
 from bot.core.compare import normalise
+from bot.core.fmt import plural
 from bot.core.jobs import status_text
 from bot.core.models import inference_notice
 from bot.core.usage import Tally, Usage
@@ -33,6 +34,7 @@ from handlers.text import (
     code,
     escape,
     inert_value,
+    money,
     quote,
     user,
 )
@@ -117,15 +119,15 @@ def models_blocks(
             )
         )
     blocks += footer(kind="models", scope="", total=len(models), offset=offset)
-    return blocks, f"{len(models):,} fine-tuned models"
+    return blocks, plural(len(models), "fine-tuned model")
 
 
-def _cost(usd: float, *, known: int, unknown: int) -> str:
+def _cost(amount: float, *, known: int, unknown: int) -> str:
     """`$1.23`, `$1.23 + 2 unknown`, or `cost unknown` when no job's cost is known (never $0.00
     for a cost the bot cannot know)."""
     if unknown and not known:
         return "cost unknown"
-    return f"${usd:,.2f}" + (f" + {unknown:,} unknown" if unknown else "")
+    return money(amount) + (f" + {unknown:,} unknown" if unknown else "")
 
 
 def _row(label: str, t: Tally) -> str:
@@ -133,7 +135,7 @@ def _row(label: str, t: Tally) -> str:
     priced = t.jobs - t.unpriced  # at least the jobs whose actual cost is known
     actual = _cost(t.actual_usd, known=priced, unknown=t.unpriced)
     return (
-        f"{label}: {t.jobs:,} jobs · estimated {t.estimated_tokens:,} tokens {estimated} · "
+        f"{label}: {plural(t.jobs, 'job')} · estimated {t.estimated_tokens:,} tokens {estimated} · "
         f"actual {t.trained_tokens:,} tokens {actual}"
     )
 
@@ -175,8 +177,8 @@ def usage_blocks(result: Usage) -> tuple[list[Block], str]:
     ]
     total = sum(t.estimated_usd for t in result.by_user.values())
     unknown = sum(t.unestimated for t in result.by_user.values())
-    more = f" (+ {unknown:,} jobs without an estimate)" if unknown else ""
-    return blocks, f"Fine-tuning usage: ${total:,.2f} estimated in all{more}"
+    more = f" (+ {plural(unknown, 'job')} without an estimate)" if unknown else ""
+    return blocks, f"Fine-tuning usage: {money(total)} estimated in all{more}"
 
 
 def try_blocks(model: str, prompt: str, answer: str) -> tuple[list[Block], str]:
@@ -234,7 +236,7 @@ def home_view(home: Home, *, now: dt.datetime, commands: Sequence[tuple[str, str
 def _dataset_line(dataset: DatasetRecord) -> SectionBlock:
     verdict = "✅" if dataset.valid else "⚠️"
     return SectionBlock(
-        text=f"{verdict} {code(dataset.name)} · {dataset.examples or 0:,} examples · "
+        text=f"{verdict} {code(dataset.name)} · {plural(dataset.examples or 0, 'example')} · "
         f"{dataset.total_tokens or 0:,} tokens · {channel(dataset.channel_id)}"
     )
 
@@ -243,13 +245,13 @@ def comparison_blocks(result: Comparison) -> tuple[list[Block], str]:
     """The side-by-side table with match rates and the comparison's token cost."""
     summary = (
         f"*{code(result.tuned_model)}* vs base *{code(result.base_model)}* on "
-        f"{len(result.outcomes)} examples of {code(result.dataset)}\n"
+        f"{plural(len(result.outcomes), 'example')} of {code(result.dataset)}\n"
         f"• exact match: fine-tuned {result.tuned.rate(result.tuned.exact)} · base "
         f"{result.base.rate(result.base.exact)}\n"
         f"• normalised match: fine-tuned {result.tuned.rate(result.tuned.normalised)} · base "
         f"{result.base.rate(result.base.normalised)}\n"
         f"• tokens: {result.prompt_tokens:,} in, {result.completion_tokens:,} out · about "
-        f"${result.cost_usd:,.4f}"
+        f"{money(result.cost_usd)}"
     )
     blocks: list[Block] = [SectionBlock(text=summary)]
     for outcome in result.outcomes[:14]:

@@ -72,9 +72,7 @@ def report_text(name: str, report: DatasetReport) -> str:
         return (
             f"{head}{epochs_text(line.epochs)} on {escape(line.model)}; {escape(price_text(line))}"
         )
-    return (
-        f"{head}estimated {usd(line.cost_usd)} on {escape(line.model)} ({epochs_text(line.epochs)})"
-    )
+    return f"{head}estimated {escape(usd(line.cost_usd))} on {escape(line.model)} ({epochs_text(line.epochs)})"
 
 
 def _issues(title: str, issues: dict[str, IssueSummary], texts: dict[str, str], unit: str) -> str:

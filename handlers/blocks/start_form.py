@@ -28,9 +28,9 @@ from slack_sdk.models.views import View
 
 from bot.core.backend_names import backend_name
 from bot.core.billing import BillingLine
-from bot.core.reports import usd
+from bot.core.reports import epochs_text
 from handlers import ids
-from handlers.text import OPTION_TEXT, OPTION_VALUE, clip, code, plain
+from handlers.text import OPTION_TEXT, OPTION_VALUE, clip, code, money, plain
 from storage.repositories import DatasetRecord
 
 START_CALLBACK = "start_job"
@@ -163,8 +163,8 @@ def _cost_rows(data: StartFormData) -> str:
         else:
             per_epoch = line.cost_usd / line.epochs if line.epochs else 0
             lines.append(
-                f"• {code(line.model)}: {usd(line.cost_usd)} for {line.epochs} epochs "
-                f"({usd(per_epoch)} per epoch)"
+                f"• {code(line.model)}: {money(line.cost_usd)} for {epochs_text(line.epochs)} "
+                f"({money(per_epoch)} per epoch)"
             )
     return "\n".join(lines)
 

@@ -42,7 +42,9 @@ def run_command(
             done = services.jobs.act(viewer=viewer, action=parsed.action, reference=parsed.job)
             return [], render(done)
         case commands.Events():
-            return events_blocks(*services.inspector.events(parsed.job, parsed.count, viewer))
+            job_id, events, backend = services.inspector.events(parsed.job, parsed.count, viewer)
+            now = int(services.clock.now().timestamp())
+            return events_blocks(job_id, events, backend, now=now)
         case commands.JobQuery(what="status"):
             return status_answer_blocks(services.inspector.status(parsed.job, viewer))
         case commands.JobQuery(what="checkpoints"):

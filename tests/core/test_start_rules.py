@@ -111,5 +111,5 @@ def test_price_words_label_the_quote_as_the_backends() -> None:
     )
     assert (
         price_words(model="gpt-4o-mini-2024-07-18", backend="openai", cost_usd=0.5, tokens=9)
-        == "estimated $0.5"
+        == "estimated $0.50"
     )

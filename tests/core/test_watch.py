@@ -15,6 +15,7 @@ from bot.core.watch import (
     Metrics,
     Notice,
     completion_text,
+    finish_words,
     metrics_from,
     metrics_from_dict,
     metrics_to_dict,
@@ -279,34 +280,65 @@ T0 = 1_700_000_000
             "*Status:* running\nvalidation loss 0.2500 · validation accuracy 50.0%",
         ),
         # elapsed time while running: in whole 10 minutes, so an idle job needs no edit
-        (snapshot(created_at=T0), Metrics(), T0 + 599, "*Status:* running\nelapsed 0m 00s"),
-        (snapshot(created_at=T0), Metrics(), T0 + 3725, "*Status:* running\nelapsed 1h 00m"),
+        (snapshot(created_at=T0), Metrics(), T0 + 599, "*Status:* running\nelapsed under 10 min"),
+        (snapshot(created_at=T0), Metrics(), T0 + 3725, "*Status:* running\nelapsed 1 h"),
         (
             snapshot(created_at=T0, estimated_finish=T0 + 7200),
             Metrics(),
             T0 + 60,
             "*Status:* running\n"
-            f"elapsed 0m 00s · expected to finish <!date^{T0 + 7200}^{{time}}|soon>",
+            "elapsed under 10 min · finishes around "
+            f"<!date^{T0 + 7200}^{{date_short_pretty}} {{time}}|2023-11-15 00:13 UTC> (in 2 h)",
         ),
         # finished: the exact duration, no estimate
         (
             snapshot("succeeded", created_at=T0, finished_at=T0 + 3725, estimated_finish=T0),
             Metrics(),
             T0 + 10**6,
-            "*Status:* succeeded\nelapsed 1h 02m",
+            "*Status:* succeeded\nelapsed 1 h 2 min",
         ),
         (
             snapshot("cancelled", created_at=T0, finished_at=T0 + 125),
             Metrics(),
             T0 + 10**6,
-            "*Status:* cancelled\nelapsed 2m 05s",
+            "*Status:* cancelled\nelapsed 2 min 5 s",
         ),
         # a clock behind the job's creation never shows negative time
-        (snapshot(created_at=T0), Metrics(), T0 - 500, "*Status:* running\nelapsed 0m 00s"),
+        (snapshot(created_at=T0), Metrics(), T0 - 500, "*Status:* running\nelapsed under 10 min"),
     ],
 )
 def test_status_view(job: JobSnapshot, latest: Metrics, now: int, expected: str) -> None:
     assert render(status_view(job, latest, now)) == expected
+
+
+NOON = 1_700_049_600  # 2023-11-15 12:00 UTC
+
+
+@pytest.mark.parametrize(
+    ("finish", "expected"),
+    [
+        (
+            NOON + 12 * 60 + 20,
+            f"finishes around <!date^{NOON + 740}^{{time}}|12:12 UTC> (in 12 min)",
+        ),
+        (NOON + 30, f"finishes around <!date^{NOON + 30}^{{time}}|12:00 UTC> (any moment now)"),
+        # far off: in 5-minute steps, so the status message isn't edited every minute
+        (
+            NOON + 3_900 + 100,
+            f"finishes around <!date^{NOON + 4000}^{{time}}|13:06 UTC> (in 1 h 5 min)",
+        ),
+        # another day: with its date, in the reader's zone and in the fallback
+        (
+            NOON + 13 * 3600,
+            f"finishes around <!date^{NOON + 46_800}^{{date_short_pretty}} {{time}}|"
+            "2023-11-16 01:00 UTC> (in 13 h)",
+        ),
+        (NOON - 600, f"was expected to finish around <!date^{NOON - 600}^{{time}}|11:50 UTC>"),
+    ],
+)
+def test_finish_estimate_reads_as_a_time_and_how_long(finish: int, expected: str) -> None:
+    """Never a bare time, never "soon"."""
+    assert render(finish_words(finish, NOON)) == expected
 
 
 def test_status_view_moves_only_every_ten_minutes_while_running() -> None:
@@ -411,14 +443,14 @@ def test_plan_update_completes_the_bar_only_on_success(
     [
         (None, True),  # never shown
         ("*Status:* queued", True),
-        ("*Status:* running\nelapsed 0m 00s", False),  # nothing visible changed
+        ("*Status:* running\nelapsed under 10 min", False),  # nothing visible changed
     ],
 )
 def test_plan_update_edits_only_when_the_view_changes(
     previous_view: str | None, edit: bool
 ) -> None:
     update = plan(snapshot(created_at=T0), [], previous_view=previous_view, now=T0 + 30)
-    assert render(update.status_view) == "*Status:* running\nelapsed 0m 00s"
+    assert render(update.status_view) == "*Status:* running\nelapsed under 10 min"
     assert update.edit_status is edit
 
 
@@ -539,21 +571,21 @@ MODEL = "ft:gpt-4o-mini-2024-07-18:org::abc"
             snapshot("succeeded", fine_tuned_model=MODEL, trained_tokens=173_148, **DONE),
             0.6,
             3.0,
-            f"🎉 <@UOWNER> fine-tuning job `ftjob-abc` succeeded in 1h 02m. Model: `{MODEL}`. "
+            f"🎉 <@UOWNER> fine-tuning job `ftjob-abc` succeeded in 1 h 2 min. Model: `{MODEL}`. "
             "Trained tokens: 173,148. Actual cost: $0.52 (estimated $0.60).",
         ),
         (  # no estimate stored
             snapshot("succeeded", fine_tuned_model=MODEL, trained_tokens=173_148, **DONE),
             None,
             3.0,
-            f"🎉 <@UOWNER> fine-tuning job `ftjob-abc` succeeded in 1h 02m. Model: `{MODEL}`. "
+            f"🎉 <@UOWNER> fine-tuning job `ftjob-abc` succeeded in 1 h 2 min. Model: `{MODEL}`. "
             "Trained tokens: 173,148. Actual cost: $0.52.",
         ),
         (  # an unknown model: no price, so no actual cost
             snapshot("succeeded", fine_tuned_model=MODEL, trained_tokens=173_148, **DONE),
             0.6,
             None,
-            f"🎉 <@UOWNER> fine-tuning job `ftjob-abc` succeeded in 1h 02m. Model: `{MODEL}`. "
+            f"🎉 <@UOWNER> fine-tuning job `ftjob-abc` succeeded in 1 h 2 min. Model: `{MODEL}`. "
             "Trained tokens: 173,148.",
         ),
         (  # OpenAI did not say how many tokens, nor when it started
@@ -566,7 +598,7 @@ MODEL = "ft:gpt-4o-mini-2024-07-18:org::abc"
             snapshot("succeeded", fine_tuned_model=MODEL, trained_tokens=10**12, **DONE),
             1e6,
             25.0,
-            f"🎉 <@UOWNER> fine-tuning job `ftjob-abc` succeeded in 1h 02m. Model: `{MODEL}`. "
+            f"🎉 <@UOWNER> fine-tuning job `ftjob-abc` succeeded in 1 h 2 min. Model: `{MODEL}`. "
             "Trained tokens: 1,000,000,000,000. Actual cost: $25,000,000.00 "
             "(estimated $1,000,000.00).",
         ),
@@ -579,7 +611,7 @@ MODEL = "ft:gpt-4o-mini-2024-07-18:org::abc"
             ),
             0.6,
             3.0,
-            "❌ <@UOWNER> fine-tuning job `ftjob-abc` failed in 1h 02m: Training file has 3 "
+            "❌ <@UOWNER> fine-tuning job `ftjob-abc` failed in 1 h 2 min: Training file has 3 "
             "example(s), but must have at least 10 (`invalid_n_examples`). What to do: add "
             "examples (at least 10) and start again.",
         ),
@@ -602,7 +634,7 @@ MODEL = "ft:gpt-4o-mini-2024-07-18:org::abc"
             snapshot("cancelled", **DONE),
             0.6,
             3.0,
-            "⏹️ <@UOWNER> fine-tuning job `ftjob-abc` was cancelled in 1h 02m.",
+            "⏹️ <@UOWNER> fine-tuning job `ftjob-abc` was cancelled in 1 h 2 min.",
         ),
     ],
 )
@@ -636,16 +668,16 @@ def test_completion_text_advice_per_error(code: str, advice: str) -> None:
 @pytest.mark.parametrize(
     ("seconds", "shown"),
     [
-        (0, "0m 00s"),
-        (1, "0m 01s"),
-        (59, "0m 59s"),
-        (60, "1m 00s"),
-        (3599, "59m 59s"),
-        (3600, "1h 00m"),
-        (3659, "1h 00m"),
-        (90_061, "25h 01m"),
-        (10**9, "277777h 46m"),
-        (-30, "0m 00s"),  # finished "before" it was created: never negative
+        (0, "0 s"),
+        (1, "1 s"),
+        (59, "59 s"),
+        (60, "1 min"),
+        (3599, "59 min 59 s"),
+        (3600, "1 h"),
+        (3659, "1 h"),
+        (90_061, "1 d 1 h"),
+        (10**9, "11,574 d 1 h"),
+        (-30, "0 s"),  # finished "before" it was created: never negative
     ],
 )
 def test_durations(seconds: int, shown: str) -> None:

@@ -275,6 +275,6 @@ def test_a_chat_confirmed_together_start_says_together_quotes_the_price(
     assert "backend=together" in on_together
     assert "(Together AI quotes the price when the job starts)" in on_together, on_together
     assert "$" not in on_together
-    assert "(≈ $0.51944)?" in on_openai, on_openai
+    assert "(≈ $0.52)?" in on_openai, on_openai
     assert "(Together AI) on *drone.jsonl*" in on_together, on_together
     assert check_sent(slack, users=("UREQ",), channels=("C1",)) > 0

@@ -305,7 +305,7 @@ def test_cost_command(bot: Bot, openai: FakeOpenAI) -> None:
     ready(bot)
     _, payload = bot.command("cost latest model=gpt-4.1-mini epochs=2")
     assert "57,716 billed tokens per epoch × 2 epochs" in payload["text"]
-    assert "= *$0.57716*" in payload["text"]
+    assert "= *$0.58*" in payload["text"]
 
 
 def test_upload_only(bot: Bot, openai: FakeOpenAI) -> None:

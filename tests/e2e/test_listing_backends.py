@@ -147,11 +147,11 @@ def test_every_listing_names_each_jobs_backend(
     by_backend = row(usage, "*All time, by backend*")
     openai_cost = bot.services.jobs._jobs.by_remote_id(backend="openai", remote_id=openai_job)
     assert openai_cost is not None and openai_cost.estimated_cost_usd
-    assert "*OpenAI*: 1 jobs · estimated" in by_backend
+    assert "*OpenAI*: 1 job · estimated" in by_backend
     assert f"${openai_cost.estimated_cost_usd:,.2f}" in by_backend
     assert "actual 173,148 tokens $0.52" in by_backend  # 173,148 × $3/1M
     assert (
-        "*Together AI*: 1 jobs · estimated 0 tokens cost unknown · "
+        "*Together AI*: 1 job · estimated 0 tokens cost unknown · "
         "actual 12,345 tokens $1.23" in by_backend
     )
     assert "$0.00" not in json.dumps(usage)

@@ -28,7 +28,7 @@ TOGETHER_LINE = (
     f"*Together AI* · `{LLAMA}`: ~8,242 tokens × 1 epoch (estimated count: its tokenizer isn't "
     "shipped) · Together AI quotes the price when the job starts"
 )
-OPENAI_LINE = "*OpenAI* · `gpt-4o-mini-2024-07-18`: 8,233 tokens × 20 epochs · $0.49398"
+OPENAI_LINE = "*OpenAI* · `gpt-4o-mini-2024-07-18`: 8,233 tokens × 20 epochs · $0.49"
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_both_backends_configured_report_a_line_each(
     assert "Estimate per backend" in blocks
     assert OPENAI_LINE in blocks and TOGETHER_LINE in blocks
     assert "$0.00" not in blocks + report["text"]
-    assert "$0.49398" in report["text"]  # the fallback text: the default backend's estimate
+    assert "$0.49" in report["text"]  # the fallback text: the default backend's estimate
     assert "too_few_examples" in blocks  # OpenAI is the default: its minimum applies
     assert together.calls == []  # a report is offline: nothing asked of Together
     saved = stored(database_url, file["id"])
@@ -103,7 +103,7 @@ def test_only_openai_configured_is_as_before(bot: Bot) -> None:
     report = wait_for(lambda: reports(bot.slack), what="the report")[0]
     blocks = block_text(report)
     assert "Together" not in blocks and "Estimate per backend" not in blocks
-    assert "$0.49398" in blocks and "gpt-4.1-mini-2025-04-14" in blocks
+    assert "$0.49" in blocks and "gpt-4.1-mini-2025-04-14" in blocks
 
 
 def test_an_unknown_together_default_model_stops_the_start(
@@ -130,7 +130,7 @@ def test_cost_gives_each_backend_its_own_default_epochs(
     finally:
         bot.stop()
     assert "57,716 billed tokens per epoch × 3 epochs" in on_openai["text"], on_openai
-    assert "= *$0.51944*" in on_openai["text"], on_openai
+    assert "= *$0.52*" in on_openai["text"], on_openai
     assert "× 1 epoch" in on_together["text"] and "3 epochs" not in on_together["text"]
     assert "Together AI quotes the price when the job starts" in on_together["text"], on_together
     assert "$" not in on_together["text"], on_together

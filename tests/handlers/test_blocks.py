@@ -31,7 +31,7 @@ def test_report_blocks_carry_the_reports_numbers() -> None:
     blocks = dataset_report_blocks(name="toy.jsonl", report=report, file_id="F1")
     within_limits(blocks)
     text = json.dumps([b.to_dict() for b in blocks], ensure_ascii=False)
-    assert "8,233" in text and "$0.49398" in text and "20 (default for this size: 20)" in text
+    assert "8,233" in text and "$0.49" in text and "20 (default for this size: 20)" in text
     assert "lines 3" not in text and "line 3" in text
     assert "dataset_start" not in text  # needs fixes: no start button
     assert report_text("toy.jsonl", report).startswith("⚠️ Needs fixes: toy.jsonl — 5 examples")

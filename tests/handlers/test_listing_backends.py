@@ -109,7 +109,7 @@ def test_status_and_events_name_the_backend() -> None:
     assert "Together AI" in text
     event = Event(id="e1", created_at=1_700_000_000, level="info", message="Training started")
     blocks, text = events_blocks("ft-1", [event], "together")
-    assert text == "Last 1 events of `ft-1` on Together AI (UTC)"
+    assert text == "Last event of `ft-1` on Together AI"
     assert events_blocks("ftjob-1", [], "openai")[1] == "`ftjob-1` on OpenAI has no events yet."
 
 
@@ -174,7 +174,7 @@ def test_usage_totals_per_backend_and_unknown_costs_are_not_zero() -> None:
     texts = sections(blocks)
     by_backend = row_with(texts, "*All time, by backend*")
     assert (
-        "*OpenAI*: 1 jobs · estimated 100,000 tokens $0.90 · actual 300,000 tokens $0.90"
+        "*OpenAI*: 1 job · estimated 100,000 tokens $0.90 · actual 300,000 tokens $0.90"
         in by_backend
     )
     assert (
@@ -182,11 +182,11 @@ def test_usage_totals_per_backend_and_unknown_costs_are_not_zero() -> None:
         "actual 200,000 tokens cost unknown" in by_backend
     )
     assert (
-        "<@U2>: 1 jobs · estimated 100,000 tokens cost unknown · actual 80,000 tokens cost unknown"
+        "<@U2>: 1 job · estimated 100,000 tokens cost unknown · actual 80,000 tokens cost unknown"
         in row_with(texts, "*All time, by user*")
     )
     assert "$0.00" not in json.dumps(payload)
     assert "by backend" in row_with(texts, "*This month, by backend*")
-    assert text == "Fine-tuning usage: $0.96 estimated in all (+ 1 jobs without an estimate)"
+    assert text == "Fine-tuning usage: $0.96 estimated in all (+ 1 job without an estimate)"
     note = payload[-1]["elements"][0]["text"]
     assert "Together AI" in note and "quote" in note

@@ -86,7 +86,7 @@ def test_one_backend_has_no_picker_and_the_openai_fields() -> None:
     assert [o["value"] for o in blocks["model"]["element"]["options"]] == OPENAI_MODELS
     assert json.loads(view["private_metadata"]) == {"dataset": "F1", "backend": "openai"}
     assert view["callback_id"] == START_CALLBACK
-    assert "$0.011 for 3 epochs" in json.dumps(view, ensure_ascii=False)
+    assert "$0.01 for 3 epochs" in json.dumps(view, ensure_ascii=False)
 
 
 def test_two_backends_show_a_picker_that_dispatches_its_action() -> None:
