@@ -205,6 +205,10 @@ class IssueLine:
     hint: str  # what to do
     serious: bool  # a warning that changes the verdict
 
+    def quoted_from(self, unit: str = "line") -> str:
+        """What the excerpt is: 'line 17' ('item 17'), or 'the reply' (low diversity)."""
+        return "the reply" if self.kind == "low_diversity" else f"{unit} {self.first}"
+
 
 def issue_lines(report: DatasetReport, *, errors: bool) -> list[IssueLine]:
     """The report's errors (or warnings), each in plain words, in the report's order."""
