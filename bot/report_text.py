@@ -60,7 +60,9 @@ def issue_rows(line: IssueLine, unit: str = "line") -> list[str]:
     """'  Not valid JSON — 3 examples (lines 17, 20, 25)  [invalid_json]', then the first line's
     start and the hint, indented (the same labels as in Slack; the kind for scripts)."""
     mark = "! " if line.serious else "- "
-    rows = [f"  {mark}{line.label}" + (f" — {line.where}" if line.where else "") + f"  [{line.kind}]"]
+    rows = [
+        f"  {mark}{line.label}" + (f" — {line.where}" if line.where else "") + f"  [{line.kind}]"
+    ]
     if line.excerpt:
         rows.append(f"      {line.quoted_from(unit)}: {line.excerpt}")
     if line.hint:

@@ -174,7 +174,7 @@ def excerpt(raw: str | bytes | None) -> str | None:
     head = _PRIVATE.sub("•••", _SPACES.sub(" ", text[: EXCERPT_CHARS * 4])).strip()
     if not head:
         return None
-    if len(head) <= EXCERPT_CHARS and len(text) <= EXCERPT_CHARS * 4:
+    if len(head) <= EXCERPT_CHARS and len(text) < EXCERPT_CHARS * 4:  # nothing cut
         return head
     return head[:EXCERPT_CHARS].rstrip() + " …"
 

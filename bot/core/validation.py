@@ -63,9 +63,7 @@ class Issues:
         if kind not in self.first:
             self.first[kind] = excerpt(source())
 
-    def set(
-        self, kind: str, count: int, lines: Iterable[int], quoted: str | None = None
-    ) -> None:
+    def set(self, kind: str, count: int, lines: Iterable[int], quoted: str | None = None) -> None:
         """Record a problem computed at the end of the pass."""
         self.counts[kind] = count
         self.lines[kind] = sorted(lines)[:MAX_LINES]
@@ -75,8 +73,7 @@ class Issues:
         """Kinds in a stable order (by first line, file-level last) with their summaries."""
         order = sorted(self.counts, key=lambda k: (self.lines[k][:1] or [1 << 62], k))
         return {
-            k: IssueSummary(self.counts[k], tuple(self.lines[k]), self.first.get(k))
-            for k in order
+            k: IssueSummary(self.counts[k], tuple(self.lines[k]), self.first.get(k)) for k in order
         }
 
 
