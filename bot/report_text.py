@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from bot.core.backend_names import backend_name
 from bot.core.billing import BillingLine
+from bot.core.issue_words import IssueLine
 from bot.core.reports import (
     ERROR_TEXT,
     FORMAT_NAMES,
     DatasetReport,
-    IssueLine,
     epochs_text,
     estimate_text,
     issue_lines,

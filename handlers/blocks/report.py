@@ -17,12 +17,12 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.core.billing import BillingLine
+from bot.core.issue_words import IssueLine
 from bot.core.reports import (
     ERROR_TEXT,
     ESTIMATED_COUNT,
     FORMAT_NAMES,
     DatasetReport,
-    IssueLine,
     backend_name,
     epochs_text,
     issue_lines,

@@ -7,14 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.issue_words import EXCERPT_CHARS, excerpt, issue_line, json_hint
 from bot.core.models import resolve_model
-from bot.core.reports import (
-    EXCERPT_CHARS,
-    IssueSummary,
-    excerpt,
-    issue_line,
-    json_hint,
-)
+from bot.core.reports import IssueSummary
 from bot.core.validation import analyze
 from tests.conftest import TODAY
 

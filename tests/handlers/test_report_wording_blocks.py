@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.issue_words import IssueLine
 from bot.core.models import resolve_model
-from bot.core.reports import IssueLine
 from bot.core.validation import analyze
 from bot.report_text import render
 from handlers.blocks.report import dataset_report_blocks, issue_row, report_text, verdict
