@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from bot.core.backend_names import backend_name
 from bot.core.billing import BillingLine
+from bot.core.issue_words import IssueLine
 from bot.core.reports import (
     ERROR_TEXT,
     FORMAT_NAMES,
-    WARNING_TEXT,
     DatasetReport,
     epochs_text,
     estimate_text,
-    lines_text,
+    issue_lines,
     number,
     usd,
+    warnings_text,
 )
 
 
@@ -22,27 +23,21 @@ def render(report: DatasetReport, name: str) -> str:
     if report.not_a_dataset:
         return f"{name}: NOT A DATASET — {ERROR_TEXT['not_jsonl'].removeprefix('not a dataset: ')}"
     unit = report.numbering
-    verdict = "READY TO TRAIN" if report.valid else "NEEDS FIXES"
+    verdict = {
+        "ready": "READY TO TRAIN",
+        "ready_with_warnings": f"READY · {warnings_text(len(report.serious_warnings)).upper()}",
+    }.get(report.verdict, "NEEDS FIXES")
     out = [
         f"{name}: {verdict}",
         f"Format: {FORMAT_NAMES.get(report.format, report.format)} · "
         f"{report.examples:,} examples · model {report.billing.model} ({report.encoding})",
     ]
-    for title, issues, texts in (
-        ("Errors (must be fixed)", report.errors, ERROR_TEXT),
-        ("Warnings", report.warnings, WARNING_TEXT),
-    ):
-        if not issues:
+    for title, errors in (("Errors (must be fixed)", True), ("Warnings", False)):
+        lines = issue_lines(report, errors=errors)
+        if not lines:
             continue
         out += ["", title]
-        for kind, summary in issues.items():
-            where = lines_text(summary, unit)
-            text = texts.get(kind, kind)
-            if kind == "too_few_examples":
-                text = f"{report.examples} examples; the service needs at least 10"
-            out.append(
-                f"  {kind:<28} {summary.count:>7,}  {text}" + (f" — {where}" if where else "")
-            )
+        out += [row for line in lines for row in issue_rows(line, unit)]
     t = report.tokens
     approx = "~" if report.tokens_estimated else ""
     out += [
@@ -59,6 +54,20 @@ def render(report: DatasetReport, name: str) -> str:
     if report.notes:
         out += ["", "Notes"] + [f"  - {note}" for note in report.notes]
     return "\n".join(out)
+
+
+def issue_rows(line: IssueLine, unit: str = "line") -> list[str]:
+    """'  Not valid JSON — 3 examples (lines 17, 20, 25)  [invalid_json]', then the first line's
+    start and the hint, indented (the same labels as in Slack; the kind for scripts)."""
+    mark = "! " if line.serious else "- "
+    rows = [
+        f"  {mark}{line.label}" + (f" — {line.where}" if line.where else "") + f"  [{line.kind}]"
+    ]
+    if line.excerpt:
+        rows.append(f"      {line.quoted_from(unit)}: {line.excerpt}")
+    if line.hint:
+        rows.append(f"      → {line.hint}")
+    return rows
 
 
 def _billing_rows(report: DatasetReport) -> list[str]:

@@ -2,7 +2,8 @@
 
 Yields `(number, value, error)` where `number` is the 1-based physical line (JSONL) or item
 number (JSON array) and `error` is None, "invalid_json", "not_utf8", "nesting_too_deep" or
-"number_out_of_range". The whole file is never held in memory; blank lines are skipped (they
+"number_out_of_range"; with an error, `value` is the start of the offending line or item
+(bytes or str, at most EXCERPT_BYTES: hostile text, for the report to quote). The whole file is never held in memory; blank lines are skipped (they
 are not examples). `looks_like_dataset` tells a binary or plain-text file from a dataset.
 """
 
@@ -25,6 +26,7 @@ _MAX_ITEM_BUFFER = 256 << 20  # give up on one unparseable JSON-array item past 
 _WS = " \t\r\n"
 _SNIFF_BYTES = 64 << 10
 _SNIFF_LINES = 100
+EXCERPT_BYTES = 240  # how much of an unparseable line an error record carries
 # Arrays/objects inside one another: beyond this orjson cannot encode a value (its limit), and
 # Python's json cannot even read one much deeper. Real examples nest fewer than 20 levels.
 MAX_NESTING = 254
@@ -185,18 +187,19 @@ def _split_lines(f: BinaryIO) -> Iterator[bytes]:
 
 def _parse_slow(number: int, raw: bytes) -> Record:
     """Tell why orjson refused a line; accept what it refuses but JSON allows (lone surrogates)."""
+    start = raw[:EXCERPT_BYTES]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return number, None, "not_utf8"
+        return number, start, "not_utf8"
     try:
         return number, _DECODER.decode(text), None
     except RecursionError:
-        return number, None, "nesting_too_deep"
+        return number, start, "nesting_too_deep"
     except _OutOfRange:
-        return number, None, "number_out_of_range"
+        return number, start, "number_out_of_range"
     except (json.JSONDecodeError, _NotJson):
-        return number, None, "invalid_json"
+        return number, start, "invalid_json"
 
 
 class _Buffer:
@@ -278,11 +281,11 @@ def _decode_item(buf: _Buffer, item: int) -> Record:
         try:
             value, end = _DECODER.raw_decode(buf.text, buf.pos)
         except RecursionError:
-            return item, None, "nesting_too_deep"
+            return item, buf.text[buf.pos : buf.pos + EXCERPT_BYTES], "nesting_too_deep"
         except _NotJson:
-            return item, None, "invalid_json"
+            return item, buf.text[buf.pos : buf.pos + EXCERPT_BYTES], "invalid_json"
         except _OutOfRange:
-            value, error = None, "number_out_of_range"
+            value, error = buf.text[buf.pos : buf.pos + EXCERPT_BYTES], "number_out_of_range"
             # Where the item ends, to go on with the next one; an item cut at the buffer's end
             # (its number perhaps too) is judged once it is complete.
             try:
@@ -298,4 +301,4 @@ def _decode_item(buf: _Buffer, item: int) -> Record:
             buf.pos = end
             return item, value, error
         if buf.eof or len(buf.text) > _MAX_ITEM_BUFFER or not buf.fill():
-            return item, None, "invalid_json"
+            return item, buf.text[buf.pos : buf.pos + EXCERPT_BYTES], "invalid_json"

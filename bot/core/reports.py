@@ -11,6 +11,12 @@ from bot.core.billing import BillingLine
 from bot.core.datasets import MAX_NESTING
 from bot.core.fmt import plural
 from bot.core.fmt import usd as usd
+from bot.core.issue_words import EXCERPT_CHARS as EXCERPT_CHARS
+from bot.core.issue_words import ISSUE_LABELS as ISSUE_LABELS
+from bot.core.issue_words import SERIOUS_WARNINGS, IssueLine, issue_line
+from bot.core.issue_words import excerpt as excerpt
+from bot.core.issue_words import json_hint as json_hint
+from bot.core.issue_words import warnings_text as warnings_text
 
 MAX_LINES = 20
 MIB = 1024 * 1024
@@ -52,6 +58,12 @@ WARNING_TEXT = {
     "duplicate_examples": "duplicate of an earlier example",
     "low_diversity": "the same assistant reply dominates the data",
 }
+
+
+def issue_lines(report: DatasetReport, *, errors: bool) -> list[IssueLine]:
+    """The report's errors (or warnings), each in plain words, in the report's order."""
+    issues = report.errors if errors else report.warnings
+    return [issue_line(kind, s, report.examples, report.numbering) for kind, s in issues.items()]
 
 
 _UNPRICED = frozenset({"azure"})  # backends whose models are `billing = "unknown"` (models.toml)
@@ -128,6 +140,7 @@ class IssueSummary:
 
     count: int
     lines: tuple[int, ...]
+    excerpt: str | None = None  # the start of the first line (already `excerpt`-safe)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +179,18 @@ class DatasetReport:
         return not self.errors
 
     @property
+    def serious_warnings(self) -> tuple[str, ...]:
+        """Warning kinds that the verdict names ("Ready · ⚠️ 1 warning")."""
+        return tuple(kind for kind in self.warnings if kind in SERIOUS_WARNINGS)
+
+    @property
+    def verdict(self) -> str:
+        """'ready', 'ready_with_warnings' (serious ones) or 'needs_fixes'."""
+        if not self.valid:
+            return "needs_fixes"
+        return "ready_with_warnings" if self.serious_warnings else "ready"
+
+    @property
     def not_a_dataset(self) -> bool:
         """The file is binary or text that is not JSON: nothing in it was read as examples."""
         return "not_jsonl" in self.errors
@@ -198,6 +223,18 @@ class DatasetReport:
             },
             "other_models": [_billing_json(line) for line in self.other_billing],
             "notes": list(self.notes),
+            "verdict": self.verdict,
+            "serious_warnings": list(self.serious_warnings),
+            "details": {
+                line.kind: {
+                    "label": line.label,
+                    "where": line.where,
+                    "hint": line.hint,
+                    "first_line": line.first,
+                    "excerpt": line.excerpt,
+                }
+                for line in (*issue_lines(self, errors=True), *issue_lines(self, errors=False))
+            },
         }
 
 

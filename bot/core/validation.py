@@ -24,7 +24,7 @@ from bot.core.datasets import (
     looks_like_dataset,
 )
 from bot.core.models import ModelInfo, trainable_models
-from bot.core.reports import MAX_LINES, DatasetReport, IssueSummary, token_stats
+from bot.core.reports import MAX_LINES, DatasetReport, IssueSummary, excerpt, token_stats
 from bot.core.tokens import BatchCounter, get_encoding
 
 MIN_EXAMPLES = 10
@@ -39,14 +39,17 @@ LOW_DIVERSITY_SHARE = 0.25
 LOW_DIVERSITY_MIN = 3
 _PENDING_MAX = 100  # objects of no known shape kept until the file's format is known
 _PARALLEL_BYTES = 1 << 20  # smaller files are counted on the calling thread
+_REPLY_CANDIDATES = 4  # replies tracked for the low-diversity excerpt (any above 1/5 survives)
+_REPLY_START = 256  # characters of a reply kept for its excerpt
 
 
 class Issues:
-    """Per kind: how many examples, and the first line numbers."""
+    """Per kind: how many examples, the first line numbers, and the first line's start."""
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
         self.lines: dict[str, list[int]] = {}
+        self.first: dict[str, str | None] = {}  # kind -> excerpt of its first line
 
     def add(self, kind: str, line: int | None) -> None:
         """Record one example (at `line`, or file-level when None) with this problem."""
@@ -55,15 +58,23 @@ class Issues:
         if line is not None and len(lines) < MAX_LINES:
             lines.append(line)
 
-    def set(self, kind: str, count: int, lines: Iterable[int]) -> None:
+    def quote(self, kind: str, source: Callable[[], str | bytes | None]) -> None:
+        """Keep the start of the first line with this problem (`source` runs once per kind)."""
+        if kind not in self.first:
+            self.first[kind] = excerpt(source())
+
+    def set(self, kind: str, count: int, lines: Iterable[int], quoted: str | None = None) -> None:
         """Record a problem computed at the end of the pass."""
         self.counts[kind] = count
         self.lines[kind] = sorted(lines)[:MAX_LINES]
+        self.first[kind] = quoted
 
     def summary(self) -> dict[str, IssueSummary]:
         """Kinds in a stable order (by first line, file-level last) with their summaries."""
         order = sorted(self.counts, key=lambda k: (self.lines[k][:1] or [1 << 62], k))
-        return {k: IssueSummary(self.counts[k], tuple(self.lines[k])) for k in order}
+        return {
+            k: IssueSummary(self.counts[k], tuple(self.lines[k]), self.first.get(k)) for k in order
+        }
 
 
 class _Analysis:
@@ -86,6 +97,8 @@ class _Analysis:
         self.pending: list[tuple[int, dict[str, Any]]] = []
         self.example_hashes = HashTally()
         self.reply_hashes = HashTally()
+        # Misra–Gries: the replies that may dominate, with their starts (hash -> [count, start]).
+        self.replies: dict[int, list[Any]] = {}
         self.histogram: dict[int, int] = {}  # tokens per example -> how many examples
         others = [m for m in trainable_models(today, model.backend) if m.id != model.id]
         # `also`: models of other backends (their default models), each once, after this
@@ -134,13 +147,16 @@ class _Analysis:
         self.examples += 1
         if error is not None:
             self.errors.add(error, line)
+            self.errors.quote(error, lambda: value if isinstance(value, str | bytes) else None)
             return
         if not isinstance(value, dict):
             self.errors.add("not_an_object", line)
+            self.errors.quote("not_an_object", lambda: _start(value))
             return
         digest = _hash(value)
         if digest is None:
             self.errors.add("nesting_too_deep", line)
+            self.errors.quote("nesting_too_deep", lambda: None)
             return
         self.example_hashes.add(digest, line)
         if self.file_format is None:
@@ -159,10 +175,11 @@ class _Analysis:
 
     def _check(self, line: int, value: dict[str, Any]) -> None:
         checked = rules.check(value, self.file_format or rules.CHAT)
-        for kind in checked.errors:
-            self.errors.add(kind, line)
-        for kind in checked.warnings:
-            self.warnings.add(kind, line)
+        for issues, kinds in ((self.errors, checked.errors), (self.warnings, checked.warnings)):
+            for kind in kinds:
+                issues.add(kind, line)
+                if kind not in issues.first:  # the first example of each kind only
+                    issues.first[kind] = excerpt(_start(value))
         self.uses_tools = self.uses_tools or checked.uses_tools
         parts = checked.parts
         if parts is not None:
@@ -170,7 +187,24 @@ class _Analysis:
             for counter in self.counters:
                 counter.add(line, parts.base + counter.tools(checked.functions), parts.texts)
         if checked.reply is not None:
-            self.reply_hashes.add(hash(checked.reply), line)
+            digest = hash(checked.reply)
+            self.reply_hashes.add(digest, line)
+            self._tally_reply(digest, checked.reply)
+
+    def _tally_reply(self, digest: int, reply: str | bytes) -> None:
+        """Misra–Gries over the replies: any reply in more than 1/5 of them stays a candidate,
+        so the dominating one's start is known at the end without keeping every reply."""
+        replies = self.replies
+        seen = replies.get(digest)
+        if seen is not None:
+            seen[0] += 1
+        elif len(replies) < _REPLY_CANDIDATES:
+            replies[digest] = [1, reply[:_REPLY_START]]
+        else:
+            for key in list(replies):
+                replies[key][0] -= 1
+                if not replies[key][0]:
+                    del replies[key]
 
     def finish(self, epochs: int | None, today: dt.date, *, document: bool) -> DatasetReport:
         if self.file_format is None:
@@ -220,7 +254,9 @@ class _Analysis:
     def _diversity(self) -> None:
         count, lines = self.reply_hashes.most_common()
         if count >= LOW_DIVERSITY_MIN and count >= LOW_DIVERSITY_SHARE * self.examples:
-            self.warnings.set("low_diversity", count, lines)
+            digest = self.reply_hashes.most_common_value
+            reply = self.replies.get(digest) if digest is not None else None
+            self.warnings.set("low_diversity", count, lines, excerpt(reply[1]) if reply else None)
 
 
 class HashTally:
@@ -235,6 +271,7 @@ class HashTally:
     def __init__(self) -> None:
         self._hashes = [array("q") for _ in range(self._BUCKETS)]
         self._lines = [array("I") for _ in range(self._BUCKETS)]
+        self.most_common_value: int | None = None  # the hash `most_common` found
 
     def add(self, value: int, line: int) -> None:
         """Record `value` (a hash) seen at `line`; lines must be added in ascending order."""
@@ -270,6 +307,7 @@ class HashTally:
                     best_count, best_value, best_bucket = count, value, bucket
         if best_count < 2:
             return 0, []
+        self.most_common_value = best_value
         pairs = zip(self._hashes[best_bucket], self._lines[best_bucket], strict=True)
         return best_count, [line for value, line in pairs if value == best_value][:MAX_LINES]
 
@@ -286,6 +324,14 @@ def _hash(value: dict[str, Any]) -> int | None:
         if deeper_than(value, MAX_NESTING):
             return None
         return hash(json.dumps(value, sort_keys=True, separators=(",", ":")))
+
+
+def _start(value: Any) -> bytes | None:
+    """The start of an example as JSON (for the first example with a problem)."""
+    try:
+        return orjson.dumps(value)[:_REPLY_START]
+    except (TypeError, orjson.JSONEncodeError):
+        return None
 
 
 def min_examples(backend: str) -> int:

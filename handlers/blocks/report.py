@@ -17,19 +17,19 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.core.billing import BillingLine
+from bot.core.issue_words import IssueLine
 from bot.core.reports import (
     ERROR_TEXT,
     ESTIMATED_COUNT,
     FORMAT_NAMES,
-    WARNING_TEXT,
     DatasetReport,
-    IssueSummary,
     backend_name,
     epochs_text,
-    lines_text,
+    issue_lines,
     number,
     price_text,
     usd,
+    warnings_text,
 )
 from bot.core.wind_down import closing_notice
 from bot.services.backends import OPENAI_CLOSES
@@ -49,8 +49,12 @@ MAX_TEXT = 2900  # section text limit is 3,000 characters
 
 
 def verdict(report: DatasetReport) -> str:
-    """One-line verdict with the emoji the channel sees."""
-    return "✅ Ready to train" if report.valid else "⚠️ Needs fixes"
+    """One-line verdict with the emoji the channel sees: serious warnings are counted."""
+    if report.verdict == "needs_fixes":
+        return "⚠️ Needs fixes"
+    if report.verdict == "ready_with_warnings":
+        return f"Ready · ⚠️ {warnings_text(len(report.serious_warnings))}"
+    return "✅ Ready to train"
 
 
 def not_a_dataset_text(name: str) -> str:
@@ -75,16 +79,18 @@ def report_text(name: str, report: DatasetReport) -> str:
     return f"{head}estimated {escape(usd(line.cost_usd))} on {escape(line.model)} ({epochs_text(line.epochs)})"
 
 
-def _issues(title: str, issues: dict[str, IssueSummary], texts: dict[str, str], unit: str) -> str:
-    rows = [f"*{title}*"]
-    for kind, summary in issues.items():
-        where = lines_text(summary, unit)
-        plural = "" if summary.count == 1 else "s"
-        rows.append(
-            f"• `{kind}` — {summary.count:,} example{plural}: {texts.get(kind, kind)}"
-            + (f" ({where})" if where else "")
-        )
-    return clip("\n".join(rows), MAX_TEXT)
+def issue_row(line: IssueLine, unit: str = "line") -> str:
+    """'• *Not valid JSON* — 3 examples (lines 17, 20, 25) · line 17: `{"messages": [ …` — a
+    trailing comma?' (⚠️ before a warning that changes the verdict). Hostile text is escaped."""
+    mark = "⚠️ " if line.serious else ""
+    row = f"• {mark}*{escape(line.label)}*" + (f" — {escape(line.where)}" if line.where else "")
+    if line.excerpt:
+        row += f" · {escape(line.quoted_from(unit))}: {code(line.excerpt, limit=80)}"
+    return row + (f" — {escape(line.hint)}" if line.hint else "")
+
+
+def _issues(title: str, lines: list[IssueLine], unit: str) -> str:
+    return clip("\n".join([f"*{title}*", *(issue_row(line, unit) for line in lines)]), MAX_TEXT)
 
 
 def per_backend(report: DatasetReport) -> list[BillingLine]:
@@ -170,9 +176,10 @@ def dataset_report_blocks(
         ),
     ]
     if report.errors:
-        blocks.append(SectionBlock(text=_issues("Errors", report.errors, ERROR_TEXT, unit)))
+        blocks.append(SectionBlock(text=_issues("Errors", issue_lines(report, errors=True), unit)))
     if report.warnings:
-        blocks.append(SectionBlock(text=_issues("Warnings", report.warnings, WARNING_TEXT, unit)))
+        warnings = issue_lines(report, errors=False)
+        blocks.append(SectionBlock(text=_issues("Warnings", warnings, unit)))
     blocks += [
         SectionBlock(
             text=f"*Tokens per example* ({t.counted:,} counted)\n"

@@ -165,8 +165,6 @@ def test_deep_nesting_and_huge_numbers_are_error_kinds(tmp_path: Path) -> None:
     ):
         out = run("validate", str(path), tmp_path=tmp_path)
         assert out.returncode == 1 and out.stderr == "", out.stderr
-        assert any(
-            line.split()[:1] == [kind] and line.endswith(where) for line in out.stdout.splitlines()
-        )
+        assert any(line.endswith(f"— {where}  [{kind}]") for line in out.stdout.splitlines())
         report = json.loads(run("validate", str(path), "--json", tmp_path=tmp_path).stdout)
         assert report["errors"][kind]["lines"] == [int(where.split()[1])]

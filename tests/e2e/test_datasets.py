@@ -47,8 +47,8 @@ def test_upload_gets_exactly_one_threaded_report_with_the_right_numbers(bot: Bot
     root_ts = file["shares"]["public"]["C1"][0]["ts"]
     assert report["thread_ts"] == root_ts
     text = report["text"] + block_text(report)
-    for needle in ("toy.jsonl", "Needs fixes", "8,233", "$0.49", "too_few_examples",
-                   "missing_system_message", "line 3", "gpt-4.1-mini-2025-04-14"):  # fmt: skip
+    for needle in ("toy.jsonl", "Needs fixes", "8,233", "$0.49", "Too few examples",
+                   "No system message", "line 3", "gpt-4.1-mini-2025-04-14"):  # fmt: skip
         assert needle in text, needle
     assert "8.2k" not in text
     # reactions: working while busy, then the verdict

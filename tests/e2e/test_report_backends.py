@@ -71,7 +71,7 @@ def test_both_backends_configured_report_a_line_each(
     assert OPENAI_LINE in blocks and TOGETHER_LINE in blocks
     assert "$0.00" not in blocks + report["text"]
     assert "$0.49" in report["text"]  # the fallback text: the default backend's estimate
-    assert "too_few_examples" in blocks  # OpenAI is the default: its minimum applies
+    assert "Too few examples (5)" in blocks  # OpenAI is the default: its minimum applies
     assert together.calls == []  # a report is offline: nothing asked of Together
     saved = stored(database_url, file["id"])
     assert saved["backend"] == "openai"
@@ -92,7 +92,7 @@ def test_together_as_default_backend_leads_the_report(
         bot.stop()
     blocks = block_text(report)
     assert blocks.index(TOGETHER_LINE) < blocks.index(OPENAI_LINE)
-    assert "too_few_examples" not in blocks  # Together's rules: 5 examples are enough
+    assert "Too few examples" not in blocks  # Together's rules: 5 examples are enough
     assert "Together AI quotes the price when the job starts" in report["text"]
     assert "$0.00" not in blocks + report["text"]
     assert stored(database_url, file["id"])["backend"] == "together"
