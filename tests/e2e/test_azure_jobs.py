@@ -88,6 +88,8 @@ def test_start_on_azure_watch_pause_resume_and_finish(
     wait_for(lambda: len(creates(azure)) == 2, what="the second job")
     assert len(azure.calls_to("POST", "/openai/files")) == 1
     second = next(j for j in azure.jobs if j != job_id)
+    # the bot knows the job by its id once it has recorded it (its post follows that)
+    wait_for(lambda: len(job_posts(bot.slack)) == 2, what="the second job's post")
     # cancel is gated: not by another user; by the owner once
     _, refused = bot.command(f"cancel {second}", user="U6")
     assert "can't" in refused["text"], refused

@@ -138,7 +138,7 @@ def test_cancel_on_a_confirmation_says_so_and_starts_nothing(bot: Bot, openai: F
     )
     assert len(settled) == 1
     assert settled[0]["blocks"][0]["text"]["text"].endswith(
-        "(≈ $0.3463)? — cancelled by <@UREQ>: nothing was started."
+        "(≈ $0.35)? — cancelled by <@UREQ>: nothing was started."
     )
     assert "confirm_" not in json.dumps(settled[0]["blocks"])  # no buttons left
     # Start after Cancel (a stale message) runs nothing; nor does a second Cancel.
