@@ -82,6 +82,10 @@ def test_compare_on_a_together_model_asks_together_for_it_and_its_base(
         what="the completion notice",
         timeout=30,
     )
+    wait_for(  # the model is recorded with its job (base model, backend) before compare reads it
+        lambda: bot.services.inspector._models.get(output),
+        what="the model record",
+    )
     ready(bot, "heldout.jsonl", content=(DATA / "bom.jsonl").read_bytes())
 
     def responder(request: dict[str, Any]) -> str:
