@@ -262,7 +262,14 @@ class DatasetRepository:
     def find(self, *, reference: str, channel_id: str, limit: int = 50) -> list[DatasetRecord]:
         """Datasets a reference may mean, newest first: Slack file id, any backend's file id, name
         in this channel, or `latest` (the caller keeps the ones the requester may see)."""
-        reported = select(Dataset).where(Dataset.status == "reported")
+        # Reported, or its report stored and being posted this moment: a user who reads the
+        # report a moment before it is marked reported finds the dataset all the same.
+        reported = select(Dataset).where(
+            or_(
+                Dataset.status == "reported",
+                and_(Dataset.status == "processing", Dataset.report.is_not(None)),
+            )
+        )
         by_name = reported.where(Dataset.channel_id == channel_id, Dataset.name == reference)
         if reference == "latest":
             query = reported.where(Dataset.channel_id == channel_id, Dataset.valid.is_(True))

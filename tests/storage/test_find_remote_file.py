@@ -73,3 +73,28 @@ def test_a_dataset_named_like_a_file_id_is_found_by_its_name(engine: Engine) -> 
     assert ids(repo, "file-notes") == [renamed]
     assert ids(repo, "file-notes", channel="C2") == []  # a name counts in its channel only
     assert named != uploaded
+
+
+@pytest.mark.db
+def test_a_dataset_is_found_once_its_report_is_stored_not_only_once_marked_reported(
+    engine: Engine,
+) -> None:
+    """The report is posted between storing it and marking the dataset reported: a user who
+    reads it and answers at once must find the dataset (the race a test once lost)."""
+    repo = DatasetRepository(engine=engine)
+    repo.claim(
+        slack_file_id="FNEW", channel_id="C1", uploader_id="U1", thread_ts=None, now=NOW,
+        lease=LEASE,
+    )  # fmt: skip
+    repo.describe(slack_file_id="FNEW", name="new.jsonl", size_bytes=10, thread_ts=None, now=NOW)
+    assert ids(repo, "FNEW") == [] and ids(repo, "new.jsonl") == []  # still being checked
+    repo.store_report(
+        slack_file_id="FNEW", sha256="ef" * 32, format="chat", examples=1, total_tokens=5,
+        valid=False, report={"valid": False}, now=NOW,
+    )  # fmt: skip
+    record = repo.get(slack_file_id="FNEW")
+    assert record is not None
+    assert ids(repo, "FNEW") == [record.id] and ids(repo, "new.jsonl") == [record.id]
+    assert ids(repo, "latest") == []  # not valid: `latest` means a dataset ready to train
+    repo.mark_failed(slack_file_id="FNEW", error="gone", now=NOW)
+    assert ids(repo, "FNEW") == []
