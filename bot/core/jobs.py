@@ -7,7 +7,6 @@ from enum import StrEnum
 from typing import Any
 
 from bot.core.backend_names import BACKEND_NAMES, KEY_VARIABLES, contract_name, key_variable
-from bot.core.backend_names import backend_name as display_name
 from bot.core.message import Code, Message, Text, say
 
 
@@ -112,24 +111,10 @@ class ServiceError(Exception):
 
 MAX_REASON = 500
 
-# Each backend's names live in bot.core.backend_names; these names stay for their importers.
-BACKEND_TITLE = BACKEND_NAMES
-BACKEND_KEY = KEY_VARIABLES
-
-
-def backend_name(backend: str) -> str | None:
-    """The contract name (`openai`, `together`, `azure`) for a contract or display name."""
-    return contract_name(backend)
-
-
-def backend_title(backend: str) -> str:
-    """The name users read for a backend given by its contract or display name."""
-    return display_name(backend)
-
 
 def not_configured(backend: str | None) -> str:
     """One line: this backend (contract or display name) is not configured, and how to fix it."""
-    name = backend_name(backend or "")
+    name = contract_name(backend or "")
     if name is None:
         return (
             "No fine-tuning backend is configured here: an admin sets OPENAI_API_KEY or "

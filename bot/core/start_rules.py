@@ -7,17 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.backend_names import AZURE as AZURE
-from bot.core.backend_names import BACKEND_NAMES, KEY_VARIABLES, backend_name
 from bot.core.backend_names import OPENAI as OPENAI
 from bot.core.backend_names import TOGETHER as TOGETHER
+from bot.core.backend_names import backend_name
 from bot.core.command_types import Start
 from bot.core.message import Code, Message, say
 from bot.core.models import UnknownModelError, resolve_model
 from bot.core.reports import usd
-
-# The names of each backend are defined in bot.core.backend_names (LABEL and KEY_VARIABLE are
-# the same dicts, kept for this module's importers).
-LABEL, KEY_VARIABLE = BACKEND_NAMES, KEY_VARIABLES
 
 # OpenAI recommends multipliers of 0.02–0.2; far below 0.001 nothing is learnt, far above 10
 # the weights diverge, and the API itself only asks for "> 0".
@@ -28,11 +24,6 @@ TOGETHER_DEFAULT_LR = 1e-5
 # Together's suffixes hold 40 characters; the bot appends a 14-character request tag
 # (`-ftb` + 10 hex, bot/backends/together_shapes.py) that finds the job after an ambiguous create.
 TOGETHER_SUFFIX_MAX = 40 - 14
-
-
-def label(backend: str) -> str:
-    """The backend's name as users read it."""
-    return backend_name(backend)
 
 
 def lr_help() -> str:
@@ -46,7 +37,7 @@ def lr_help() -> str:
 
 
 def _lacks(backend: str, option: str, why: str) -> Message:
-    return say(f"{label(backend)} has no ", Code(f"{option}="), f" option ({why}); drop it.")
+    return say(f"{backend_name(backend)} has no ", Code(f"{option}="), f" option ({why}); drop it.")
 
 
 def refusal(cmd: Start, backend: str) -> Message | None:
@@ -71,7 +62,7 @@ def refusal(cmd: Start, backend: str) -> Message | None:
         low, high = OPENAI_LR
         if cmd.lr is not None and not low <= cmd.lr <= high:
             return say(
-                f"On {label(shown)} `lr=` is the learning-rate multiplier: between {low:g} and "
+                f"On {backend_name(shown)} `lr=` is the learning-rate multiplier: between {low:g} and "
                 f"{high:g} (0.02–0.2 usually works best), not {cmd.lr:g}."
             )
         return None
@@ -90,7 +81,7 @@ def refusal(cmd: Start, backend: str) -> Message | None:
                 ".",
             )
         return None
-    return say(f"{label(backend)} can't train new jobs from here yet (not supported yet).")
+    return say(f"{backend_name(backend)} can't train new jobs from here yet (not supported yet).")
 
 
 def hyperparameters(cmd: Start, backend: str) -> dict[str, Any]:
@@ -146,9 +137,9 @@ def price_words(
     if not quotes_price(model, backend):
         return f"estimated {usd(cost_usd or 0)}"
     if _unpriced(model, backend):
-        return f"price unknown ({label(backend)} publishes no rate the bot can read)"
+        return f"price unknown ({backend_name(backend)} publishes no rate the bot can read)"
     if before_start:
-        return f"{label(backend)} quotes the price when the job starts"
+        return f"{backend_name(backend)} quotes the price when the job starts"
     if cost_usd is None:
-        return f"{label(backend)} gave no quote (cost unknown)"
-    return f"{label(backend)}'s quote: {usd(cost_usd)} for {tokens or 0:,} tokens"
+        return f"{backend_name(backend)} gave no quote (cost unknown)"
+    return f"{backend_name(backend)}'s quote: {usd(cost_usd)} for {tokens or 0:,} tokens"

@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.core.backend_names import backend_name
 from bot.core.fmt import duration, moment, relative, usd
-from bot.core.jobs import TERMINAL, JobSnapshot, backend_title, status_text
+from bot.core.jobs import TERMINAL, JobSnapshot, status_text
 from bot.core.message import Code, Mention, Message, Part, Text, say
 
 BAR_WIDTH = 20
@@ -342,7 +343,7 @@ def completion_text(
                 text += "."
         return text
     if snapshot.status == "failed":
-        title = backend_title(backend)
+        title = backend_name(backend)
         reason = Text((snapshot.error_message or f"{title} gave no reason")[:600])
         code = say(" (", Code(snapshot.error_code), ")") if snapshot.error_code else say()
         advice = ADVICE.get(

@@ -5,10 +5,10 @@ endpoint) at request time too, since waiting would learn nothing more."""
 
 from __future__ import annotations
 
+from bot.core.backend_names import backend_name
 from bot.core.fmt import usd
 from bot.core.jobs import JobState
 from bot.core.message import Message, Text, say
-from bot.core.start_rules import label
 from bot.services import job_plan
 from bot.services.job_plan import Plan
 from bot.services.ports import Clock, JobNotifier
@@ -30,7 +30,7 @@ def held_answer(plan: Plan, threshold: float) -> Message:
     """The requester's answer when the request waits for an admin."""
     if plan.model.unpriced:
         return say(
-            f"{label(plan.backend)} publishes no price the bot can read, so with the ",
+            f"{backend_name(plan.backend)} publishes no price the bot can read, so with the ",
             Text(usd(threshold)),
             " approval threshold set I asked an admin to approve it in the dataset's thread.",
         )

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core import commands
-from bot.core.backend_names import OPENAI
+from bot.core.backend_names import OPENAI, backend_name
 from bot.core.jobs import ServiceError
 from bot.core.message import Code, Mention, Message, Part, Text, say
 from bot.core.reports import usd
-from bot.core.start_rules import label, price_words
+from bot.core.start_rules import price_words
 from bot.services.job_plan import Plan
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def _start_question(command: commands.Start, plan: Plan) -> Message:
         )
     else:
         price = f"≈ {usd(plan.estimate.cost_usd)}"
-    where = "" if plan.backend == OPENAI else f" ({label(plan.backend)})"
+    where = "" if plan.backend == OPENAI else f" ({backend_name(plan.backend)})"
     parts: list[Part | Message] = [
         "Start fine-tuning ",
         Code(plan.model.id),

@@ -17,7 +17,7 @@ from concurrent.futures import Executor
 from typing import Protocol
 
 from bot.core.access import Viewer, may_see
-from bot.core.jobs import BACKEND_TITLE
+from bot.core.backend_names import backend_name
 from bot.core.message import Code, Mention, Message, Text, say
 from bot.core.models import UnknownModelError, resolve_model
 from bot.services.backends import AZURE
@@ -142,7 +142,7 @@ class DeploymentService:
         if record is None or record.deleted or not may_see(viewer, record.channel_id):
             raise UserError(unknown_model(model))
         if record.backend != AZURE:
-            title = BACKEND_TITLE.get(record.backend, record.backend)
+            title = backend_name(record.backend)
             raise UserError(
                 say(
                     "Only Azure OpenAI models need a deployment: ",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from bot.core.backend_names import KEY_VARIABLES, backend_name
 from bot.core.billing import BillingLine, billing_line, model_default_epochs
 from bot.core.command_types import Start
 from bot.core.fmt import usd
@@ -19,10 +20,8 @@ from bot.core.models import (
     trainable_models,
 )
 from bot.core.start_rules import (
-    KEY_VARIABLE,
     OPENAI,
     TOGETHER,
-    label,
     quotes_price,
     refusal,
     supervised_formats,
@@ -77,9 +76,9 @@ def choose_backend(
             raise UserError(
                 say(
                     Code(model or ""),
-                    f" is a {label(owner)} model, not one of {label(named)}'s: drop ",
+                    f" is a {backend_name(owner)} model, not one of {backend_name(named)}'s: drop ",
                     Code(f"backend={named}"),
-                    f" or pick one of {label(named)}'s models.",
+                    f" or pick one of {backend_name(named)}'s models.",
                 )
             )
         return named
@@ -98,7 +97,7 @@ def require_configured(backends: Backends, backend: str) -> None:
     if not backends.get(backend).configured:
         raise UserError(
             say(
-                f"{label(backend)} is not configured ({KEY_VARIABLE[backend]} is not set). "
+                f"{backend_name(backend)} is not configured ({KEY_VARIABLES[backend]} is not set). "
                 "Ask an admin."
             )
         )
@@ -118,7 +117,7 @@ def choose_model(name: str, backend: str, today: dt.date) -> ModelInfo:
     raise UserError(
         say(
             Code(name),
-            f" is not a model {label(backend)} fine-tunes here. {label(backend)}'s models: ",
+            f" is not a model {backend_name(backend)} fine-tunes here. {backend_name(backend)}'s models: ",
             *listed,
             more,
             ".",
@@ -193,13 +192,13 @@ def start_answer(plan: Plan, threshold: float | None) -> Message:
         return say(
             "Starting fine-tuning of ",
             Code(plan.model.id),
-            f" on {label(plan.backend)} with ",
+            f" on {backend_name(plan.backend)} with ",
             Code(plan.dataset.name),
-            f" ({epochs}; price unknown: {label(plan.backend)} publishes no rate the bot can "
+            f" ({epochs}; price unknown: {backend_name(plan.backend)} publishes no rate the bot can "
             "read). I'll post the job in the dataset's thread.",
         )
     if plan.model.quoted:
-        name = label(plan.backend)
+        name = backend_name(plan.backend)
         gate = (
             say(
                 " If the quote is above the ",

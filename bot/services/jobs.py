@@ -7,12 +7,13 @@ from concurrent.futures import Executor
 
 from bot.core import commands
 from bot.core.access import Viewer, may_see, visible
+from bot.core.backend_names import backend_name
 from bot.core.billing import BillingLine
 from bot.core.jobs import JobState, ServiceError, status_text
 from bot.core.message import Code, Mention, Message, Part, Text, say
 from bot.core.models import ModelInfo
 from bot.core.permissions import may_approve, may_modify
-from bot.core.start_rules import hyperparameters, label
+from bot.core.start_rules import hyperparameters
 from bot.core.wind_down import next_steps
 from bot.services import approval, job_plan, wind_down
 from bot.services.backends import TOGETHER, Backends
@@ -100,7 +101,8 @@ class JobService:
         except UserError as error:
             if model.quoted:
                 raise UserError(
-                    error.message + f" {label(model.backend)} quotes the price when the job starts."
+                    error.message
+                    + f" {backend_name(model.backend)} quotes the price when the job starts."
                 ) from None
             raise
 
@@ -334,7 +336,7 @@ class JobService:
                 Mention(actor),
                 " uploaded ",
                 Code(dataset.name),
-                f" to {label(backend)}: ",
+                f" to {backend_name(backend)}: ",
                 Code(file_id),
                 " (purpose `fine-tune`). ",
                 Code(
@@ -393,7 +395,7 @@ class JobService:
         self.require_modify(viewer, job)
         if job.backend == TOGETHER and action in ("pause", "resume"):
             raise UserError(
-                say(f"{label(job.backend)} can't {action} jobs; ")
+                say(f"{backend_name(job.backend)} can't {action} jobs; ")
                 + Code(f"/finetune cancel {job.remote_id or ''}")
                 + " stops it."
             )

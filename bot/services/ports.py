@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.core.backend_names import backend_name
 from bot.core.jobs import (
     Checkpoint,
     JobSnapshot,
     ServiceError,
-    backend_title,
     not_configured,
 )
 from bot.core.message import Message
@@ -207,7 +207,7 @@ class NotConfigured:
         self.backend = backend
 
     def _refuse(self, *_: Any, **__: Any) -> Any:
-        title = backend_title(self.backend) if self.backend else ""
+        title = backend_name(self.backend) if self.backend else ""
         raise ServiceError("not_configured", not_configured(self.backend), backend=title)
 
     upload = create_job = find_job = retrieve = act = events = _refuse

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.backend_names import backend_name
 from bot.core.jobs import (
     NOT_CONFIGURED,
     JobSnapshot,
     ServiceError,
-    backend_title,
     explain,
     not_configured,
 )
@@ -51,7 +51,7 @@ def test_the_openai_constant_is_the_openai_line() -> None:
     [("openai", "OpenAI"), ("together", "Together AI"), ("Together", "Together AI"), ("x", "x")],
 )
 def test_backend_title(name: str, title: str) -> None:
-    assert backend_title(name) == title
+    assert backend_name(name) == title
 
 
 @pytest.mark.parametrize("name", ["together", "azure", "openai"])
