@@ -21,6 +21,7 @@ from bot.services.ports import Clock
 from tests.db import fresh_database_url
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.fake_together import FakeTogether
 from tests.fakes.signing import (
     action_request,
     command_request,
@@ -135,6 +136,14 @@ def slack(request: pytest.FixtureRequest) -> Iterator[FakeSlack]:
         if os.environ.get(RECORD_ENV):  # what the bot posted, for docs/render_blocks.py
             write_recording(fake, request.node.nodeid, os.environ[RECORD_ENV])
     assert not fake.errors, fake.errors  # the fake itself crashed: the test proved nothing
+
+
+@pytest.fixture
+def together() -> Iterator[FakeTogether]:
+    """A fake Together AI; fails the test on any request it could not answer."""
+    with FakeTogether() as fake:
+        yield fake
+        assert not fake.errors, fake.errors
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ leaves one clear line, and commands keep working."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from bot.services.conversation import NO_CHAT_MODEL
@@ -18,13 +16,6 @@ from tests.fakes.signing import dm_message_event
 pytestmark = pytest.mark.db
 
 CHAT_MODEL = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
-
-
-@pytest.fixture
-def together() -> Iterator[FakeTogether]:
-    with FakeTogether() as fake:
-        yield fake
-        assert not fake.errors, fake.errors
 
 
 def together_only(

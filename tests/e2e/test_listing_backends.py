@@ -28,13 +28,6 @@ CHANNELS = ("C1",)
 
 
 @pytest.fixture
-def together() -> Iterator[FakeTogether]:
-    with FakeTogether() as fake:
-        yield fake
-        assert not fake.errors, fake.errors
-
-
-@pytest.fixture
 def both(
     slack: FakeSlack, database_url: str, openai: FakeOpenAI, together: FakeTogether
 ) -> Iterator[Bot]:

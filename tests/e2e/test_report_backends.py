@@ -6,8 +6,6 @@ configured the report is as before."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from bot.report_models import ModelChoiceError
@@ -29,13 +27,6 @@ TOGETHER_LINE = (
     "shipped) · Together AI quotes the price when the job starts"
 )
 OPENAI_LINE = "*OpenAI* · `gpt-4o-mini-2024-07-18`: 8,233 tokens × 20 epochs · $0.49"
-
-
-@pytest.fixture
-def together() -> Iterator[FakeTogether]:
-    with FakeTogether() as fake:
-        yield fake
-        assert not fake.errors, fake.errors
 
 
 def both(

@@ -30,13 +30,6 @@ TOGETHER_JOBS = "/v1/fine-tunes"
 
 
 @pytest.fixture
-def together() -> Iterator[FakeTogether]:
-    with FakeTogether() as fake:
-        yield fake
-        assert not fake.errors, fake.errors
-
-
-@pytest.fixture
 def two(
     slack: FakeSlack, database_url: str, openai: FakeOpenAI, together: FakeTogether
 ) -> Iterator[Bot]:

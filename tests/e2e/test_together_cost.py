@@ -18,13 +18,6 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture
-def together() -> Iterator[FakeTogether]:
-    with FakeTogether() as fake:
-        yield fake
-        assert not fake.errors, fake.errors
-
-
-@pytest.fixture
 def idle(
     slack: FakeSlack, database_url: str, openai: FakeOpenAI, together: FakeTogether
 ) -> Iterator[Bot]:

@@ -37,13 +37,6 @@ TOGETHER_EVENTS = [
 REFUSED = "Together AI refused our API key"
 
 
-@pytest.fixture
-def together() -> Iterator[FakeTogether]:
-    with FakeTogether() as fake:
-        yield fake
-        assert not fake.errors, fake.errors
-
-
 def together_bot(
     slack: FakeSlack, url: str, openai: FakeOpenAI, together: FakeTogether, **kw: Any
 ) -> Bot:

@@ -26,13 +26,6 @@ REASON = "Line 3: missing field 'messages' <!channel>"
 
 
 @pytest.fixture
-def together() -> Iterator[FakeTogether]:
-    with FakeTogether() as fake:
-        yield fake
-        assert not fake.errors, fake.errors
-
-
-@pytest.fixture
 def bot(
     slack: FakeSlack, database_url: str, openai: FakeOpenAI, together: FakeTogether
 ) -> Iterator[Bot]:

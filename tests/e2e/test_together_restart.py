@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -34,13 +33,6 @@ from tests.fakes.fake_together import FakeTogether
 from tests.fakes.signing import command_request, event_request, file_shared_event, post
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def together() -> Iterator[FakeTogether]:
-    with FakeTogether() as fake:
-        yield fake
-        assert not fake.errors, fake.errors
 
 
 def serve(

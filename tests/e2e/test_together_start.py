@@ -26,13 +26,6 @@ CREATE = "/v1/fine-tunes"
 ESTIMATE = "/v1/fine-tunes/estimate-price"
 
 
-@pytest.fixture
-def together() -> Iterator[FakeTogether]:
-    with FakeTogether() as fake:
-        yield fake
-        assert not fake.errors, fake.errors
-
-
 def together_bot(
     slack: FakeSlack, database_url: str, openai: FakeOpenAI, together: FakeTogether, **kw: Any
 ) -> Bot:

@@ -25,13 +25,6 @@ LINE = b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", 
 
 
 @pytest.fixture
-def together() -> Iterator[FakeTogether]:
-    with FakeTogether() as fake:
-        yield fake
-        assert not fake.errors, fake.errors
-
-
-@pytest.fixture
 def watching(
     slack: FakeSlack, database_url: str, openai: FakeOpenAI, together: FakeTogether
 ) -> Iterator[Bot]:

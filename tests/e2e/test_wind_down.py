@@ -46,13 +46,6 @@ class DayClock:
         return dt.datetime.now(dt.UTC) + self.delta
 
 
-@pytest.fixture
-def together() -> Iterator[FakeTogether]:
-    with FakeTogether() as fake:
-        yield fake
-        assert not fake.errors, fake.errors
-
-
 def with_together(
     slack: FakeSlack, database_url: str, openai: FakeOpenAI, together: FakeTogether, **kw: Any
 ) -> Bot:
