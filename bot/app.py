@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy import Engine
 
 from bot.config import Settings, SettingsError, check_serve
+from bot.core.models import use_prices
 from bot.report_models import ModelChoiceError, ReportModels, for_bot
 from bot.services.access import AccessService
 from bot.services.backends import Backends
@@ -251,6 +252,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
     from handlers.users import ConversationMembers, WorkspaceAdmins
 
     check_serve(settings)
+    use_prices(settings.price_overrides)
     clock = clock or SystemClock()
     client = web_client(settings)
     try:

@@ -97,11 +97,13 @@ def _serve() -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from bot.core.models import use_prices
     from bot.core.validation import analyze
     from bot.report_models import ModelChoiceError, choose
     from bot.report_text import render
 
     settings = load_settings()
+    use_prices(settings.price_overrides)
     today = dt.date.today()
     try:
         models = choose(

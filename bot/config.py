@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.core.models import UnknownModelError, backend_of_model, resolve_model
+from bot.core.models import PriceOverride, UnknownModelError, backend_of_model, resolve_model
+from bot.core.prices import PriceFileError, parse_prices
 
 
 class SettingsError(Exception):
@@ -52,6 +53,8 @@ class Settings(BaseSettings):
     AZURE_RESOURCE_GROUP: str | None = None
     AZURE_OPENAI_RESOURCE: str | None = None
     FTBOT_AZURE_MANAGEMENT_URL: str | None = None  # default https://management.azure.com
+    # A TOML file of the team's own training rates (bot/core/prices.py), e.g. Azure's per region.
+    FTBOT_PRICES: str | None = None
 
     @field_validator("FTBOT_ADMINS", mode="before")
     @classmethod
@@ -67,6 +70,13 @@ class Settings(BaseSettings):
             return resolve_model(value).id
         except UnknownModelError as exc:
             raise ValueError(str(exc)) from None
+
+    @field_validator("FTBOT_PRICES")
+    @classmethod
+    def _price_file(cls, value: str | None) -> str | None:
+        if value is not None:
+            _read_prices(value)
+        return value
 
     @field_validator("SLACK_API_URL")
     @classmethod
@@ -112,6 +122,11 @@ class Settings(BaseSettings):
         return int(self.FTBOT_MAX_FILE_MB * 1024 * 1024)
 
     @property
+    def price_overrides(self) -> tuple[PriceOverride, ...]:
+        """The rates of FTBOT_PRICES (none when unset)."""
+        return () if self.FTBOT_PRICES is None else _read_prices(self.FTBOT_PRICES)
+
+    @property
     def configured_backends(self) -> tuple[str, ...]:
         """The fine-tuning backends whose key is set, in the contract's order."""
         keys = {
@@ -151,6 +166,20 @@ NO_BACKEND = (
     "AZURE_OPENAI_ENDPOINT and OPENAI_API_VERSION)"
 )
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _read_prices(path: str) -> tuple[PriceOverride, ...]:
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except OSError as exc:
+        raise ValueError(f"cannot read the file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ValueError("the file is not UTF-8 text") from None
+    try:
+        return parse_prices(text)
+    except PriceFileError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -30,3 +30,14 @@ def shared(name: str) -> Path:
     path = SAMPLES / name
     assert hashlib.sha256(path.read_bytes()).hexdigest() == SAMPLE_SHA256[name]
     return path
+
+
+@pytest.fixture(autouse=True)
+def _catalogue_prices() -> object:
+    """A test that starts a bot with FTBOT_PRICES changes the catalogue's rates process-wide
+    (bot.core.models.use_prices); every test starts and ends with the file's own rates."""
+    from bot.core.models import use_prices
+
+    use_prices(())
+    yield
+    use_prices(())

@@ -17,11 +17,12 @@ class Datasets:
 
 @dataclass(frozen=True, slots=True)
 class Cost:
-    """`cost <dataset> [model=] [epochs=]`."""
+    """`cost <dataset> [model=] [epochs=] [backend=]`."""
 
     dataset: str
     model: str | None = None
     epochs: int | None = None
+    backend: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -232,10 +232,10 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "cost",
         ("dataset",),
-        "the billing part of a dataset's report, for another model or epoch count",
+        "the billing part of a dataset's report, for another model, epoch count or backend",
         "cost latest model=gpt-4.1-mini epochs=3",
         Cost,
-        {"model": parse_model, "epochs": parse_epochs},
+        {"model": parse_model, "epochs": parse_epochs, "backend": parse_backend},
     ),
     Spec(
         "start",

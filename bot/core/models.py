@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 
@@ -62,9 +62,66 @@ class UnknownModelError(ValueError):
         self.known = known
 
 
+@dataclass(frozen=True, slots=True)
+class PriceOverride:
+    """A per-token training rate the operator sets (FTBOT_PRICES, bot/core/prices.py) for a
+    model the catalogue has no readable rate for (Azure: per region and training tier)."""
+
+    backend: str
+    model: str
+    training_usd_per_1m: float
+    source: str
+    date: dt.date | None = None
+    inference_input_usd_per_1m: float | None = None
+    inference_output_usd_per_1m: float | None = None
+
+    def applies_to(self, model: ModelInfo) -> bool:
+        return model.backend == self.backend and self.model in (model.id, *model.aliases)
+
+
+_prices: tuple[PriceOverride, ...] = ()
+
+
+def use_prices(overrides: tuple[PriceOverride, ...]) -> None:
+    """Make the operator's rates part of the catalogue (at start; () restores the file's)."""
+    global _prices
+    if overrides != _prices:
+        _prices = tuple(overrides)
+        catalogue.cache_clear()
+
+
+def _priced(model: ModelInfo) -> ModelInfo:
+    for price in _prices:
+        if price.applies_to(model):
+            return replace(
+                model,
+                training_usd_per_1m=price.training_usd_per_1m,
+                billing="per_token",
+                price_source=f"set by the operator in FTBOT_PRICES: {price.source}",
+                price_date=price.date,
+                inference_input_usd_per_1m=(
+                    model.inference_input_usd_per_1m
+                    if price.inference_input_usd_per_1m is None
+                    else price.inference_input_usd_per_1m
+                ),
+                inference_output_usd_per_1m=(
+                    model.inference_output_usd_per_1m
+                    if price.inference_output_usd_per_1m is None
+                    else price.inference_output_usd_per_1m
+                ),
+            )
+    return model
+
+
 @cache
 def catalogue() -> tuple[ModelInfo, ...]:
-    """Every model of the catalogue, in the file's order."""
+    """Every model of the catalogue, in the file's order, with the operator's rates applied."""
+    return tuple(_priced(m) for m in file_catalogue())
+
+
+@cache
+def file_catalogue() -> tuple[ModelInfo, ...]:
+    """Every model of models.toml as written there."""
     raw = tomllib.loads(resources.files(__package__).joinpath("models.toml").read_text("utf-8"))
     return tuple(
         ModelInfo(

@@ -91,7 +91,7 @@ class JobService:
         dataset = self.dataset(cmd.dataset, viewer, channel_id)
         today = self._clock.now().date()
         backend = job_plan.choose_backend(
-            named=None, model=cmd.model, backends=self._backends, today=today
+            named=cmd.backend, model=cmd.model, backends=self._backends, today=today
         )
         model = job_plan.choose_model(
             cmd.model or self._policy.default_model_of(backend), backend, today

@@ -177,3 +177,36 @@ def test_validate_with_backend_keys_never_loads_the_service_layer(tmp_path: Path
     lines = out.stdout.strip().splitlines()
     assert json.loads(lines[0])["backend"] == "together"
     assert json.loads(lines[-1]) == {"code": 0, "sql": False}
+
+
+def test_validate_on_azure_with_the_teams_own_rate_prices_it(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.toml"
+    prices.write_text(
+        '[[price]]\nbackend = "azure"\nmodel = "gpt-4o-mini"\ntraining_usd_per_1m = 1.65\n'
+        'source = "our Azure price sheet"\n'
+    )
+    env = {"FTBOT_PRICES": str(prices)}
+    got = report(TOY, "--backend", "azure", tmp_path=tmp_path, env=env)
+    assert got["price"] == "per_token"
+    unpriced = report(TOY, "--backend", "azure", tmp_path=tmp_path)
+    assert got["estimated_cost_usd"] > 0 and unpriced["estimated_cost_usd"] is None
+    tokens = got["billed_tokens_per_epoch"] * got["epochs"]
+    assert got["estimated_cost_usd"] == pytest.approx(tokens * 1.65 / 1_000_000, abs=1e-6)
+    text = run("validate", TOY, "--backend", "azure", tmp_path=tmp_path, env=env).stdout
+    mini = next(line for line in text.splitlines() if line.startswith("* gpt-4o-mini"))
+    assert "price unknown" not in mini and "$" in mini, text
+    other = next(line for line in text.splitlines() if "gpt-4.1-2025-04-14" in line)
+    assert "price unknown" in other  # the others stay unknown
+
+
+def test_a_bad_price_file_is_one_line_naming_the_entry(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.toml"
+    prices.write_text('[[price]]\nbackend = "azure"\nmodel = "gpt-9"\n')
+    out = run("validate", TOY, tmp_path=tmp_path, env={"FTBOT_PRICES": str(prices)})
+    assert out.returncode == 2 and out.stdout == ""
+    (line,) = out.stderr.strip().splitlines()
+    assert "FTBOT_PRICES: price #1: `training_usd_per_1m` is missing" in line
+    assert str(prices) in line
+    missing = run("validate", TOY, tmp_path=tmp_path, env={"FTBOT_PRICES": str(tmp_path / "no")})
+    assert missing.returncode == 2 and "FTBOT_PRICES: cannot read" in missing.stderr
+    assert "Traceback" not in out.stderr + missing.stderr

@@ -17,6 +17,7 @@ from bot.core import commands
       commands.Start("latest", "gpt-4.1-mini-2025-04-14", 3, 8, 0.5, "my-bot_1", "F9", 42, "dpo")),
      ('start "my data.jsonl"', commands.Start("my data.jsonl")),
      ("cost file-abc model=gpt-4o epochs=2", commands.Cost("file-abc", "gpt-4o-2024-08-06", 2)),
+     ("cost d backend=Azure", commands.Cost("d", backend="azure")),
      ("cancel ftjob-1", commands.JobAction("cancel", "ftjob-1")),
      ("PAUSE ftjob-1", commands.JobAction("pause", "ftjob-1")),
      ("resume ftj", commands.JobAction("resume", "ftj"))],

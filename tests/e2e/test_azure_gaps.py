@@ -107,6 +107,38 @@ def test_without_a_threshold_an_azure_job_starts_at_once(
         bot.stop()
 
 
+def test_with_the_teams_own_rate_an_azure_job_is_estimated_and_approved_in_dollars(
+    slack: FakeSlack,
+    database_url: str,
+    openai: FakeOpenAI,
+    azure_fake: FakeOpenAI,
+    tmp_path: Any,
+) -> None:
+    """FTBOT_PRICES gives Azure's gpt-4o-mini a rate: the estimate is in dollars; under the
+    threshold the job starts at once, and the price is not 'unknown' anywhere."""
+    prices = tmp_path / "prices.toml"
+    prices.write_text(
+        '[[price]]\nbackend = "azure"\nmodel = "gpt-4o-mini"\ntraining_usd_per_1m = 1.65\n'
+        'source = "our Azure price sheet, East US 2"\n'
+    )
+    bot = azure_bot(
+        slack, database_url, openai, azure_fake, FTBOT_APPROVAL_USD=1000, FTBOT_PRICES=str(prices)
+    )
+    try:
+        file = ready(bot)
+        _, cost = bot.command(f"cost {file['id']} model=gpt-4o-mini backend=azure", user="UREQ")
+        assert "$" in cost["text"] and "unknown" not in cost["text"], cost
+        _, payload = bot.command(f"start {file['id']} backend=azure", user="UREQ")
+        assert "approval" not in payload["text"] and "$" in payload["text"], payload
+        assert "unknown" not in payload["text"], payload
+        post = wait_for(lambda: job_posts(slack), what="the job post")[0]
+        assert "$" in post["text"] and "unknown" not in post["text"], post["text"]
+        assert len(creates(azure_fake)) == 1
+        assert not [m for m in slack.messages("C1") if "must approve" in (m.get("text") or "")]
+    finally:
+        bot.stop()
+
+
 def test_the_start_form_on_azure_shows_its_models_and_creates_the_job_there(
     slack: FakeSlack, database_url: str, openai: FakeOpenAI, azure_fake: FakeOpenAI
 ) -> None:
