@@ -16,6 +16,7 @@ from bot.core.models import trainable_models
 from handlers import ids
 from handlers.blocks.start_form import (
     BACKEND_BLOCK,
+    ESTIMATE_BLOCK,
     START_CALLBACK,
     StartFormData,
     read_values,
@@ -76,17 +77,21 @@ def blocks_by_id(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_one_backend_has_no_picker_and_the_openai_fields() -> None:
-    view = form("openai", ("openai",), estimates=[line("gpt-4o-mini-2024-07-18")])
+    view = form("openai", ("openai",), estimate=line("gpt-4o-mini-2024-07-18"))
     blocks = blocks_by_id(view)
     assert BACKEND_BLOCK not in blocks
-    assert list(blocks) == ["model", "method", "epochs", "batch", "lr", "suffix", "seed"]
+    assert list(blocks) == [
+        "model", "method", ESTIMATE_BLOCK, "epochs", "batch", "lr", "suffix", "seed",
+    ]  # fmt: skip
     assert blocks["lr"]["label"]["text"] == "Learning-rate multiplier"
     assert "multiplier" in blocks["lr"]["element"]["placeholder"]["text"]
     assert blocks["model"]["element"]["initial_option"]["value"] == "gpt-4o-mini-2024-07-18"
     assert [o["value"] for o in blocks["model"]["element"]["options"]] == OPENAI_MODELS
     assert json.loads(view["private_metadata"]) == {"dataset": "F1", "backend": "openai"}
     assert view["callback_id"] == START_CALLBACK
-    assert "$0.01 for 3 epochs" in json.dumps(view, ensure_ascii=False)
+    assert blocks[ESTIMATE_BLOCK]["text"]["text"] == (
+        "*Estimate*: `gpt-4o-mini-2024-07-18` · 1,234 tokens × 3 epochs (auto) · $0.01"
+    )
 
 
 def test_two_backends_show_a_picker_that_dispatches_its_action() -> None:
@@ -103,7 +108,7 @@ def test_two_backends_show_a_picker_that_dispatches_its_action() -> None:
 
 
 def test_the_together_form_has_its_models_absolute_rate_and_options() -> None:
-    view = form("together", estimates=[line(LLAMA, quoted=True)])
+    view = form("together", estimate=line(LLAMA, quoted=True))
     blocks = blocks_by_id(view)
     assert blocks[BACKEND_BLOCK]["element"]["initial_option"]["value"] == "together"
     assert [o["value"] for o in blocks["model"]["element"]["options"]] == TOGETHER_MODELS
@@ -120,7 +125,10 @@ def test_the_together_form_has_its_models_absolute_rate_and_options() -> None:
     text = json.dumps(view, ensure_ascii=False)
     assert "absolute* on Together AI (default 1e-5)" in text
     # Together AI quotes its own price: a token count (an estimate), never a made-up rate
-    assert "quotes each job's price" in text and "≈1,234 tokens per epoch" in text
+    assert blocks[ESTIMATE_BLOCK]["text"]["text"] == (
+        f"*Estimate*: `{LLAMA}` · ~1,234 tokens (estimated count) × 3 epochs (auto) · Together "
+        "AI quotes each job's price after the upload; the quote is shown in the job post"
+    )
     assert "$" not in text
     assert json.loads(view["private_metadata"]) == {"dataset": "F1", "backend": "together"}
 
@@ -134,7 +142,8 @@ def test_typed_values_are_carried_only_where_they_mean_the_same() -> None:
     initial = {k: b["element"].get("initial_value") for k, b in blocks.items()}
     assert (initial["epochs"], initial["batch"], initial["suffix"]) == ("2", "8", "drone")
     assert initial["learning_rate"] is None  # a multiplier is not an absolute rate
-    assert blocks["method"]["element"]["initial_option"]["value"] == "dpo"
+    # chat data trains with SFT only, whatever was carried
+    assert blocks["method"]["element"]["initial_option"]["value"] == "supervised"
     assert blocks["validation"]["element"]["initial_option"]["value"] == "F9"
     assert blocks["model"]["element"]["initial_option"]["value"] == LLAMA  # not an OpenAI model
     back = blocks_by_id(form("openai", values={"model": QWEN, "training": "full", "epochs": "4"}))
