@@ -19,5 +19,7 @@ CONFIRM_COMMAND = "confirm_command"
 CONFIRM_DISMISS = "confirm_dismiss"  # the Cancel of a confirmation
 LIST_MORE = "list_more"
 START_BACKEND = "start_backend"  # the start form's backend picker
+START_MODEL = "start_model"  # its model picker and epochs: both update the estimate line
+START_EPOCHS = "start_epochs"
 
 MARKER_EVENT_TYPE = "ftbot_marker"  # message metadata that lets the bot find its own posts

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core import start_rules
 from bot.core.command_types import (
     Command,
     Compare,
@@ -80,12 +81,12 @@ def _jobs(scope: str = "channel") -> Jobs:
 
 def parse_epochs(value: str) -> int:
     """Epochs: a whole number from 1 to 50."""
-    return parse_whole(value, "epochs", 1, 50)
+    return parse_whole(value, "epochs", *start_rules.EPOCHS.whole)
 
 
 def parse_batch(value: str) -> int:
     """Batch size: a whole number from 1 to 256."""
-    return parse_whole(value, "batch", 1, 256)
+    return parse_whole(value, "batch", *start_rules.BATCH.whole)
 
 
 def parse_lr(value: str) -> float:
@@ -121,7 +122,7 @@ def parse_training(value: str) -> str:
 
 def parse_checkpoints(value: str) -> int:
     """Number of intermediate checkpoints (Together): a whole number from 1 to 20."""
-    return parse_whole(value, "checkpoints", 1, 20)
+    return parse_whole(value, "checkpoints", *start_rules.CHECKPOINTS.whole)
 
 
 def parse_suffix(value: str) -> str:
@@ -145,7 +146,7 @@ def parse_deployment(value: str) -> str:
 
 def parse_seed(value: str) -> int:
     """Seed: a whole number."""
-    return parse_whole(value, "seed", 0, 2**31 - 1)
+    return parse_whole(value, "seed", *start_rules.SEED.whole)
 
 
 def parse_method(value: str) -> str:

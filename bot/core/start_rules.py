@@ -4,6 +4,7 @@ hyperparameters. Pure: no I/O."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from bot.core.backend_names import AZURE as AZURE
@@ -12,7 +13,7 @@ from bot.core.backend_names import TOGETHER as TOGETHER
 from bot.core.backend_names import backend_name
 from bot.core.command_types import Start
 from bot.core.message import Code, Message, say
-from bot.core.models import UnknownModelError, resolve_model
+from bot.core.models import ModelInfo, UnknownModelError, resolve_model
 from bot.core.reports import usd
 
 # OpenAI recommends multipliers of 0.02–0.2; far below 0.001 nothing is learnt, far above 10
@@ -24,6 +25,59 @@ TOGETHER_DEFAULT_LR = 1e-5
 # Together's suffixes hold 40 characters; the bot appends a 14-character request tag
 # (`-ftb` + 10 hex, bot/backends/together_shapes.py) that finds the job after an ambiguous create.
 TOGETHER_SUFFIX_MAX = 40 - 14
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """The range of a numeric start option (inclusive); `decimal` when it takes fractions."""
+
+    low: float
+    high: float
+    decimal: bool = False
+
+    @property
+    def whole(self) -> tuple[int, int]:
+        """The range as whole numbers."""
+        return int(self.low), int(self.high)
+
+    def holds(self, value: float) -> bool:
+        """True when `value` is in range (and whole, unless the option takes fractions)."""
+        return self.low <= value <= self.high and (self.decimal or float(value).is_integer())
+
+
+EPOCHS = Limit(1, 50)
+BATCH = Limit(1, 256)
+SEED = Limit(0, 2**31 - 1)
+CHECKPOINTS = Limit(1, 20)  # Together's intermediate checkpoints
+
+
+def limits(backend: str) -> dict[str, Limit]:
+    """The numeric options `backend` takes, by Start field, with their ranges: the learning rate
+    is OpenAI's (and Azure's) multiplier or Together's absolute rate; the seed is OpenAI's, the
+    number of checkpoints Together's."""
+    if backend == TOGETHER:
+        lr = Limit(*TOGETHER_LR, decimal=True)
+        return {"epochs": EPOCHS, "batch": BATCH, "lr": lr, "checkpoints": CHECKPOINTS}
+    return {"epochs": EPOCHS, "batch": BATCH, "lr": Limit(*OPENAI_LR, decimal=True), "seed": SEED}
+
+
+METHOD_NAMES = {"supervised": "Supervised (SFT)", "dpo": "Preference (DPO)"}
+
+
+def method_for(file_format: str | None) -> str:
+    """The one method a dataset's data trains with: preference pairs DPO, anything else SFT."""
+    return "dpo" if file_format == "dpo" else "supervised"
+
+
+def method_formats(method: str, model: ModelInfo) -> tuple[str, ...]:
+    """The dataset formats `model` reads with `method`."""
+    return ("dpo",) if method == "dpo" else supervised_formats(model.formats)
+
+
+def model_fits(model: ModelInfo, file_format: str | None) -> bool:
+    """True when `model` can train a dataset of `file_format` (with the method that data takes)."""
+    method = method_for(file_format)
+    return method in model.methods and file_format in method_formats(method, model)
 
 
 def lr_help() -> str:
@@ -44,10 +98,16 @@ def refusal(cmd: Start, backend: str) -> Message | None:
     """Why `cmd` can't run on `backend` as asked (an option it lacks, a value out of its
     range), or None. Azure takes OpenAI's options (the same API); its suffix also carries the
     request tag, as Together's does."""
+    refused = refusal_of(cmd, backend)
+    return refused[1] if refused else None
+
+
+def refusal_of(cmd: Start, backend: str) -> tuple[str, Message] | None:
+    """`refusal`, with the Start field refused (`backend` when the backend takes no jobs)."""
     shown = backend
     if backend == AZURE:
         if cmd.suffix is not None and len(cmd.suffix) > TOGETHER_SUFFIX_MAX:
-            return say(
+            return "suffix", say(
                 f"On Azure OpenAI `suffix=` holds at most {TOGETHER_SUFFIX_MAX} characters (I add "
                 "a request tag to it), got ",
                 Code(cmd.suffix),
@@ -56,12 +116,16 @@ def refusal(cmd: Start, backend: str) -> Message | None:
         backend = OPENAI  # every other rule is OpenAI's
     if backend == OPENAI:
         if cmd.training is not None:
-            return _lacks(shown, "training", "it trains the whole model, no LoRA/full choice")
+            return "training", _lacks(
+                shown, "training", "it trains the whole model, no LoRA/full choice"
+            )
         if cmd.checkpoints is not None:
-            return _lacks(shown, "checkpoints", "it keeps the last 3 epochs' checkpoints")
+            return "checkpoints", _lacks(
+                shown, "checkpoints", "it keeps the last 3 epochs' checkpoints"
+            )
         low, high = OPENAI_LR
         if cmd.lr is not None and not low <= cmd.lr <= high:
-            return say(
+            return "lr", say(
                 f"On {backend_name(shown)} `lr=` is the learning-rate multiplier: between {low:g} and "
                 f"{high:g} (0.02–0.2 usually works best), not {cmd.lr:g}."
             )
@@ -69,19 +133,21 @@ def refusal(cmd: Start, backend: str) -> Message | None:
     if backend == TOGETHER:
         low, high = TOGETHER_LR
         if cmd.lr is not None and not low <= cmd.lr <= high:
-            return say(
+            return "lr", say(
                 f"On Together AI `lr=` is the absolute learning rate: between {low:g} and "
                 f"{high:g} (its default is {TOGETHER_DEFAULT_LR:g}), not {cmd.lr:g}."
             )
         if cmd.suffix is not None and len(cmd.suffix) > TOGETHER_SUFFIX_MAX:
-            return say(
+            return "suffix", say(
                 f"On Together AI `suffix=` holds at most {TOGETHER_SUFFIX_MAX} characters (I add a "
                 "request tag to it), got ",
                 Code(cmd.suffix),
                 ".",
             )
         return None
-    return say(f"{backend_name(backend)} can't train new jobs from here yet (not supported yet).")
+    return "backend", say(
+        f"{backend_name(backend)} can't train new jobs from here yet (not supported yet)."
+    )
 
 
 def hyperparameters(cmd: Start, backend: str) -> dict[str, Any]:

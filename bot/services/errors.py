@@ -10,10 +10,13 @@ from bot.core.message import Message, say
 
 
 class UserError(Exception):
-    """A refusal or a problem, as one message for the user who asked."""
+    """A refusal or a problem, as one message for the user who asked; `field`, when it is about
+    one option of the request (a Start field: `method`, `lr`, …), names it (the start form
+    shows the message under that field)."""
 
-    def __init__(self, message: Message | str) -> None:
+    def __init__(self, message: Message | str, *, field: str | None = None) -> None:
         self.message = message if isinstance(message, Message) else say(message)
+        self.field = field
         super().__init__(str(self.message))
 
 

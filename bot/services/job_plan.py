@@ -22,9 +22,9 @@ from bot.core.models import (
 from bot.core.start_rules import (
     OPENAI,
     TOGETHER,
+    method_formats,
     quotes_price,
-    refusal,
-    supervised_formats,
+    refusal_of,
 )
 from bot.services.backends import Backends
 from bot.services.errors import UserError
@@ -235,16 +235,18 @@ def check_start(
     method can't read; returns the dataset formats the job reads."""
     if not model.is_trainable(today):
         raise UserError(
-            say(Code(model.id), f" was shut down on {model.shutdown} and can't be trained.")
+            say(Code(model.id), f" was shut down on {model.shutdown} and can't be trained."),
+            field="model",
         )
     if cmd.method not in model.methods:
         raise UserError(
-            say(Code(model.id), " can't be trained with method ", Code(cmd.method), ".")
+            say(Code(model.id), " can't be trained with method ", Code(cmd.method), "."),
+            field="method",
         )
-    refused = refusal(cmd, backend)
+    refused = refusal_of(cmd, backend)
     if refused is not None:
-        raise UserError(refused)
-    wanted = ("dpo",) if cmd.method == "dpo" else supervised_formats(model.formats)
+        raise UserError(refused[1], field=refused[0])
+    wanted = method_formats(cmd.method, model)
     if dataset.format not in wanted:
         raise UserError(
             say(
@@ -254,6 +256,16 @@ def check_start(
                 " on ",
                 Code(model.id),
                 f" needs {' or '.join(wanted)} data.",
-            )
+            ),
+            field="method",
         )
     return wanted
+
+
+def check_validation(validation: DatasetRecord, wanted: tuple[str, ...]) -> None:
+    """Refuse a validation file that is invalid or of a format the job doesn't read."""
+    if not validation.valid or validation.format not in wanted:
+        raise UserError(
+            say(Code(validation.name), " can't be the validation file for this job."),
+            field="validation",
+        )

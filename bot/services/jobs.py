@@ -130,10 +130,7 @@ class JobService:
         validation = None
         if cmd.validation:
             validation = self.dataset(cmd.validation, viewer, channel_id)
-            if not validation.valid or validation.format not in wanted:
-                raise UserError(
-                    say(Code(validation.name), " can't be the validation file for this job.")
-                )
+            job_plan.check_validation(validation, wanted)
         estimate = job_plan.estimate(dataset, model, cmd.epochs, today, need_count=False)
         return Plan(dataset, validation, model, estimate.epochs, estimate, backend)
 

@@ -1,5 +1,6 @@
-"""The start form: opened from a dataset report, re-rendered when its backend picker changes
-(`views.update`), submitted as one job per view. Field errors come back inline.
+"""The start form: opened from a dataset report, re-rendered (`views.update`, with the view's
+hash) when its backend, model or epochs change (a new backend swaps the fields, each change the
+estimate line), submitted as one job per view. Field errors come back under their field.
 
 The form's private_metadata (dataset and backend) and every value are hostile input: the dataset
 must be one the user may see, the backend a configured one, the model one of that backend's.
@@ -21,9 +22,19 @@ from slack_sdk.models.views import View
 from bot.core import commands
 from bot.core.access import Viewer
 from bot.core.backend_names import BACKEND_NAMES
-from bot.core.models import backend_of_model, trainable_models
-from bot.core.start_rules import OPENAI_LR, TOGETHER_DEFAULT_LR, TOGETHER_LR
+from bot.core.billing import BillingLine
+from bot.core.models import ModelInfo, backend_of_model, trainable_models
+from bot.core.reports import FORMAT_NAMES
+from bot.core.start_rules import (
+    METHOD_NAMES,
+    OPENAI_LR,
+    TOGETHER_DEFAULT_LR,
+    TOGETHER_LR,
+    method_for,
+    model_fits,
+)
 from bot.core.wind_down import closing_notice
+from bot.services import job_plan
 from bot.services.backends import OPENAI_CLOSES
 from bot.services.errors import UserError
 from handlers import ids, payloads
@@ -31,8 +42,10 @@ from handlers.blocks.start_form import (
     BACKEND_BLOCK,
     START_CALLBACK,
     StartFormData,
+    chosen_model,
     read_values,
     start_form,
+    typed_epochs,
 )
 from handlers.deps import Deps
 from handlers.text import error_text, render
@@ -114,12 +127,14 @@ def parse_submission(
     default_backend: str,
     default_models: Mapping[str, str],
     today: dt.date,
+    file_format: str | None = None,
 ) -> commands.Start | dict[str, str]:
     """The form's values as a Start for its backend, or errors keyed by block id.
 
     `backend` comes from the form's metadata (absent on forms opened before the picker: then
     the model's backend, else the default) and is only taken when it is configured; the model
-    must be one this backend trains today."""
+    must be one this backend trains today; the method, given the dataset's `file_format`, the
+    one its data trains with."""
     where = BACKEND_BLOCK if len(configured) > 1 else "model"
     if backend is None:
         backend = backend_of_model(values.get("model") or "") or default_backend
@@ -144,6 +159,10 @@ def parse_submission(
             options[name] = parse(raw)
         except commands.UsageError as error:
             errors[block_id] = str(error).replace("`", "")
+    method = method_for(file_format)
+    if file_format and "method" not in errors and options.get("method", method) != method:
+        kind = FORMAT_NAMES.get(file_format, file_format)
+        errors["method"] = f"This dataset is {kind} data: it trains with {METHOD_NAMES[method]}."
     if errors:
         return errors
     if backend == "together":
@@ -164,6 +183,23 @@ def moved_key(origin: str, backend: str) -> str:
     return f"elsewhere:{digest}"
 
 
+def fitting_models(today: dt.date, backend: str, file_format: str | None) -> list[ModelInfo]:
+    """`backend`'s models trainable today that can train data of `file_format`."""
+    models = trainable_models(today, backend)
+    return [m for m in models if not file_format or model_fits(m, file_format)]
+
+
+def form_estimate(
+    dataset: DatasetRecord, model: ModelInfo, epochs: int | None, today: dt.date
+) -> tuple[BillingLine | None, str]:
+    """The estimate of training `model` on `dataset` for `epochs` (None: the backend's default),
+    or why there is none (mrkdwn). A model whose backend quotes the price needs no token count."""
+    try:
+        return job_plan.estimate(dataset, model, epochs, today, need_count=False), ""
+    except UserError as error:
+        return None, render(error.message)
+
+
 def form_for(
     services: Deps,
     *,
@@ -173,16 +209,20 @@ def form_for(
     values: Mapping[str, str] | None = None,
     origin: str | None = None,
 ) -> View:
-    """The start form of `dataset` for `backend` (assumed configured), keeping `values`
-    (`origin`: the key of a request OpenAI refused, which this form moves)."""
+    """The start form of `dataset` for `backend` (assumed configured), keeping `values`, with
+    the estimate for the model and epochs they choose (`origin`: the key of a request OpenAI
+    refused, which this form moves)."""
     today = services.clock.now().date()
-    models = trainable_models(today, backend)
-    estimates = []
+    typed = dict(values or {})
+    models = fitting_models(today, backend, dataset.format)
+    default_model = services.default_models.get(backend, services.default_model)
+    chosen = chosen_model([m.id for m in models], default_model, typed)
+    estimate, no_estimate = None, ""
     for model in models:
-        try:
-            estimates.append(services.jobs.estimate(dataset, model, None))
-        except UserError:
-            continue
+        if model.id == chosen:
+            estimate, no_estimate = form_estimate(
+                dataset, model, typed_epochs(typed, backend), today
+            )
     choices = [
         d
         for d in services.datasets.channel_datasets(dataset.channel_id, viewer)
@@ -194,40 +234,53 @@ def form_for(
             backend=backend,
             backends=services.backends.configured(),
             models=[m.id for m in models],
-            default_model=services.default_models.get(backend, services.default_model),
-            estimates=estimates,
+            default_model=default_model,
+            estimate=estimate,
+            no_estimate=no_estimate,
             validation_choices=choices,
-            values=dict(values or {}),
+            values=typed,
             closing=closing_notice(today, OPENAI_CLOSES),
             origin=origin,
         )
     )
 
 
+def plan_error_block(error: UserError, backend: str) -> str:
+    """The block a refusal of the plan is shown under: the field it names (the learning rate's
+    block is the backend's), else the model."""
+    fields = {"method", "lr", "suffix", "training", "checkpoints", "validation", "model"}
+    if error.field not in fields:
+        return "model"
+    if error.field == "lr":
+        return "learning_rate" if backend == "together" else "lr"
+    return error.field
+
+
 def register(app: App, services: Deps) -> None:
     """The start form's listeners: the backend picker and the submission."""
 
-    @app.action(ids.START_BACKEND)
-    def handle_start_backend(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    def refresh(body: dict[str, Any], client: WebClient) -> None:
+        """Re-render the form for the backend picked (the picker) or shown (its metadata), with
+        what was typed and the estimate it makes; the dataset and backend are re-checked."""
         view = body.get("view") or {}
         metadata = payloads.view_metadata(view, dataset=str)
-        file_id = metadata["dataset"]
         origin = metadata.get("origin")
         action = (body.get("actions") or [{}])[0]
-        chosen = (action.get("selected_option") or {}).get("value")
+        backend = metadata.get("backend")
+        if action.get("action_id") == ids.START_BACKEND:
+            backend = (action.get("selected_option") or {}).get("value")
         viewer = services.access.viewer(body["user"]["id"])
-        dataset = services.jobs.by_file(file_id, viewer)
-        if not view.get("id") or dataset is None or chosen not in services.backends.configured():
-            log.info("start form: ignored a backend choice (dataset or backend not available)")
+        dataset = services.jobs.by_file(metadata["dataset"], viewer)
+        configured = services.backends.configured()
+        if not view.get("id") or dataset is None or backend not in configured:
+            log.info("start form: ignored a change (dataset or backend not available)")
             return
-        values = read_values((view.get("state") or {}).get("values"))
         form = form_for(
             services,
             dataset=dataset,
             viewer=viewer,
-            backend=chosen,
-            values=values,
+            backend=backend,
+            values=read_values((view.get("state") or {}).get("values")),
             origin=origin if isinstance(origin, str) else None,
         )
         try:
@@ -237,6 +290,13 @@ def register(app: App, services: Deps) -> None:
                 raise
             # the view changed meanwhile (another choice): the later update wins
             log.info("start form: views.update lost a race (hash_conflict)")
+
+    @app.action(ids.START_BACKEND)
+    @app.action(ids.START_MODEL)
+    @app.action(ids.START_EPOCHS)
+    def handle_start_change(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        refresh(body, client)
 
     @app.view(START_CALLBACK)
     def handle_start_submission(
@@ -264,6 +324,7 @@ def register(app: App, services: Deps) -> None:
             default_backend=services.backends.default(today),
             default_models=services.default_models,
             today=today,
+            file_format=dataset.format,
         )
         if not isinstance(cmd, commands.Start):
             ack(response_action="errors", errors=cmd)
@@ -272,7 +333,8 @@ def register(app: App, services: Deps) -> None:
         try:
             services.jobs.plan(cmd, viewer, channel)
         except UserError as error:
-            ack(response_action="errors", errors={"model": str(error).replace("`", "")})
+            block = plan_error_block(error, cmd.backend or "")
+            ack(response_action="errors", errors={block: str(error).replace("`", "")})
             return
         ack()
         # A start moved from a request OpenAI refused is one job per request and backend,

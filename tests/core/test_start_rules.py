@@ -8,7 +8,19 @@ import pytest
 from bot.core import commands
 from bot.core.command_types import Start
 from bot.core.message import plain
-from bot.core.start_rules import hyperparameters, price_words, quotes_price, refusal
+from bot.core.models import resolve_model
+from bot.core.start_rules import (
+    EPOCHS,
+    METHOD_NAMES,
+    hyperparameters,
+    limits,
+    method_for,
+    model_fits,
+    price_words,
+    quotes_price,
+    refusal,
+    refusal_of,
+)
 
 QWEN = "Qwen/Qwen2.5-7B-Instruct"
 
@@ -112,4 +124,48 @@ def test_price_words_label_the_quote_as_the_backends() -> None:
     assert (
         price_words(model="gpt-4o-mini-2024-07-18", backend="openai", cost_usd=0.5, tokens=9)
         == "estimated $0.50"
+    )
+
+
+@pytest.mark.parametrize(
+    ("cmd", "backend", "field"),
+    [(Start("d", training="full"), "openai", "training"),
+     (Start("d", checkpoints=3), "azure", "checkpoints"),
+     (Start("d", lr=0.0005), "openai", "lr"), (Start("d", lr=0.5), "together", "lr"),
+     (Start("d", suffix="a" * 27), "together", "suffix"),
+     (Start("d", suffix="a" * 27), "azure", "suffix"), (Start("d"), "fireworks", "backend")],
+)  # fmt: skip
+def test_a_refusal_names_the_option_refused(cmd: Start, backend: str, field: str) -> None:
+    refused = refusal_of(cmd, backend)
+    assert refused is not None and refused[0] == field
+    assert refusal(cmd, backend) == refused[1]
+
+
+def test_each_backend_has_its_number_limits() -> None:
+    assert set(limits("openai")) == {"epochs", "batch", "lr", "seed"} == set(limits("azure"))
+    assert set(limits("together")) == {"epochs", "batch", "lr", "checkpoints"}
+    assert (limits("openai")["lr"].low, limits("openai")["lr"].high) == (0.001, 10.0)
+    assert (limits("together")["lr"].low, limits("together")["lr"].high) == (1e-7, 1e-2)
+    assert limits("together")["lr"].decimal and not limits("openai")["epochs"].decimal
+    assert EPOCHS.holds(50) and not EPOCHS.holds(51) and not EPOCHS.holds(2.5)
+    assert limits("together")["lr"].holds(2e-5) and not limits("openai")["lr"].holds(2e-5)
+    # the command's parsers use the same limits
+    with pytest.raises(commands.UsageError, match="between 1 and 50"):
+        commands.parse_epochs("51")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "model", "backend", "fits"),
+    [("chat", "gpt-4o-mini-2024-07-18", "openai", True),
+     ("dpo", "gpt-4o-mini-2024-07-18", "openai", True),
+     ("dpo", "gpt-3.5-turbo-0125", "openai", False),
+     ("chat", "babbage-002", "openai", False),
+     ("prompt_completion", "babbage-002", "openai", True),
+     ("prompt_completion", "gpt-4o-mini-2024-07-18", "openai", False),
+     ("chat_tools", QWEN, "together", True), ("dpo", QWEN, "together", True)],
+)  # fmt: skip
+def test_a_model_fits_the_data_it_can_train(fmt: str, model: str, backend: str, fits: bool) -> None:
+    assert model_fits(resolve_model(model, backend), fmt) is fits
+    assert METHOD_NAMES[method_for(fmt)] == (
+        "Preference (DPO)" if fmt == "dpo" else "Supervised (SFT)"
     )

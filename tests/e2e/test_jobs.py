@@ -119,7 +119,7 @@ def test_form_opens_and_one_submission_starts_one_job(bot: Bot, openai: FakeOpen
     blocks = json.dumps(view["blocks"])
     for field in ("model", "method", "epochs", "batch", "lr", "suffix", "seed"):
         assert f'"block_id": "{field}"' in blocks
-    assert "Estimated cost" in blocks and "gpt-4.1-mini-2025-04-14" in blocks
+    assert "*Estimate*" in blocks and "gpt-4.1-mini-2025-04-14" in blocks
     metadata = view["private_metadata"]
     values = {
         "model": {"value": {"type": "static_select", "selected_option": {"value": "gpt-4.1-mini-2025-04-14"}}},
@@ -150,10 +150,11 @@ def test_form_errors_come_back_on_the_fields(bot: Bot, openai: FakeOpenAI) -> No
     metadata = json.dumps({"dataset": file["id"]})
     status, payload = bot.submit(START_CALLBACK, values, private_metadata=metadata)
     assert status == 200 and payload["response_action"] == "errors"
-    assert set(payload["errors"]) == {"epochs", "lr", "suffix"}
+    assert set(payload["errors"]) == {"epochs", "lr", "suffix", "method"}
     values.update({"epochs": {"value": "2"}, "lr": {"value": ""}, "suffix": {"value": ""}})
     status, payload = bot.submit(START_CALLBACK, values, private_metadata=metadata)
-    assert payload["response_action"] == "errors" and "dpo" in payload["errors"]["model"]
+    assert payload["response_action"] == "errors" and list(payload["errors"]) == ["method"]
+    assert "Supervised (SFT)" in payload["errors"]["method"]
     assert openai.calls == []
 
 

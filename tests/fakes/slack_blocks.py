@@ -67,12 +67,53 @@ def _check_element(el: Any, pointer: str, errors: list[str], action_ids: set[str
             errors.append(_err("must be a valid enum value", f"{pointer}/style"))
     elif el["type"] in ("static_select", "radio_buttons"):
         _check_choices(el, pointer, errors)
+    elif el["type"] == "number_input":
+        _check_number(el, pointer, errors)
     elif el["type"] == "plain_text_input":
         if "placeholder" in el:
             _check_text(el["placeholder"], f"{pointer}/placeholder", 150, errors, plain=True)
         initial = el.get("initial_value")
         if initial is not None and (not isinstance(initial, str) or len(initial) > 3000):
             errors.append(_err("must be less than 3001 characters", f"{pointer}/initial_value"))
+
+
+def _number(text: Any, decimal: bool) -> float | None:
+    """A number input's value as Slack reads it (a string), or None when it isn't one."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = float(text) if decimal else int(text)
+    except ValueError:
+        return None
+    return float(value) if value == value and abs(value) != float("inf") else None
+
+
+def _check_number(el: dict[str, Any], pointer: str, errors: list[str]) -> None:
+    """A number input: `is_decimal_allowed` (a boolean) is required; `min_value`, `max_value`
+    and `initial_value` are strings holding numbers (whole ones unless decimals are allowed),
+    min no greater than max, the initial value between them."""
+    decimal = el.get("is_decimal_allowed")
+    if not isinstance(decimal, bool):
+        errors.append(_err("must provide a boolean", f"{pointer}/is_decimal_allowed"))
+        return
+    numbers: dict[str, float] = {}
+    for key in ("min_value", "max_value", "initial_value"):
+        if key in el and el[key] is not None:
+            value = _number(el[key], decimal)
+            if value is None:
+                errors.append(_err("must be a valid number string", f"{pointer}/{key}"))
+            else:
+                numbers[key] = value
+    low, high = numbers.get("min_value"), numbers.get("max_value")
+    if low is not None and high is not None and low > high:
+        errors.append(_err("min_value must be less than max_value", f"{pointer}/min_value"))
+    initial = numbers.get("initial_value")
+    if initial is not None and (
+        (low is not None and initial < low) or (high is not None and initial > high)
+    ):
+        errors.append(_err("must be between min_value and max_value", f"{pointer}/initial_value"))
+    if "placeholder" in el:
+        _check_text(el["placeholder"], f"{pointer}/placeholder", 150, errors, plain=True)
 
 
 def _check_choices(el: dict[str, Any], pointer: str, errors: list[str]) -> None:

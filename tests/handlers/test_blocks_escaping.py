@@ -186,7 +186,7 @@ def views(text: str) -> dict[str, Any]:
                 backends=("openai", "together"),
                 models=[text, "gpt-4o-mini-2024-07-18"],
                 default_model=text,
-                estimates=[line(text)],
+                estimate=line(text),
                 validation_choices=[dataset(text)],
                 values={"epochs": text, "suffix": text, "model": text},
             )
@@ -198,7 +198,7 @@ def views(text: str) -> dict[str, Any]:
                 backends=("openai", "together"),
                 models=[text],
                 default_model=text,
-                estimates=[dataclasses.replace(line(text), quoted=True, tokens_estimated=True)],
+                estimate=dataclasses.replace(line(text), quoted=True, tokens_estimated=True),
                 validation_choices=[dataset(text)],
                 values={"learning_rate": text, "checkpoints": text, "training": text},
             )

@@ -13,15 +13,17 @@ import pytest
 from bot.core.billing import BillingLine
 from bot.core.command_types import Start
 from bot.core.models import trainable_models
+from bot.services.errors import UserError
 from handlers import ids
 from handlers.blocks.start_form import (
     BACKEND_BLOCK,
+    ESTIMATE_BLOCK,
     START_CALLBACK,
     StartFormData,
     read_values,
     start_form,
 )
-from handlers.views.start_form import parse_submission
+from handlers.views.start_form import parse_submission, plan_error_block
 from storage.repositories import DatasetRecord
 from tests.conftest import TODAY
 from tests.fakes.slack_blocks import check_view
@@ -76,17 +78,21 @@ def blocks_by_id(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_one_backend_has_no_picker_and_the_openai_fields() -> None:
-    view = form("openai", ("openai",), estimates=[line("gpt-4o-mini-2024-07-18")])
+    view = form("openai", ("openai",), estimate=line("gpt-4o-mini-2024-07-18"))
     blocks = blocks_by_id(view)
     assert BACKEND_BLOCK not in blocks
-    assert list(blocks) == ["model", "method", "epochs", "batch", "lr", "suffix", "seed"]
+    assert list(blocks) == [
+        "model", "method", ESTIMATE_BLOCK, "epochs", "batch", "lr", "suffix", "seed",
+    ]  # fmt: skip
     assert blocks["lr"]["label"]["text"] == "Learning-rate multiplier"
     assert "multiplier" in blocks["lr"]["element"]["placeholder"]["text"]
     assert blocks["model"]["element"]["initial_option"]["value"] == "gpt-4o-mini-2024-07-18"
     assert [o["value"] for o in blocks["model"]["element"]["options"]] == OPENAI_MODELS
     assert json.loads(view["private_metadata"]) == {"dataset": "F1", "backend": "openai"}
     assert view["callback_id"] == START_CALLBACK
-    assert "$0.01 for 3 epochs" in json.dumps(view, ensure_ascii=False)
+    assert blocks[ESTIMATE_BLOCK]["text"]["text"] == (
+        "*Estimate*: `gpt-4o-mini-2024-07-18` · 1,234 tokens × 3 epochs (auto) · $0.01"
+    )
 
 
 def test_two_backends_show_a_picker_that_dispatches_its_action() -> None:
@@ -103,7 +109,7 @@ def test_two_backends_show_a_picker_that_dispatches_its_action() -> None:
 
 
 def test_the_together_form_has_its_models_absolute_rate_and_options() -> None:
-    view = form("together", estimates=[line(LLAMA, quoted=True)])
+    view = form("together", estimate=line(LLAMA, quoted=True))
     blocks = blocks_by_id(view)
     assert blocks[BACKEND_BLOCK]["element"]["initial_option"]["value"] == "together"
     assert [o["value"] for o in blocks["model"]["element"]["options"]] == TOGETHER_MODELS
@@ -120,7 +126,10 @@ def test_the_together_form_has_its_models_absolute_rate_and_options() -> None:
     text = json.dumps(view, ensure_ascii=False)
     assert "absolute* on Together AI (default 1e-5)" in text
     # Together AI quotes its own price: a token count (an estimate), never a made-up rate
-    assert "quotes each job's price" in text and "≈1,234 tokens per epoch" in text
+    assert blocks[ESTIMATE_BLOCK]["text"]["text"] == (
+        f"*Estimate*: `{LLAMA}` · ~1,234 tokens (estimated count) × 3 epochs (auto) · Together "
+        "AI quotes each job's price after the upload; the quote is shown in the job post"
+    )
     assert "$" not in text
     assert json.loads(view["private_metadata"]) == {"dataset": "F1", "backend": "together"}
 
@@ -134,7 +143,8 @@ def test_typed_values_are_carried_only_where_they_mean_the_same() -> None:
     initial = {k: b["element"].get("initial_value") for k, b in blocks.items()}
     assert (initial["epochs"], initial["batch"], initial["suffix"]) == ("2", "8", "drone")
     assert initial["learning_rate"] is None  # a multiplier is not an absolute rate
-    assert blocks["method"]["element"]["initial_option"]["value"] == "dpo"
+    # chat data trains with SFT only, whatever was carried
+    assert blocks["method"]["element"]["initial_option"]["value"] == "supervised"
     assert blocks["validation"]["element"]["initial_option"]["value"] == "F9"
     assert blocks["model"]["element"]["initial_option"]["value"] == LLAMA  # not an OpenAI model
     back = blocks_by_id(form("openai", values={"model": QWEN, "training": "full", "epochs": "4"}))
@@ -273,3 +283,151 @@ def test_bad_values_come_back_on_their_field(
     errors = submit({"model": DEFAULTS[backend], block: raw}, backend)
     assert list(errors) == [block] and words in errors[block], errors
     assert "`" not in errors[block]
+
+
+def formed(fmt: str = "chat", backend: str = "openai", **kw: Any) -> dict[str, dict[str, Any]]:
+    data = StartFormData(
+        dataset=dataset(fmt), backend=backend, backends=BOTH, default_model=DEFAULTS[backend],
+        models=OPENAI_MODELS if backend == "openai" else TOGETHER_MODELS, **kw,
+    )  # fmt: skip
+    view = start_form(data).to_dict()
+    assert check_view(view) == []
+    return blocks_by_id(view)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "method"),
+    [("chat", ("supervised", "Supervised (SFT)")),
+     ("chat_tools", ("supervised", "Supervised (SFT)")),
+     ("prompt_completion", ("supervised", "Supervised (SFT)")),
+     ("dpo", ("dpo", "Preference (DPO)"))],
+)  # fmt: skip
+def test_only_the_method_the_data_trains_with_is_offered(fmt: str, method: tuple[str, str]) -> None:
+    for carried in ({}, {"method": "dpo"}, {"method": "supervised"}):
+        element = formed(fmt, values=carried)["method"]["element"]
+        assert [(o["value"], o["text"]["text"]) for o in element["options"]] == [method]
+        assert element["initial_option"]["value"] == method[0]
+
+
+@pytest.mark.parametrize(
+    ("backend", "block", "low", "high", "decimal"),
+    [("openai", "epochs", "1", "50", False), ("openai", "batch", "1", "256", False),
+     ("openai", "lr", "0.001", "10", True), ("openai", "seed", "0", "2147483647", False),
+     ("together", "epochs", "1", "50", False), ("together", "batch", "1", "256", False),
+     ("together", "learning_rate", "0.0000001", "0.01", True),
+     ("together", "checkpoints", "1", "20", False)],
+)  # fmt: skip
+def test_numbers_are_number_inputs_with_the_backends_limits(
+    backend: str, block: str, low: str, high: str, decimal: bool
+) -> None:
+    blocks = formed(backend=backend)
+    element = blocks[block]["element"]
+    assert element["type"] == "number_input" and blocks[block]["optional"] is True
+    assert (element["min_value"], element["max_value"]) == (low, high)
+    assert element["is_decimal_allowed"] is decimal
+    dispatches = block == "epochs"  # the epochs change the estimate; the other numbers don't
+    assert blocks[block].get("dispatch_action", False) is dispatches
+    assert (element["action_id"] == ids.START_EPOCHS) is dispatches
+    assert blocks["suffix"]["element"]["type"] == "plain_text_input"
+
+
+def test_the_model_picker_and_the_epochs_dispatch_on_change() -> None:
+    blocks = formed()
+    assert blocks["model"]["dispatch_action"] is True
+    assert blocks["model"]["element"]["action_id"] == ids.START_MODEL
+    triggers = blocks["epochs"]["element"]["dispatch_action_config"]["trigger_actions_on"]
+    assert set(triggers) == {"on_enter_pressed", "on_character_entered"}
+
+
+@pytest.mark.parametrize(
+    ("backend", "block", "typed", "shown"),
+    [("openai", "epochs", "2", "2"), ("openai", "epochs", "02", "2"),
+     ("openai", "epochs", "99", None), ("openai", "epochs", "0", None),
+     ("openai", "epochs", "2.5", None), ("openai", "epochs", "٣", None),
+     ("openai", "epochs", "<!channel>", None), ("openai", "epochs", "1e1", None),
+     ("openai", "lr", "0.5", "0.5"), ("openai", "lr", "1e-5", None), ("openai", "lr", "nan", None),
+     ("openai", "lr", "inf", None), ("openai", "seed", "-1", None), ("openai", "seed", "7", "7"),
+     ("together", "learning_rate", "1e-5", "0.00001"), ("together", "learning_rate", "0.5", None),
+     ("together", "checkpoints", "21", None), ("together", "checkpoints", "3", "3")],
+)  # fmt: skip
+def test_a_carried_number_is_shown_only_when_the_field_takes_it(
+    backend: str, block: str, typed: str, shown: str | None
+) -> None:
+    element = formed(backend=backend, values={block: typed})[block]["element"]
+    assert element.get("initial_value") == shown
+
+
+def estimate_of(backend: str, **kw: Any) -> str:
+    blocks = formed(backend=backend, **kw)
+    return blocks[ESTIMATE_BLOCK]["text"]["text"] if ESTIMATE_BLOCK in blocks else ""
+
+
+def test_the_estimate_line_for_each_way_a_backend_prices() -> None:
+    mini = "gpt-4o-mini-2024-07-18"
+    priced = dataclasses.replace(line(mini), epochs=5, cost_usd=0.0185)
+    assert estimate_of("openai", estimate=priced, values={"epochs": "5"}) == (
+        f"*Estimate*: `{mini}` · 1,234 tokens × 5 epochs · $0.02"
+    )
+    tiny = dataclasses.replace(line(mini), cost_usd=0.0004)
+    assert estimate_of("openai", estimate=tiny).endswith("× 3 epochs (auto) · &lt; $0.01")
+    azure = dataclasses.replace(line(mini), backend="azure", quoted=True, cost_usd=0.0)
+    text = estimate_of("openai", estimate=azure)
+    assert text.endswith("price unknown (Azure OpenAI publishes no rate the bot can read)")
+    assert "$" not in text
+    uncounted = dataclasses.replace(line(LLAMA, quoted=True), billed_tokens_per_epoch=0, epochs=1)
+    assert estimate_of("together", estimate=uncounted) == (
+        f"*Estimate*: `{LLAMA}` · 1 epoch (auto) · Together AI quotes each job's price after the "
+        "upload; the quote is shown in the job post"
+    )
+    why = "I have no token count of `drone.jsonl` for `gpt-4o-mini-2024-07-18`."
+    assert estimate_of("openai", no_estimate=why) == f"*Estimate*: {why}"
+    assert estimate_of("openai") == ""  # nothing known, nothing said
+
+
+def test_data_no_model_of_the_backend_trains_gets_a_sentence_not_an_empty_picker() -> None:
+    data = StartFormData(
+        dataset=dataset("prompt_completion"), backend="openai", backends=BOTH, models=[],
+        default_model=DEFAULTS["openai"], estimate=line("gpt-4o-mini-2024-07-18"),
+    )  # fmt: skip
+    view = start_form(data).to_dict()
+    assert check_view(view) == [] and "model" not in blocks_by_id(view)
+    assert ESTIMATE_BLOCK not in blocks_by_id(view)
+    text = json.dumps(view)
+    assert "No base model on OpenAI can be trained with prompt\\u2013completion" in text
+
+
+@pytest.mark.parametrize(
+    ("fmt", "method", "error"),
+    [("chat", "dpo", "This dataset is chat data: it trains with Supervised (SFT)."),
+     ("dpo", "supervised", "This dataset is preference pairs (DPO) data: it trains with "
+      "Preference (DPO)."),
+     ("dpo", "DPO", None), ("chat", "supervised", None), ("chat", "", None)],
+)  # fmt: skip
+def test_a_method_the_data_does_not_train_with_is_refused_on_the_method(
+    fmt: str, method: str, error: str | None
+) -> None:
+    values = {"model": DEFAULTS["openai"], "method": method} if method else {}
+    result = parse_submission(
+        values=values, dataset="F1", backend="openai", configured=BOTH, default_backend="openai",
+        default_models=DEFAULTS, today=TODAY, file_format=fmt,
+    )  # fmt: skip
+    if error is None:
+        assert isinstance(result, Start) and result.method == (
+            "dpo" if fmt == "dpo" else "supervised"
+        )
+    else:
+        assert result == {"method": error}
+
+
+@pytest.mark.parametrize(
+    ("field", "backend", "block"),
+    [("method", "openai", "method"), ("lr", "openai", "lr"), ("lr", "azure", "lr"),
+     ("lr", "together", "learning_rate"), ("suffix", "together", "suffix"),
+     ("validation", "openai", "validation"), ("checkpoints", "openai", "checkpoints"),
+     ("training", "openai", "training"), ("model", "openai", "model"),
+     (None, "openai", "model"), ("backend", "openai", "model"), ("<!x>", "openai", "model")],
+)  # fmt: skip
+def test_a_refusal_of_the_plan_is_shown_under_the_field_it_names(
+    field: str | None, backend: str, block: str
+) -> None:
+    assert plan_error_block(UserError("no", field=field), backend) == block
