@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     AZURE_RESOURCE_GROUP: str | None = None
     AZURE_OPENAI_RESOURCE: str | None = None
     FTBOT_AZURE_MANAGEMENT_URL: str | None = None  # default https://management.azure.com
+    # Evaluations (product §10): examples per evaluation, the spending cap, the pairwise grader
+    # (an OpenAI model) and how many examples are asked at once.
+    FTBOT_EVAL_EXAMPLES: int = Field(default=50, ge=1, le=1000)
+    FTBOT_EVAL_MAX_USD: float = Field(default=1.00, ge=0)
+    FTBOT_GRADER_MODEL: str = "gpt-4o-mini"
+    FTBOT_EVAL_CONCURRENCY: int = Field(default=8, ge=1, le=64)
 
     @field_validator("FTBOT_ADMINS", mode="before")
     @classmethod

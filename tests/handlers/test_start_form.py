@@ -79,7 +79,7 @@ def test_one_backend_has_no_picker_and_the_openai_fields() -> None:
     view = form("openai", ("openai",), estimates=[line("gpt-4o-mini-2024-07-18")])
     blocks = blocks_by_id(view)
     assert BACKEND_BLOCK not in blocks
-    assert list(blocks) == ["model", "method", "epochs", "batch", "lr", "suffix", "seed"]
+    assert list(blocks) == ["model", "method", "epochs", "batch", "lr", "suffix", "seed", "holdout"]
     assert blocks["lr"]["label"]["text"] == "Learning-rate multiplier"
     assert "multiplier" in blocks["lr"]["element"]["placeholder"]["text"]
     assert blocks["model"]["element"]["initial_option"]["value"] == "gpt-4o-mini-2024-07-18"
