@@ -128,7 +128,7 @@ class EvaluationService:
 
     def _contender(self, viewer: Viewer, model: str, backend: str | None) -> Contender:
         """The model named by a user, if they may use it: a stored fine-tuned model (or one of
-        its checkpoints), an OpenAI `ft:` name, or a base model of the catalogue."""
+        its checkpoints) of a conversation they are in, or a base model of the catalogue."""
         record = self._models.of_checkpoint(model)
         if record is not None:
             if record.deleted or not may_see(viewer, record.channel_id):
@@ -140,11 +140,8 @@ class EvaluationService:
             )  # fmt: skip
             asked = chat_name(record, model, self._deployments)
             return Contender("model", model, record.backend, asked, record.base_model)
-        if model.startswith("ft:"):
-            chosen = backend or OPENAI
-            self._require_configured(chosen)
-            require_served(model, backend=chosen, base=None, today=self._clock.now().date())
-            return Contender("model", model, chosen, model, model.split(":")[1] or None)
+        if model.startswith("ft:"):  # only models the bot knows (their channel says who may)
+            raise UserError(unknown_model(model))
         return self._base(model, backend, role="model")
 
     def _base(self, model: str, backend: str | None, *, role: str) -> Contender:
