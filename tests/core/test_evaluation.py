@@ -263,3 +263,10 @@ def test_grader_prompt_fences_hostile_answers() -> None:
     assert body.index("Lyon.") > body.index("## Answer 2\n<<<")
     long = grader_messages(case, "x" * 50_000, "y")[1]["content"]
     assert len(long) < 10_000 and "[cut]" in long
+
+
+def test_the_rubric_is_documented_verbatim() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "evaluation.md").read_text()
+    assert RUBRIC in doc
