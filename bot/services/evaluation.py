@@ -48,6 +48,7 @@ from bot.services.ports import Clock, FileSource
 from storage.deployments import DeploymentRepository
 from storage.evaluations import (
     EvaluationRepository,
+    HoldoutRecord,
     HoldoutRepository,
     NewEvaluation,
 )
@@ -192,11 +193,13 @@ class EvaluationService:
 
     # ---- which examples --------------------------------------------------------------------------
 
-    def cases(self, dataset: DatasetRecord) -> tuple[list[Case], str]:
-        """The dataset's held-out examples (the part kept back at start, when it was split) or
+    def cases(
+        self, dataset: DatasetRecord, *, split: HoldoutRecord | None = None
+    ) -> tuple[list[Case], str]:
+        """The held-out examples of `split` (a job's), else of the dataset's newest split, else
         the whole dataset (a validation or test file), at most FTBOT_EVAL_EXAMPLES."""
         limit = self.policy.max_examples
-        split = self._holdouts.latest_of_dataset(dataset.id)
+        split = split or self._holdouts.latest_of_dataset(dataset.id)
         if split is not None and split.held_out_examples:
             records = (
                 (number, orjson.loads(line), None)
@@ -220,15 +223,17 @@ class EvaluationService:
         dataset: str | DatasetRecord,
         channel_id: str,
         backend: str | None = None,
+        split: HoldoutRecord | None = None,
     ) -> EvalPlan:
-        """Who answers which examples, and the estimate; UserError for what the viewer may not
-        use (the same answer as for what does not exist) and OverCap above the cap."""
+        """Who answers which examples (`split`: a job's held-out part), and the estimate;
+        UserError for what the viewer may not use (the same answer as for what does not exist)
+        and OverCap above the cap."""
         candidate = self._contender(viewer, model, backend)
         if isinstance(dataset, DatasetRecord):
             record = dataset
         else:
             record = self._job_service.dataset(dataset, viewer, channel_id)
-        cases, source = self.cases(record)
+        cases, source = self.cases(record, split=split)
         if not cases:
             raise UserError(
                 say(

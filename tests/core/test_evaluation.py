@@ -270,3 +270,17 @@ def test_the_rubric_is_documented_verbatim() -> None:
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "evaluation.md").read_text()
     assert RUBRIC in doc
+
+
+def test_eval_and_holdout_in_the_grammar_and_help() -> None:
+    from bot.core import commands
+
+    assert commands.parse("eval ft:x latest") == commands.Eval("ft:x", "latest")
+    assert commands.parse("eval gpt-4o-mini d.jsonl backend=azure").backend == "azure"
+    assert commands.parse("start latest holdout=20%") == commands.Start("latest", holdout=20)
+    with pytest.raises(commands.UsageError, match="holdout"):
+        commands.parse("start latest holdout=80%")
+    with pytest.raises(commands.UsageError, match="needs <dataset>"):
+        commands.parse("eval ft:x")
+    usages = " ".join(usage for usage, _, _ in commands.help_lines())
+    assert "eval <model> <dataset>" in usages and "[holdout=…]" in usages
