@@ -13,6 +13,7 @@ import pytest
 
 from storage.evaluations import EvaluationRepository, HoldoutRepository
 from storage.fine_tuned import ModelRepository
+from storage.repositories import DatasetRepository
 from tests.conftest import DATA
 from tests.e2e.conftest import SECRET, Bot, start_bot, wait_for
 from tests.e2e.test_access import share
@@ -62,6 +63,13 @@ def add_model(bot: Bot, *, channel: str = "C1", owner: str = "U1") -> None:
     repo.add(name=TUNED, job_id=None, owner_id=owner, channel_id=channel, base_model=BASE, now=now)
 
 
+def dataset_id(bot: Bot, file: dict[str, Any]) -> int:
+    """The stored id of a shared file's dataset."""
+    found = DatasetRepository(engine=bot.services.engine).get(slack_file_id=file["id"])
+    assert found is not None
+    return found.id
+
+
 def doubles(question: str) -> str:
     """The reference answers of tests/data/bom.jsonl: `The answer is 2n.`"""
     n = int(re.search(r"number (\d+)", question).group(1))  # type: ignore[union-attr]
@@ -96,7 +104,7 @@ def test_holdout_uploads_only_the_training_part_and_keeps_the_rest_for_eval(
 ) -> None:
     content = questions(30)
     lines = content.splitlines()
-    ready(bot, "sums.jsonl", content=content)
+    file = ready(bot, "sums.jsonl", content=content)
     _, answer = bot.command("start latest holdout=20% seed=7")
     assert "Starting fine-tuning" in answer["text"], answer
     post = wait_for(lambda: job_posts(bot.slack), what="job post")[0]
@@ -108,7 +116,7 @@ def test_holdout_uploads_only_the_training_part_and_keeps_the_rest_for_eval(
     assert len(uploaded) == len(lines) - held  # only the training part went to OpenAI
     parsed = [json.loads(line) for line in lines]
     trained = [json.loads(line) for line in uploaded]
-    split = HoldoutRepository(engine=bot.services.engine).latest_of_dataset(1)
+    split = HoldoutRepository(engine=bot.services.engine).latest_of_dataset(dataset_id(bot, file))
     assert split is not None and (split.seed, split.percent, split.held_out_count) == (7, 20, held)
     kept = [json.loads(line) for line in (split.held_out_examples or "").splitlines()]
     assert len(kept) == held and not [e for e in kept if e in trained]  # never trained on
@@ -157,7 +165,7 @@ def test_eval_on_demand_posts_progress_and_a_scorecard(bot: Bot, openai: FakeOpe
     assert line["thread_ts"] == root and "10/10 answered" in line["text"]
     assert "estimated $" in line["text"] and "cap $1.00" in line["text"]
     # stored for the leaderboard
-    (run,) = EvaluationRepository(engine=bot.services.engine).of_dataset(1)
+    (run,) = EvaluationRepository(engine=bot.services.engine).of_dataset(dataset_id(bot, file))
     assert run.status == "done" and run.cost_usd is not None and run.cost_usd > 0
     rows = {row.role: row for row in run.scores}
     assert (rows["model"].normalised, rows["model"].wins, rows["model"].ties) == (5, 5, 5)
