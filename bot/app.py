@@ -28,6 +28,7 @@ from bot.services.compare import CompareService
 from bot.services.datasets import DatasetIntake
 from bot.services.deliveries import Deliveries
 from bot.services.deployments import ControlPlane, DeploymentService
+from bot.services.evaluation import EvalPolicy, EvaluationService
 from bot.services.inspect import JobInspector
 from bot.services.jobs import JobPolicy, JobService
 from bot.services.models import ModelService
@@ -38,6 +39,7 @@ from storage import migrate
 from storage.catchup import CatchupRepository
 from storage.db import make_engine
 from storage.deployments import DeploymentRepository
+from storage.evaluations import EvaluationRepository, HoldoutRepository
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRepository
 from storage.notifications import NotificationRepository
@@ -245,7 +247,12 @@ def report_models(
 
 def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runtime]:
     """Wire the bot for `settings`: migrate the database, check the token, register listeners."""
-    from handlers.notifier import SlackJobNotifier, SlackNotifier, SlackWatchNotifier
+    from handlers.notifier import (
+        SlackEvalNotifier,
+        SlackJobNotifier,
+        SlackNotifier,
+        SlackWatchNotifier,
+    )
     from handlers.registry import register_all
     from handlers.slack_catchup import SlackRecentFiles
     from handlers.slack_files import SlackFileSource, allowed_hosts
@@ -280,6 +287,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
     jobs_repo = JobRepository(engine=engine)
     models = ModelRepository(engine=engine)
     deployments = DeploymentRepository(engine=engine)
+    holdouts = HoldoutRepository(engine=engine)
     registry = backends(settings)
     jobs_pool = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="jobs")
     job_service = JobService(
@@ -296,6 +304,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
             default_model=settings.FTBOT_DEFAULT_MODEL,
             together_model=settings.FTBOT_TOGETHER_MODEL,
         ),
+        holdouts=holdouts,
     )
     watch_notifier = SlackWatchNotifier(client=client)
     watcher = JobWatcher(
@@ -357,6 +366,23 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
             backends=registry,
             job_service=job_service,
             clock=clock,
+        ),
+        evaluation=EvaluationService(
+            models=models,
+            deployments=deployments,
+            holdouts=holdouts,
+            evaluations=EvaluationRepository(engine=engine),
+            files=files,
+            backends=registry,
+            job_service=job_service,
+            notifier=SlackEvalNotifier(client=client),
+            clock=clock,
+            policy=EvalPolicy(
+                max_examples=settings.FTBOT_EVAL_EXAMPLES,
+                max_usd=settings.FTBOT_EVAL_MAX_USD,
+                grader_model=settings.FTBOT_GRADER_MODEL,
+                concurrency=settings.FTBOT_EVAL_CONCURRENCY,
+            ),
         ),
         deployments=DeploymentService(
             models=models,

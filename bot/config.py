@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     FTBOT_AZURE_MANAGEMENT_URL: str | None = None  # default https://management.azure.com
     # A TOML file of the team's own training rates (bot/core/prices.py), e.g. Azure's per region.
     FTBOT_PRICES: str | None = None
+    # Evaluations (product §10): examples per evaluation, the spending cap, the pairwise grader
+    # (an OpenAI model) and how many examples are asked at once.
+    FTBOT_EVAL_EXAMPLES: int = Field(default=50, ge=1, le=1000)
+    FTBOT_EVAL_MAX_USD: float = Field(default=1.00, ge=0)
+    FTBOT_GRADER_MODEL: str = "gpt-4o-mini"
+    FTBOT_EVAL_CONCURRENCY: int = Field(default=8, ge=1, le=64)
 
     @field_validator("FTBOT_ADMINS", mode="before")
     @classmethod

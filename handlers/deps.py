@@ -17,6 +17,7 @@ from bot.services.compare import CompareService
 from bot.services.datasets import DatasetIntake
 from bot.services.deliveries import Deliveries
 from bot.services.deployments import DeploymentService
+from bot.services.evaluation import EvaluationService
 from bot.services.inspect import JobInspector
 from bot.services.jobs import JobService
 from bot.services.models import ModelService
@@ -33,6 +34,7 @@ class Deps:
     inspector: JobInspector
     models: ModelService
     compare: CompareService
+    evaluation: EvaluationService
     deployments: DeploymentService
     deliveries: Deliveries
     clock: Clock
@@ -41,7 +43,7 @@ class Deps:
     default_model: str
     bot_user_id: str | None
     confirm_key: bytes  # seals confirmation buttons to their message
-    background: Executor  # slow answers (try, compare) after the ack
+    background: Executor  # slow answers (try, compare, eval) after the ack
     commands: Executor  # slash commands, answered within Slack's 3 s or followed up
     backends: Backends  # which backends are configured, and the default one
     default_models: Mapping[str, str]  # each backend's default model (from the settings)

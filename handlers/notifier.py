@@ -10,8 +10,10 @@ from slack_sdk.errors import SlackApiError
 from bot.core.jobs import Checkpoint, JobSnapshot
 from bot.core.message import Mention, Message, Text, say
 from bot.core.reports import DatasetReport
+from bot.services.eval_text import EvalResult
 from bot.services.ports import Clock
 from handlers import ids
+from handlers.blocks.evaluation import scorecard_blocks
 from handlers.blocks.jobs import (
     approval_blocks,
     approved_blocks,
@@ -23,6 +25,7 @@ from handlers.blocks.jobs import (
 )
 from handlers.blocks.report import dataset_report_blocks, report_text
 from handlers.text import code, plain, render
+from storage.evaluations import HoldoutRecord
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
 
@@ -123,10 +126,18 @@ class SlackJobNotifier(SlackNotifier):
         self._admins = admins  # FTBOT_ADMINS: mentioned on approval requests
 
     def post_job(
-        self, *, job: JobRecord, dataset: DatasetRecord, snapshot: JobSnapshot, epochs: int
+        self,
+        *,
+        job: JobRecord,
+        dataset: DatasetRecord,
+        snapshot: JobSnapshot,
+        epochs: int,
+        holdout: HoldoutRecord | None = None,
     ) -> str:
         """The job in the dataset's thread, with a Cancel button; returns its ts."""
-        blocks, text = job_blocks(job=job, dataset=dataset, snapshot=snapshot, epochs=epochs)
+        blocks, text = job_blocks(
+            job=job, dataset=dataset, snapshot=snapshot, epochs=epochs, holdout=holdout
+        )
         response = self._client.chat_postMessage(
             channel=job.channel_id,
             thread_ts=job.thread_ts,
@@ -241,4 +252,20 @@ class SlackWatchNotifier(SlackNotifier):
         view = say("*Status:* ", Text(job.status or "unknown"), " · adopted by ", Mention(adopter))
         blocks, text = status_blocks(job=job, dataset_name=None, view=view, finished=False)
         response = self._client.chat_postMessage(channel=job.channel_id, text=text, blocks=blocks)
+        return str(response["ts"])
+
+
+class SlackEvalNotifier(SlackNotifier):
+    """The EvalNotifier port: progress lines (posted, edited) and the scorecard."""
+
+    def post_scorecard(self, *, channel: str, thread_ts: str | None, result: EvalResult) -> str:
+        """The scorecard in the thread; returns its ts."""
+        blocks, text = scorecard_blocks(result)
+        response = self._client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            text=text,
+            blocks=blocks,
+            metadata=_marker(f"evaluation:{result.evaluation_id}"),
+        )
         return str(response["ts"])

@@ -183,3 +183,78 @@ class CatchupMark(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     mark: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+
+
+class Holdout(Base):
+    """The examples a job keeps back for evaluation (`holdout=P%`): the seeded split, both parts'
+    counts, the training part's upload and the held-out examples themselves."""
+
+    __tablename__ = "holdouts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    backend: Mapped[str] = mapped_column(String(16))
+    percent: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int | None] = mapped_column(Integer)  # examples in the dataset
+    training_count: Mapped[int | None] = mapped_column(Integer)
+    held_out_count: Mapped[int | None] = mapped_column(Integer)
+    training_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    training_file_id: Mapped[str | None] = mapped_column(String(128))
+    held_out_lines: Mapped[dict[str, Any] | None]  # {"lines": [...]}: 1-based, file order
+    held_out_examples: Mapped[str | None] = mapped_column(Text)  # JSONL, the first KEPT ones
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class Evaluation(Base):
+    """One evaluation run on a dataset's held-out examples (its per-model scores:
+    EvaluationScore rows)."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
+    channel_id: Mapped[str] = mapped_column(String(32), index=True)
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    requester_id: Mapped[str | None] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(256))
+    backend: Mapped[str] = mapped_column(String(16))
+    base_model: Mapped[str | None] = mapped_column(String(256))
+    source: Mapped[str] = mapped_column(String(16))  # holdout | dataset
+    examples: Mapped[int] = mapped_column(Integer)
+    grader_model: Mapped[str | None] = mapped_column(String(128))
+    estimated_usd: Mapped[float | None] = mapped_column(Float)
+    cost_usd: Mapped[float | None] = mapped_column(Float)  # None: a part's price is unknown
+    missing: Mapped[str | None] = mapped_column(Text)  # what a partial result lacks
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    created_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+
+
+class EvaluationScore(Base):
+    """What one model scored in an evaluation (`role`: model, base or best)."""
+
+    __tablename__ = "evaluation_scores"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(256), index=True)
+    backend: Mapped[str] = mapped_column(String(16))
+    base_model: Mapped[str | None] = mapped_column(String(256))
+    cases: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    exact: Mapped[int] = mapped_column(Integer)
+    normalised: Mapped[int] = mapped_column(Integer)
+    graded: Mapped[int] = mapped_column(Integer, default=0)
+    wins: Mapped[int] = mapped_column(Integer, default=0)
+    ties: Mapped[int] = mapped_column(Integer, default=0)
+    losses: Mapped[int] = mapped_column(Integer, default=0)
+    opponent: Mapped[str | None] = mapped_column(String(256))  # whom the win rate is against
+    mean_latency_s: Mapped[float | None] = mapped_column(Float)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_usd: Mapped[float | None] = mapped_column(Float)

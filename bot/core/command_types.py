@@ -28,7 +28,7 @@ class Cost:
 @dataclass(frozen=True, slots=True)
 class Start:
     """`start <dataset> [backend=] [model=] [epochs=] [batch=] [lr=] [suffix=] [validation=]
-    [seed=] [method=] [training=lora|full] [checkpoints=]`.
+    [seed=] [method=] [training=lora|full] [checkpoints=] [holdout=P%]`.
 
     `lr` is OpenAI's learning-rate multiplier or Together's absolute learning rate, by backend;
     `backend` None means: inferred from `model`, else the default backend (product §9)."""
@@ -45,6 +45,7 @@ class Start:
     backend: str | None = None
     training: str | None = None  # Together: "lora" (its default) or "full"
     checkpoints: int | None = None  # Together: number of intermediate checkpoints
+    holdout: int | None = None  # percent of the examples kept back for evaluation
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,15 @@ class Compare:
 
 
 @dataclass(frozen=True, slots=True)
+class Eval:
+    """`eval <model> <dataset> [backend=]` (`backend`: where a base model is asked)."""
+
+    model: str
+    dataset: str
+    backend: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     """`usage`."""
 
@@ -132,6 +142,7 @@ Command = (
     | Models
     | Try
     | Compare
+    | Eval
     | DeleteModel
     | Deploy
     | Usage

@@ -19,6 +19,7 @@ from bot.core.command_types import (
     Datasets,
     DeleteModel,
     Deploy,
+    Eval,
     Events,
     Help,
     JobAction,
@@ -29,6 +30,7 @@ from bot.core.command_types import (
     Try,
     Usage,
 )
+from bot.core.command_values import UsageError, _short, parse_holdout, parse_whole
 from bot.core.models import UnknownModelError, resolve_model
 from bot.core.start_rules import AZURE, OPENAI, OPENAI_LR, TOGETHER, TOGETHER_LR, lr_help
 
@@ -39,6 +41,7 @@ __all__ = [  # the command types are part of this module's interface
     "Datasets",
     "DeleteModel",
     "Deploy",
+    "Eval",
     "Events",
     "Help",
     "JobAction",
@@ -48,15 +51,16 @@ __all__ = [  # the command types are part of this module's interface
     "Start",
     "Try",
     "Usage",
+    "UsageError",
+    "parse_holdout",
+    "parse_whole",
 ]
 
 SLASH = "/finetune"
 METHODS = ("supervised", "dpo")
 _SUFFIX = re.compile(r"[a-z0-9_-]{1,64}")
 _DEPLOYMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")  # Azure's deployment names
-# ASCII only: Python's int() and float() also read other scripts' digits ("٣" is 3), "1_0"
-# and surrounding spaces, none of which a user means as a number here.
-_WHOLE = re.compile(r"[+-]?[0-9]+")
+# ASCII only (see bot.core.command_values).
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 # The learning rate's meaning is the backend's (start_rules: OpenAI's multiplier 0.001–10,
 # Together's absolute rate 1e-7–0.01); outside both, no backend takes it (1e-320 would be sent
@@ -64,10 +68,6 @@ _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 LR_MIN, LR_MAX = TOGETHER_LR[0], OPENAI_LR[1]
 BACKENDS = (OPENAI, TOGETHER, AZURE)
 TRAINING = ("lora", "full")
-
-
-class UsageError(ValueError):
-    """A malformed or unknown command; the message is one line for the user."""
 
 
 def _jobs(scope: str = "channel") -> Jobs:
@@ -168,22 +168,6 @@ def parse_model(value: str) -> str:
         raise UsageError(f"`model`: {error}") from None
 
 
-def parse_whole(value: str, name: str, low: int, high: int) -> int:
-    """A whole number written in ASCII digits, from `low` to `high`."""
-    if not _WHOLE.fullmatch(value):
-        raise UsageError(f"`{name}` must be a whole number, got `{_short(value)}`")
-    number = int(value) if len(value) <= 20 else None  # int() refuses > 4,300 digits
-    if number is None or not low <= number <= high:
-        raise UsageError(f"`{name}` must be between {low} and {high}, got {_short(value)}")
-    return number
-
-
-def _short(value: str) -> str:
-    """A user's value echoed in a code span: short, and unable to close it."""
-    value = value.replace("`", "\u02cb")
-    return value if len(value) <= 24 else value[:23] + "…"
-
-
 # ---- the table ---------------------------------------------------------------------------------
 
 
@@ -219,6 +203,7 @@ _START_OPTIONS: dict[str, Callable[[str], Any]] = {
     "backend": parse_backend,
     "training": parse_training,
     "checkpoints": parse_checkpoints,
+    "holdout": parse_holdout,
 }
 
 SPECS: tuple[Spec, ...] = (
@@ -243,6 +228,7 @@ SPECS: tuple[Spec, ...] = (
         ("dataset",),
         "starts a fine-tuning job on a dataset (file ID, name or `latest`) on `backend=openai`, "
         "`together` or `azure` (default: the backend of `model=`, else the configured default); "
+        "`holdout=20%` keeps that share of the examples back for evaluation; "
         f"`lr=` is {lr_help()}; `training=lora|full` and `checkpoints=N` are Together AI's",
         "start latest epochs=3 suffix=support-bot",
         Start,
@@ -346,6 +332,15 @@ SPECS: tuple[Spec, ...] = (
         lambda model, dataset=None, n=20: Compare(model, dataset, n),
         {"n": lambda v: parse_whole(v, "n", 1, 100)},
         optional=("dataset",),
+    ),
+    Spec(
+        "eval",
+        ("model", "dataset"),
+        "scores any model (fine-tuned or base, on any backend) on a dataset's held-out "
+        "examples: exact and normalised match, a graded win rate against its base, latency, cost",
+        "eval ft:gpt-4o-mini-2024-07-18:acme::abc123 latest",
+        Eval,
+        {"backend": parse_backend},
     ),
     Spec(
         "usage",

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-_SPACE = re.compile(r"\s+")
-
-
-@dataclass(frozen=True, slots=True)
-class Case:
-    """One test example: the conversation up to the answer, and the reference answer."""
-
-    number: int
-    prompt: list[dict[str, Any]]
-    reference: str
+# The cases and the matching are the evaluation's (one scoring code for compare and eval).
+from bot.core.evaluation import Case as Case
+from bot.core.evaluation import cases_from as cases_from
+from bot.core.evaluation import exact_match, normalised_match
+from bot.core.evaluation import normalise as normalise
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,38 +18,6 @@ class Outcome:
     case: Case
     base: str
     tuned: str
-
-
-def cases_from(records: Iterable[tuple[int, Any, str | None]], limit: int) -> list[Case]:
-    """The first `limit` chat examples whose last message is a text assistant reply."""
-    found: list[Case] = []
-    for number, value, error in records:
-        if error or not isinstance(value, dict):
-            continue
-        messages = value.get("messages")
-        if not isinstance(messages, list) or len(messages) < 2:
-            continue
-        last = messages[-1]
-        if not (isinstance(last, dict) and last.get("role") == "assistant"):
-            continue
-        reference = last.get("content")
-        prompt = [
-            {"role": m["role"], "content": m["content"]}
-            for m in messages[:-1]
-            if isinstance(m, dict) and isinstance(m.get("content"), str) and m.get("role")
-        ]
-        if isinstance(reference, str) and prompt:
-            found.append(Case(number, prompt, reference))
-        if len(found) >= limit:
-            break
-    return found
-
-
-def normalise(text: str) -> str:
-    """Case, accents' composition, surrounding punctuation and runs of whitespace ignored."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = _SPACE.sub(" ", text).strip()
-    return text.strip(" .,;:!?\"'`")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +38,7 @@ def score(outcomes: list[Outcome], *, tuned: bool) -> Score:
     """Exact and normalised matches against the reference answers."""
     answers = [(o.tuned if tuned else o.base, o.case.reference) for o in outcomes]
     return Score(
-        exact=sum(a == r for a, r in answers),
-        normalised=sum(normalise(a) == normalise(r) for a, r in answers),
+        exact=sum(exact_match(a, r) for a, r in answers),
+        normalised=sum(normalised_match(a, r) for a, r in answers),
         total=len(answers),
     )

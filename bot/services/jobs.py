@@ -15,13 +15,14 @@ from bot.core.models import ModelInfo
 from bot.core.permissions import may_approve, may_modify
 from bot.core.start_rules import hyperparameters
 from bot.core.wind_down import next_steps
-from bot.services import approval, job_plan, wind_down
+from bot.services import approval, holdout, job_plan, wind_down
 from bot.services.backends import TOGETHER, Backends
 from bot.services.errors import UserError, provider_errors
 from bot.services.job_plan import JobPolicy, Plan
 from bot.services.ports import Clock, FileSource, JobNotifier
-from bot.services.uploads import create_once, ensure_uploaded, quote
+from bot.services.uploads import create_once, ensure_uploaded, quote, uploaded_text
 from bot.services.wind_down import Elsewhere
+from storage.evaluations import HoldoutRepository
 from storage.jobs import JobRecord, JobRepository, NewJob
 from storage.repositories import DatasetRecord, DatasetRepository
 
@@ -46,7 +47,9 @@ class JobService:
         clock: Clock,
         executor: Executor,
         policy: JobPolicy,
+        holdouts: HoldoutRepository | None = None,
     ) -> None:
+        self._holdouts = holdouts  # `holdout=P%` splits (None: jobs train on the whole file)
         self._jobs = jobs
         self._datasets = datasets
         self._files = files
@@ -127,6 +130,7 @@ class JobService:
             cmd.model or self._policy.default_model_of(backend), backend, today
         )
         wanted = job_plan.check_start(cmd, backend, dataset, model, today)
+        holdout.check(cmd, dataset)
         validation = None
         if cmd.validation:
             validation = self.dataset(cmd.validation, viewer, channel_id)
@@ -170,6 +174,11 @@ class JobService:
         )
         if not created:
             return say("That request was already received; I'm on it (see the dataset's thread).")
+        if cmd.holdout and self._holdouts is not None:
+            self._holdouts.request(
+                job_id=job.id, dataset_id=plan.dataset.id, backend=plan.backend,
+                percent=cmd.holdout, seed=holdout.seed_for(cmd, plan.dataset), now=self._clock.now(),
+            )  # fmt: skip
         if needs_approval and threshold is not None:
             ts = self._notifier.post_approval_request(
                 job=job, dataset=plan.dataset, threshold=threshold, epochs=plan.epochs
@@ -279,12 +288,20 @@ class JobService:
         )
         job = self._jobs.by_key(request_key) or job
         ts = self._notifier.post_job(
-            job=job, dataset=dataset, snapshot=snapshot, epochs=job_plan.job_epochs(job, dataset)
-        )
+            job=job, dataset=dataset, snapshot=snapshot, epochs=job_plan.job_epochs(job, dataset),
+            holdout=self._holdouts.of_job(job.id) if self._holdouts else None,
+        )  # fmt: skip
         self._jobs.set_status_message(job_id=job.id, ts=ts, now=self._clock.now())
 
     def _upload_for(self, job: JobRecord, dataset: DatasetRecord) -> tuple[str, str | None]:
-        training = self.ensure_uploaded(dataset, job.backend)
+        split = self._holdouts.of_job(job.id) if self._holdouts else None
+        if split and self._holdouts:  # only the training part goes to the backend
+            training = holdout.split_and_upload(
+                dataset, split, holdouts=self._holdouts, files=self._files,
+                gateway=self._backends.get(job.backend), clock=self._clock,
+            )  # fmt: skip
+        else:
+            training = self.ensure_uploaded(dataset, job.backend)
         other = self._datasets.by_id(job.validation_dataset_id or 0)
         validation = self.ensure_uploaded(other, job.backend) if other else None
         return training, validation
@@ -325,23 +342,9 @@ class JobService:
         backend = self._backends.default(self._clock.now().date())
         job_plan.require_configured(self._backends, backend)
         try:
-            file_id = self.ensure_uploaded(dataset, backend)
+            text = uploaded_text(actor, dataset, backend, self.ensure_uploaded(dataset, backend))
         except ServiceError as error:
             text = error.explained
-        else:
-            text = say(
-                Mention(actor),
-                " uploaded ",
-                Code(dataset.name),
-                f" to {backend_name(backend)}: ",
-                Code(file_id),
-                " (purpose `fine-tune`). ",
-                Code(
-                    f"/finetune start {file_id}"
-                    + (f" backend={backend}" if backend == TOGETHER else "")
-                ),
-                " trains on it.",
-            )
         self._notifier.post_text(channel=dataset.channel_id, thread_ts=dataset.thread_ts, text=text)
 
     def elsewhere(self, *, viewer: Viewer, request_key: str, backend: str) -> Elsewhere:

@@ -18,6 +18,7 @@ from bot.core.jobs import (
 from bot.core.message import Message
 from bot.core.reports import DatasetReport
 from bot.core.watch import Event
+from storage.evaluations import HoldoutRecord
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
 
@@ -121,7 +122,13 @@ class JobNotifier(Protocol):
     """How job requests and jobs are announced in the dataset's thread."""
 
     def post_job(
-        self, *, job: JobRecord, dataset: DatasetRecord, snapshot: JobSnapshot, epochs: int
+        self,
+        *,
+        job: JobRecord,
+        dataset: DatasetRecord,
+        snapshot: JobSnapshot,
+        epochs: int,
+        holdout: HoldoutRecord | None = None,
     ) -> str: ...
 
     def post_approval_request(

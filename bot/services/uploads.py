@@ -11,7 +11,9 @@ import uuid
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from bot.core.backend_names import backend_name
 from bot.core.jobs import JobSnapshot, ServiceError
+from bot.core.message import Code, Mention, Message, say
 from bot.services.ports import Clock, FileSource, FineTuningBackend
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord, DatasetRepository
@@ -164,3 +166,17 @@ def quote(
     except ServiceError as error:
         log.warning("no quote for %s: %s", job.request_key, error)
         return None
+
+
+def uploaded_text(actor: str, dataset: DatasetRecord, backend: str, file_id: str) -> Message:
+    """What the *Upload only* button posts in the dataset's thread once the file is there."""
+    return say(
+        Mention(actor),
+        " uploaded ",
+        Code(dataset.name),
+        f" to {backend_name(backend)}: ",
+        Code(file_id),
+        " (purpose `fine-tune`). ",
+        Code(f"/finetune start {file_id}" + (" backend=together" if backend == "together" else "")),
+        " trains on it.",
+    )

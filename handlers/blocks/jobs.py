@@ -37,6 +37,7 @@ from handlers.text import (
     render,
     user,
 )
+from storage.evaluations import HoldoutRecord
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
 
@@ -69,9 +70,15 @@ def cancel_actions(job_id: str) -> ActionsBlock:
 
 
 def job_blocks(
-    *, job: JobRecord, dataset: DatasetRecord, snapshot: JobSnapshot, epochs: int
+    *,
+    job: JobRecord,
+    dataset: DatasetRecord,
+    snapshot: JobSnapshot,
+    epochs: int,
+    holdout: HoldoutRecord | None = None,
 ) -> tuple[list[Block], str]:
-    """The job's post in the dataset's thread, with a Cancel button."""
+    """The job's post in the dataset's thread, with a Cancel button (and the examples it holds
+    out for evaluation, if any)."""
     cost = money(job.estimated_cost_usd or 0)
     head = (
         f"🚀 {user(job.owner_id)} started fine-tuning {code(job.model)}{_on(job)} on "
@@ -83,6 +90,11 @@ def job_blocks(
         text = (
             f"{head} Estimated cost {cost} for {_epochs(epochs)} "
             f"({job.estimated_tokens or 0:,} billed tokens)."
+        )
+    if holdout is not None and holdout.held_out_count is not None:
+        text += (
+            f" Holding out {holdout.percent}% = {plural(holdout.held_out_count, 'example')} for "
+            f"evaluation (seed {holdout.seed}); training on {holdout.training_count or 0:,}."
         )
     details = [f"method {code(job.method)}"]
     details += [

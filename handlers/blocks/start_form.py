@@ -79,6 +79,9 @@ class BackendForm:
 _EPOCHS = TextField("epochs", "Epochs", "auto (1–50)", "epochs")
 _BATCH = TextField("batch", "Batch size", "auto (1–256)", "batch")
 _SUFFIX = TextField("suffix", "Model name suffix", "up to 64 of a-z 0-9 - _")
+_HOLDOUT = TextField(
+    "holdout", "Hold out for evaluation", "none (e.g. 20%: 1–50% kept back, never trained on)"
+)
 OPENAI_FORM = BackendForm(
     text_fields=(
         _EPOCHS,
@@ -86,6 +89,7 @@ OPENAI_FORM = BackendForm(
         TextField("lr", "Learning-rate multiplier", "auto (multiplier 0.001–10; 0.02–0.2 usually works best)", "lr"),
         _SUFFIX,
         TextField("seed", "Seed", "random", "seed"),
+        _HOLDOUT,
     ),
     lr_note="The learning rate is a *multiplier* of OpenAI's own rate (0.02–0.2 usually works best).",
 )  # fmt: skip
@@ -96,6 +100,7 @@ TOGETHER_FORM = BackendForm(
         TextField("learning_rate", "Learning rate (absolute)", f"{TOGETHER_LR_DEFAULT} by default (absolute, 0.0000001–0.01)", "lr"),
         _SUFFIX,
         TextField("checkpoints", "Number of checkpoints", "1 by default (1–20)", "checkpoints"),
+        _HOLDOUT,
     ),
     lr_note=(
         f"The learning rate is *absolute* on Together AI (default {TOGETHER_LR_DEFAULT}), "

@@ -25,7 +25,7 @@ from handlers.commands.dispatch import run_command
 from handlers.deps import Deps
 from handlers.errors import SORRY
 from handlers.ids import SLASH_COMMAND
-from handlers.text import code, error_text
+from handlers.text import code, error_text, render
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,13 @@ def register(app: App, services: Deps) -> None:
                 response_type="ephemeral",
             )
             services.background.submit(answer_compare, parsed, command, respond)
+            return
+        if isinstance(parsed, commands.Eval):  # many model calls: the thread shows progress
+            ack(
+                text=f"Evaluating {code(parsed.model)} on {code(parsed.dataset)}…",
+                response_type="ephemeral",
+            )
+            services.background.submit(answer_eval, parsed, command, respond)
             return
         if isinstance(parsed, commands.Try):  # a model call can take longer than 3 s
             name = parsed.model or services.models.default_name(
@@ -100,6 +107,24 @@ def register(app: App, services: Deps) -> None:
             return
         blocks, text = comparison_blocks(result)
         respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
+
+    def answer_eval(parsed: commands.Eval, command: dict[str, Any], respond: Respond) -> None:
+        try:
+            said = services.evaluation.evaluate(
+                viewer=services.access.viewer(command["user_id"]),
+                model=parsed.model,
+                dataset=parsed.dataset,
+                channel_id=command["channel_id"],
+                backend=parsed.backend,
+            )
+        except UserError as error:
+            respond(text=error_text(error), response_type="ephemeral", replace_original=True)
+            return
+        except Exception:
+            log.exception("an evaluation failed")
+            respond(text=SORRY, response_type="ephemeral", replace_original=True)
+            return
+        respond(text=render(said), response_type="ephemeral", replace_original=True)
 
     def answer_try(parsed: commands.Try, command: dict[str, Any], respond: Respond) -> None:
         try:

@@ -99,6 +99,7 @@ _SHARED: Parsers = {
     "epochs": ("epochs", commands.parse_epochs),
     "batch": ("batch", commands.parse_batch),
     "suffix": ("suffix", commands.parse_suffix),
+    "holdout": ("holdout", commands.parse_holdout),
 }
 PARSERS: dict[str, Parsers] = {
     "openai": {**_SHARED, "lr": ("lr", parse_multiplier), "seed": ("seed", commands.parse_seed)},

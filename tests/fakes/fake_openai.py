@@ -80,6 +80,9 @@ class FakeOpenAI(OpenAIRoutes, FakeServer):
         self.calls: list[Call] = []
         self.valid_keys: set[str] | None = None
         self._faults: list[OpenAIFault] = []
+        # Every chat completion takes this long (outside the fake's lock, so concurrent calls
+        # overlap as on the real service): the evaluation benchmark's fixed per-call latency.
+        self.chat_latency_ms = 0
         self._routes = self.routes()
 
     @property
@@ -218,6 +221,8 @@ class FakeOpenAI(OpenAIRoutes, FakeServer):
             )
         with self.lock:
             self.calls.append(call)
+        if self.chat_latency_ms and request.path.endswith("/chat/completions"):
+            time.sleep(self.chat_latency_ms / 1000)
         fault = self._take_fault(request)
         if fault is not None:
             call.fault = "apply_then_fail" if fault.apply_then_fail else "fault"

@@ -76,6 +76,9 @@ class FakeTogether(TogetherRoutes, FakeServer):
         self.calls: list[Call] = []
         self.valid_keys: set[str] | None = None
         self._faults: list[TogetherFault] = []
+        # Every chat completion takes this long (outside the fake's lock, so concurrent calls
+        # overlap as on the real service): the evaluation benchmark's fixed per-call latency.
+        self.chat_latency_ms = 0
         self._routes = self.routes()
 
     @property
@@ -189,6 +192,8 @@ class FakeTogether(TogetherRoutes, FakeServer):
             )
         with self.lock:
             self.calls.append(call)
+        if self.chat_latency_ms and request.path.endswith("/chat/completions"):
+            time.sleep(self.chat_latency_ms / 1000)
         fault = self._take_fault(request)
         if fault is not None:
             call.fault = "apply_then_fail" if fault.apply_then_fail else "fault"
