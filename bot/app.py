@@ -263,7 +263,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
     clock = clock or SystemClock()
     client = web_client(settings)
     try:
-        bot_user_id = client.auth_test().get("user_id")
+        identity = client.auth_test()
+        bot_user_id = identity.get("user_id")
     except SlackApiError as error:
         raise SettingsError(
             f"SLACK_BOT_TOKEN: Slack refused the token ({error.response.get('error')})"
@@ -342,6 +343,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
         inspector=JobInspector(
             jobs=jobs_repo,
             models=models,
+            datasets=datasets,
             service=job_service,
             watcher=watcher,
             backends=registry,
@@ -409,6 +411,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
             "together": settings.FTBOT_TOGETHER_MODEL,
             "azure": settings.FTBOT_DEFAULT_MODEL,
         },
+        workspace_url=identity.get("url"),
     )
     runtime = Runtime(
         settings=settings,

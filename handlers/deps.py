@@ -47,3 +47,4 @@ class Deps:
     commands: Executor  # slash commands, answered within Slack's 3 s or followed up
     backends: Backends  # which backends are configured, and the default one
     default_models: Mapping[str, str]  # each backend's default model (from the settings)
+    workspace_url: str | None = None  # `https://…slack.com/` (auth.test): permalinks of threads

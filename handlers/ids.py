@@ -21,5 +21,9 @@ LIST_MORE = "list_more"
 START_BACKEND = "start_backend"  # the start form's backend picker
 START_MODEL = "start_model"  # its model picker and epochs: both update the estimate line
 START_EPOCHS = "start_epochs"
+JOB_MENU = "job_menu"  # a `jobs` row's overflow menu: Status, Cancel, Chart
+HOME_JOB_CANCEL = "home_job_cancel"  # Cancel on a running job in the Home tab
+HOME_MODEL_TRY = "home_model_try"  # Try on a model in the Home tab: opens the prompt form
+TRY_CALLBACK = "try_model"  # the prompt form's callback id
 
 MARKER_EVENT_TYPE = "ftbot_marker"  # message metadata that lets the bot find its own posts

@@ -166,3 +166,11 @@ def _field(body: dict[str, Any], key: str, name: str) -> str | None:
     holder = body.get(key)
     value = holder.get(name) if isinstance(holder, dict) else None
     return value if isinstance(value, str) else None
+
+
+def selected_json(body: dict[str, Any], **shape: type) -> dict[str, Any]:
+    """The chosen option of an overflow menu or select, a JSON object of `shape`."""
+    actions = body.get("actions") or [{}]
+    chosen = actions[0].get("selected_option") if isinstance(actions[0], dict) else None
+    value = chosen.get("value") if isinstance(chosen, dict) else None
+    return _object(value, shape)

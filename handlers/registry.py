@@ -7,6 +7,7 @@ from slack_bolt import App
 from handlers import errors
 from handlers.actions import elsewhere
 from handlers.actions import jobs as job_actions
+from handlers.actions import listing as listing_actions
 from handlers.commands import finetune
 from handlers.deps import Deps
 from handlers.events import conversation, files, home
@@ -27,4 +28,5 @@ def register_all(app: App, services: Deps) -> None:
     finetune.register(app, services)
     job_actions.register(app, services)
     elsewhere.register(app, services)
+    listing_actions.register(app, services)
     start_form.register(app, services)

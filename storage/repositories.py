@@ -390,6 +390,18 @@ class DatasetRepository:
             return None
         return UploadState(file_id=row.file_id, claimed=row.upload_claim is not None)
 
+    def names_of(self, dataset_ids: set[int]) -> dict[int, str]:
+        """Each dataset's name, in one query per 500 ids (listings name a job's dataset)."""
+        found: dict[int, str] = {}
+        wanted = sorted(dataset_ids)
+        with self._sessions() as session:
+            for start in range(0, len(wanted), 500):
+                query = select(Dataset.id, Dataset.name).where(
+                    Dataset.id.in_(wanted[start : start + 500])
+                )
+                found.update({row.id: row.name for row in session.execute(query)})
+        return found
+
     def by_uploader(self, *, uploader_id: str, limit: int = 10) -> list[DatasetRecord]:
         """A user's most recent reported datasets."""
         with self._sessions() as session:

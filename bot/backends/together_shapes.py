@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from bot.backends.together_events import epoch
 from bot.core.backend_names import BACKEND_NAMES, TOGETHER
+from bot.core.job_settings import together_settings
 from bot.core.jobs import TERMINAL, JobSnapshot, ServiceError
 
 # Together's job statuses -> the watcher's vocabulary (bot/core/jobs.py STATUS_TEXT, TERMINAL).
@@ -174,6 +175,8 @@ def snapshot_of(data: Mapping[str, Any], *, now: float) -> JobSnapshot:
         error_code=raw if status == "failed" else None,
         error_message=error_message,
         billed_usd=billed,
+        settings=together_settings(data),
+        started_at=epoch(data.get("started_at")),
     )
 
 

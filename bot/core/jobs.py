@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.core.backend_names import BACKEND_NAMES, KEY_VARIABLES, contract_name, key_variable
+from bot.core.job_settings import JobSettings, openai_settings
 from bot.core.message import Code, Message, Text, say
 
 
@@ -66,6 +67,8 @@ class JobSnapshot:
     metadata: dict[str, str] = field(default_factory=dict)
     result_files: tuple[str, ...] = ()
     billed_usd: float | None = None  # the backend's own figure for the job's price, if it gives one
+    settings: JobSettings = field(default_factory=JobSettings)  # what it really trains with
+    started_at: int | None = None  # when training began (Together says; OpenAI: its events)
 
     @property
     def finished(self) -> bool:
@@ -187,4 +190,5 @@ def snapshot_from(data: dict[str, Any]) -> JobSnapshot:
         result_files=tuple(f for f in files if isinstance(f, str))
         if isinstance(files, list | tuple)
         else (),
+        settings=openai_settings(data),
     )

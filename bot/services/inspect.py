@@ -6,30 +6,59 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.access import Viewer, may_change, may_see
-from bot.core.jobs import Checkpoint, JobSnapshot, JobState
+from bot.core.jobs import Checkpoint, JobSnapshot, JobState, ServiceError
 from bot.core.message import Code, Conversation, Message, say
 from bot.core.permissions import may_adopt
-from bot.core.watch import Event, metrics_from_dict, status_view
+from bot.core.watch import Event, Metrics, metrics_from_dict
 from bot.services.backends import Backends
 from bot.services.errors import UserError, provider_errors
 from bot.services.jobs import JobService
-from bot.services.models import require_served
+from bot.services.models import require_served, training_price
 from bot.services.ports import Clock
 from bot.services.watch import JobWatcher, marker
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRecord, JobRepository, NewJob
+from storage.repositories import DatasetRepository
+
+STARTED_EVENT = "Fine-tuning job started"  # OpenAI's and Azure's event when training begins
+
+
+def actual_cost(snapshot: JobSnapshot) -> float | None:
+    """What the job cost: the backend's own price, else trained tokens × the model's training
+    price; None while unknown."""
+    if snapshot.billed_usd is not None:
+        return snapshot.billed_usd
+    price = training_price(snapshot.model)
+    if snapshot.trained_tokens is None or price is None:
+        return None
+    return snapshot.trained_tokens * price / 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class StatusAnswer:
-    """`/finetune status`: the job, the backend it runs on, and its status view."""
+    """`/finetune status`: everything the backend's own dashboard shows about one job."""
 
     job_id: str
     backend: str
     owner_id: str | None
-    model: str
-    view: Message
-    fine_tuned_model: str | None
+    snapshot: JobSnapshot
+    metrics: Metrics
+    now: int
+    training_name: str | None = None  # the datasets' names, when the bot started the job
+    validation_name: str | None = None
+    estimated_usd: float | None = None
+    actual_usd: float | None = None  # the backend's price, else trained tokens × the model's
+    started_at: int | None = None
+
+    @property
+    def model(self) -> str:
+        """The base model."""
+        return self.snapshot.model
+
+    @property
+    def fine_tuned_model(self) -> str | None:
+        """The model the job made, once it succeeded."""
+        return self.snapshot.fine_tuned_model
 
 
 class JobInspector:
@@ -40,6 +69,7 @@ class JobInspector:
         *,
         jobs: JobRepository,
         models: ModelRepository,
+        datasets: DatasetRepository,
         service: JobService,
         watcher: JobWatcher,
         backends: Backends,
@@ -48,6 +78,7 @@ class JobInspector:
     ) -> None:
         self._jobs = jobs
         self._models = models
+        self._datasets = datasets
         self._service = service
         self._watcher = watcher
         self._backends = backends
@@ -74,20 +105,41 @@ class JobInspector:
             raise
 
     def status(self, reference: str, viewer: Viewer) -> StatusAnswer:
-        """One job's details and latest metrics."""
+        """One job's settings, files, times, tokens, progress, metrics, cost and error."""
         job, job_id, backend = self._job_or_id(reference, viewer)
         snapshot = self._snapshot(backend, job_id)
         stored = self._jobs.snapshot_of(job.id)[0] if job else None
-        metrics = metrics_from_dict((stored or {}).get("metrics"))
-        view = status_view(snapshot, metrics, int(self._clock.now().timestamp()))
+        training = self._datasets.by_id(job.dataset_id) if job and job.dataset_id else None
+        validation = (
+            self._datasets.by_id(job.validation_dataset_id)
+            if job and job.validation_dataset_id
+            else None
+        )
         return StatusAnswer(
             job_id=job_id,
             backend=backend,
             owner_id=job.owner_id if job else snapshot.metadata.get("slack_user"),
-            model=snapshot.model,
-            view=view,
-            fine_tuned_model=snapshot.fine_tuned_model,
+            snapshot=snapshot,
+            metrics=metrics_from_dict((stored or {}).get("metrics")),
+            now=int(self._clock.now().timestamp()),
+            training_name=training.name if training else None,
+            validation_name=validation.name if validation else None,
+            estimated_usd=job.estimated_cost_usd if job else None,
+            actual_usd=actual_cost(snapshot),
+            started_at=snapshot.started_at or self._started(backend, snapshot),
         )
+
+    def _started(self, backend: str, snapshot: JobSnapshot) -> int | None:
+        """When training began, from the job's events (OpenAI and Azure do not say otherwise);
+        None when unknown or the events cannot be read (the status answers all the same)."""
+        if snapshot.status in ("validating_files", "queued") or not snapshot.created_at:
+            return None
+        try:
+            page, _ = self._backends.get(backend).events(snapshot.id, limit=100)
+        except ServiceError:
+            return None
+        started = [e.created_at for e in page if e.message.startswith(STARTED_EVENT)]
+        return min(started) if started else None
 
     def events(self, reference: str, count: int, viewer: Viewer) -> tuple[str, list[Event], str]:
         """(the job's id, its last `count` events oldest first, its backend)."""

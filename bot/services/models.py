@@ -27,6 +27,7 @@ class JobLine:
     job: JobRecord
     step: int
     total_steps: int
+    dataset: str | None = None  # the training dataset's name (None: a job started elsewhere)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ def chat_name(record: ModelRecord | None, name: str, deployments: DeploymentRepo
     return deployment
 
 
-def _price(model: str) -> float | None:
+def training_price(model: str) -> float | None:
     """USD per 1M trained tokens; None for a model the backend quotes itself (Together AI's:
     no per-token rate is known offline) or one not in the catalogue."""
     try:
@@ -119,7 +120,11 @@ class ModelService:
         )
         shown = visible(viewer, records, lambda job: job.channel_id)
         progress = self._jobs.progress_of([job.id for job in shown])
-        return [JobLine(job, *progress.get(job.id, (0, 0))) for job in shown]
+        names = self._datasets.names_of({job.dataset_id for job in shown if job.dataset_id})
+        return [
+            JobLine(job, *progress.get(job.id, (0, 0)), dataset=names.get(job.dataset_id or 0))
+            for job in shown
+        ]
 
     def models(self, viewer: Viewer) -> list[ModelRecord]:
         """The fine-tuned models the viewer may see, newest first."""
@@ -223,7 +228,7 @@ class ModelService:
         """Spend by user and channel, estimated and actual, this month and all time (of the
         conversations the viewer may see)."""
         costs = visible(viewer, self._jobs.costs(), lambda cost: cost.channel_id)
-        return usage(costs, today=self._clock.now().date(), price=_price)
+        return usage(costs, today=self._clock.now().date(), price=training_price)
 
     def home(self, viewer: Viewer) -> Home:
         """The user's running jobs, recent models and datasets (that they may still see)."""

@@ -9,14 +9,14 @@ from bot.core.access import Viewer
 from handlers.blocks.commands import datasets_blocks, help_blocks
 from handlers.blocks.inspect import events_blocks, status_answer_blocks
 from handlers.blocks.jobs import checkpoint_blocks, cost_blocks
+from handlers.blocks.listing import jobs_blocks
 from handlers.blocks.models import (
     comparison_blocks,
     delete_confirmation,
-    jobs_blocks,
     models_blocks,
     try_blocks,
-    usage_blocks,
 )
+from handlers.blocks.usage import usage_blocks
 from handlers.deps import Deps
 from handlers.text import code, render
 
@@ -55,7 +55,12 @@ def run_command(
             return [], render(services.inspector.chart(reference=parsed.job, viewer=viewer))
         case commands.Jobs():
             lines = services.models.jobs(scope=parsed.scope, viewer=viewer, channel_id=channel)
-            return jobs_blocks(lines, scope=parsed.scope, now=services.clock.now())
+            return jobs_blocks(
+                lines,
+                scope=parsed.scope,
+                now=services.clock.now(),
+                workspace_url=services.workspace_url,
+            )
         case commands.Models():
             return models_blocks(services.models.models(viewer), today=services.clock.now().date())
         case commands.Usage():
@@ -100,7 +105,13 @@ def listing_page(
         if scope not in ("channel", "mine", "all"):
             scope = "channel"
         lines = services.models.jobs(scope=scope, viewer=viewer, channel_id=channel)
-        return jobs_blocks(lines, scope=scope, now=services.clock.now(), offset=offset)
+        return jobs_blocks(
+            lines,
+            scope=scope,
+            now=services.clock.now(),
+            offset=offset,
+            workspace_url=services.workspace_url,
+        )
     if kind == "models":
         today = services.clock.now().date()
         return models_blocks(services.models.models(viewer), offset=offset, today=today)

@@ -1,4 +1,4 @@
-"""The Home tab: published when the user opens it."""
+"""The Home tab: published when the user opens it, and again after a click on it."""
 
 from __future__ import annotations
 
@@ -7,9 +7,19 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.core.commands import help_lines
-from handlers.blocks.models import home_view
+from handlers.blocks.listing import home_view
 from handlers.deps import Deps
+
+
+def publish_home(services: Deps, client: WebClient, user: str, *, notice: str = "") -> None:
+    """The user's Home tab as they may see it now (`notice`: the outcome of their last click)."""
+    view = home_view(
+        services.models.home(services.access.viewer(user)),
+        now=services.clock.now(),
+        workspace_url=services.workspace_url,
+        notice=notice,
+    )
+    client.views_publish(user_id=user, view=view)
 
 
 def register(app: App, services: Deps) -> None:
@@ -19,10 +29,4 @@ def register(app: App, services: Deps) -> None:
     def handle_app_home_opened(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        user = event["user"]
-        view = home_view(
-            services.models.home(services.access.viewer(user)),
-            now=services.clock.now(),
-            commands=help_lines(),
-        )
-        client.views_publish(user_id=user, view=view)
+        publish_home(services, client, event["user"])

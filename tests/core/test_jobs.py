@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from bot.core.job_settings import JobSettings
 from bot.core.jobs import (
     NOT_CONFIGURED,
     STATUS_TEXT,
@@ -203,6 +204,7 @@ FULL = JobSnapshot(
     validation_file="file-valid",
     metadata={"ftbot": "key-1"},
     result_files=("file-result",),
+    settings=JobSettings(method="supervised", epochs=3, batch_size=1, lr_multiplier=1.8, seed=7),
 )
 EMPTY = JobSnapshot(id="", status="unknown", model="")
 
@@ -231,6 +233,7 @@ EMPTY = JobSnapshot(id="", status="unknown", model="")
                 validation_file=FULL.validation_file,
                 metadata=FULL.metadata,
                 result_files=FULL.result_files,
+                settings=FULL.settings,
             ),
         ),
     ],

@@ -133,6 +133,11 @@ def test_start_on_azure_watch_pause_resume_and_finish(
     assert final in json.dumps(choice["blocks"]) and ":ckpt-step-5" in json.dumps(choice["blocks"])
     texts = [m.get("text") or "" for m in thread(bot, root)]
     assert len([t for t in texts if final in t and "<@U5>" in t]) == 1
+    # status: the settings Azure used, the tokens, and no provider page (Azure has no stable one)
+    _, answer = bot.command(f"status {job_id}", user="U6")
+    shown = json.dumps(answer["blocks"], ensure_ascii=False)
+    assert "· Azure OpenAI ·" in shown and "✅ succeeded" in shown and "2 epochs" in shown
+    assert "trained tokens 4,321" in shown and "Open on" not in shown
     # every call about the job went to Azure, none to OpenAI
     assert [c for c in openai.calls if job_id in c.path] == []
 

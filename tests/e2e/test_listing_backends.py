@@ -49,7 +49,8 @@ def command(bot: Bot, text: str, *, user: str = "UADMIN") -> str:
 
 
 def sections(answer: str) -> list[str]:
-    return [b["text"]["text"] for b in json.loads(answer)["blocks"] if b["type"] == "section"]
+    blocks = json.loads(answer)["blocks"]
+    return [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
 
 
 def row(rows: list[str], needle: str) -> str:
@@ -126,6 +127,9 @@ def test_every_listing_names_each_jobs_backend(
     # /finetune status and events read each job from its own backend and say which
     status = command(bot, f"status {together_job}")
     assert f"*`{together_job}`* · `meta-llama/" in status and "· Together AI ·" in status
+    assert f"<https://api.together.ai/fine-tuning/{together_job}|Open on Together AI>" in status
+    assert "Supervised (SFT) · 1 epoch" in status and "learning rate 1e-05" in status
+    assert "trained tokens 12,345" in status and "actual $1.23" in status
     assert "· OpenAI ·" in command(bot, f"status {openai_job}")
     events = command(bot, f"events {together_job} 50")
     assert f"`{together_job}` on Together AI" in events
@@ -137,15 +141,14 @@ def test_every_listing_names_each_jobs_backend(
     # /finetune usage: totals per backend; the adopted job has no estimate (unknown, never
     # $0.00) and its actual cost is Together's own price of it
     usage = sections(command(bot, "usage"))
-    by_backend = row(usage, "*All time, by backend*")
+    by_backend = row(usage, "*By backend*")
     openai_cost = bot.services.jobs._jobs.by_remote_id(backend="openai", remote_id=openai_job)
     assert openai_cost is not None and openai_cost.estimated_cost_usd
-    assert "*OpenAI*: 1 job · estimated" in by_backend
-    assert f"${openai_cost.estimated_cost_usd:,.2f}" in by_backend
-    assert "actual 173,148 tokens $0.52" in by_backend  # 173,148 × $3/1M
+    assert f"• OpenAI: 1 job · estimated ${openai_cost.estimated_cost_usd:,.2f}" in by_backend
+    assert "actual $0.52 (173,148 trained tokens)" in by_backend  # 173,148 × $3/1M
     assert (
-        "*Together AI*: 1 job · estimated 0 tokens cost unknown · "
-        "actual 12,345 tokens $1.23" in by_backend
+        "• Together AI: 1 job · estimated unknown (0 tokens) · "
+        "actual $1.23 (12,345 trained tokens)" in by_backend
     )
     assert "$0.00" not in json.dumps(usage)
 

@@ -146,7 +146,11 @@ def test_usage_sums_estimates_and_actuals(trained: tuple[Bot, str], openai: Fake
     text = json.dumps(payload)
     assert "<@UOWNER>" in text and "<#C1>" in text
     assert f"${job.estimated_cost_usd:,.2f}" in text
-    assert "actual 173,148 tokens $0.52" in text  # trained tokens × $3/1M
+    assert "actual $0.52 (173,148 trained tokens)" in text  # trained tokens × $3/1M
+    # one job by one user in one channel on one backend: one line, not the same line six times
+    (summary,) = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
+    assert summary.startswith("*Fine-tuning usage* · OpenAI · <@UOWNER> · <#C1>\n")
+    assert summary.count("\n") == 1 and summary.count("actual") == 1
 
 
 def test_home_tab_shows_running_jobs(

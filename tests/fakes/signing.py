@@ -273,8 +273,10 @@ def action_request(
     message: dict[str, Any] | None = None,
     team_id: str = "T1",
     timestamp: int | None = None,
+    overflow: bool = False,
 ) -> tuple[bytes, dict[str, str]]:
-    """A ``block_actions`` payload for a button click (in a message, or in ``view``)."""
+    """A ``block_actions`` payload for a button click (in a message, or in ``view``); with
+    ``overflow``, the choice of the option whose value is ``value`` in an overflow menu."""
     action_ts = new_ts()
     payload: dict[str, Any] = {
         "type": "block_actions",
@@ -297,6 +299,14 @@ def action_request(
             }
         ],
     }
+    if overflow:  # Slack sends the chosen option, no value and no text of its own
+        chosen = payload["actions"][0]
+        del chosen["value"], chosen["text"]
+        chosen["type"] = "overflow"
+        chosen["selected_option"] = {
+            "text": {"type": "plain_text", "text": "option", "emoji": True},
+            "value": value,
+        }
     if view is not None:
         payload["container"] = {"type": "view", "view_id": view.get("id", "V1")}
         payload["view"] = view

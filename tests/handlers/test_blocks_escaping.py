@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from bot.core.billing import BillingLine
-from bot.core.commands import help_lines
 from bot.core.compare import Case, Outcome, Score
+from bot.core.job_settings import JobSettings
 from bot.core.jobs import Checkpoint, JobSnapshot
 from bot.core.message import Text, say
 from bot.core.models import resolve_model
 from bot.core.usage import Tally, Usage
 from bot.core.validation import analyze
-from bot.core.watch import Event
+from bot.core.watch import Event, Metrics
 from bot.services.compare import Comparison
 from bot.services.inspect import StatusAnswer
 from bot.services.models import Home, JobLine
@@ -34,22 +34,23 @@ from handlers.blocks.jobs import (
     job_blocks,
     status_blocks,
 )
+from handlers.blocks.listing import home_view, jobs_blocks
 from handlers.blocks.models import (
     comparison_blocks,
     delete_confirmation,
-    home_view,
-    jobs_blocks,
     models_blocks,
     try_blocks,
-    usage_blocks,
 )
 from handlers.blocks.report import dataset_report_blocks, report_text
 from handlers.blocks.start_form import StartFormData, start_form
+from handlers.blocks.usage import usage_blocks
+from handlers.text import escape
 from storage.fine_tuned import ModelRecord
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
 from tests.conftest import TODAY, shared
 from tests.fakes.slack_blocks import check_blocks, check_view
+from tests.fakes.slack_state import WORKSPACE_URL
 from tests.inert import check_inert, check_payload
 
 EVIL = "x` <!channel> <https://evil.example|login> `y.jsonl"
@@ -122,9 +123,23 @@ def every_builder(text: str) -> dict[str, Callable[[], Any]]:
                 job_id=text,
                 backend=text,
                 owner_id="U1",
-                model=text,
-                view="*Status:* ok",
-                fine_tuned_model=text,
+                now=1_700_000_000,
+                snapshot=JobSnapshot(
+                    id=text,
+                    status="failed",
+                    model=text,
+                    fine_tuned_model=text,
+                    training_file=text,
+                    validation_file=text,
+                    error_code=text,
+                    error_message=text,
+                    created_at=1_700_000_000,
+                    finished_at=1_700_000_600,
+                    settings=JobSettings(method=text, epochs=3, suffix=text, seed=7),
+                ),
+                metrics=Metrics(step=3, total_steps=10, train_loss=0.5),
+                training_name=text,
+                validation_name=text,
             )
         ),
         "events": lambda: events_blocks(text, [event, event], text),
@@ -178,7 +193,7 @@ def views(text: str) -> dict[str, Any]:
         datasets=[dataset(text)],
     )
     return {
-        "home": home_view(home, now=NOW, commands=help_lines()),
+        "home": home_view(home, now=NOW, workspace_url=WORKSPACE_URL, notice=escape(text) * 40),
         "start form": start_form(
             StartFormData(
                 dataset=dataset(text),

@@ -11,12 +11,15 @@ from typing import Any
 import pytest
 
 from bot.core.backend_names import backend_name
+from bot.core.jobs import JobSnapshot
 from bot.core.usage import JobCost, usage
-from bot.core.watch import Event
+from bot.core.watch import Event, Metrics
 from bot.services.inspect import StatusAnswer
-from bot.services.models import Home, JobLine, _price
+from bot.services.models import Home, JobLine, training_price
 from handlers.blocks.inspect import events_blocks, status_answer_blocks
-from handlers.blocks.models import home_view, jobs_blocks, models_blocks, usage_blocks
+from handlers.blocks.listing import home_view, jobs_blocks
+from handlers.blocks.models import models_blocks
+from handlers.blocks.usage import usage_blocks
 from storage.fine_tuned import ModelRecord
 from storage.jobs import JobRecord
 from tests.fakes.slack_blocks import check_blocks, check_view
@@ -56,7 +59,11 @@ MIXED_MODELS = [
 
 
 def sections(blocks: list[Any]) -> list[str]:
-    return [b.to_dict()["text"]["text"] for b in blocks if b.to_dict()["type"] == "section"]
+    return [
+        b.to_dict()["text"]["text"]
+        for b in blocks
+        if b.to_dict()["type"] == "section" and "text" in b.to_dict()
+    ]
 
 
 def row_with(texts: list[str], needle: str) -> str:
@@ -88,9 +95,7 @@ def test_model_rows_name_their_backend() -> None:
 
 
 def test_home_tab_names_backends_of_jobs_and_models() -> None:
-    view = home_view(
-        Home(running=MIXED_JOBS, models=MIXED_MODELS, datasets=[]), now=NOW, commands=[]
-    )
+    view = home_view(Home(running=MIXED_JOBS, models=MIXED_MODELS, datasets=[]), now=NOW)
     data = view.to_dict()
     assert check_view(data) == []
     texts = [b["text"]["text"] for b in data["blocks"] if b["type"] == "section"]
@@ -101,11 +106,11 @@ def test_home_tab_names_backends_of_jobs_and_models() -> None:
 
 def test_status_and_events_name_the_backend() -> None:
     answer = StatusAnswer(
-        job_id="ft-1", backend="together", owner_id="U1", model=LLAMA, view="ok",
-        fine_tuned_model=None,
+        job_id="ft-1", backend="together", owner_id="U1", now=1_700_000_000,
+        snapshot=JobSnapshot(id="ft-1", status="running", model=LLAMA), metrics=Metrics(),
     )  # fmt: skip
     blocks, text = status_answer_blocks(answer)
-    assert sections(blocks)[0] == f"*`ft-1`* · `{LLAMA}` · Together AI · owner <@U1>"
+    assert sections(blocks)[0].startswith(f"*`ft-1`* · `{LLAMA}` · Together AI · owner <@U1>\n")
     assert "Together AI" in text
     event = Event(id="e1", created_at=1_700_000_000, level="info", message="Training started")
     blocks, text = events_blocks("ft-1", [event], "together")
@@ -140,9 +145,7 @@ def test_long_mixed_listings_keep_paging_within_slacks_limits() -> None:
     blocks, _ = models_blocks(models, offset=80)
     assert check_blocks([b.to_dict() for b in blocks]) == []
     assert len(sections(blocks)) == 1 + 15
-    view = home_view(
-        Home(running=lines[:20], models=models[:10], datasets=[]), now=NOW, commands=[]
-    ).to_dict()
+    view = home_view(Home(running=lines[:20], models=models[:10], datasets=[]), now=NOW).to_dict()
     assert check_view(view) == []
 
 
@@ -155,9 +158,9 @@ def cost(backend: str, model: str, *, usd: float | None, trained: int | None, **
 
 
 def test_a_quoted_model_has_no_per_token_price() -> None:
-    assert _price(LLAMA) is None  # Together AI quotes each job: no rate is known offline
-    assert _price(MINI) == 3.0
-    assert _price("no-such-model") is None
+    assert training_price(LLAMA) is None  # Together AI quotes each job: no rate is known offline
+    assert training_price(MINI) == 3.0
+    assert training_price("no-such-model") is None
 
 
 def test_usage_totals_per_backend_and_unknown_costs_are_not_zero() -> None:
@@ -166,27 +169,28 @@ def test_usage_totals_per_backend_and_unknown_costs_are_not_zero() -> None:
         cost("together", LLAMA, usd=0.06, trained=120_000),  # Together AI's quote recorded
         cost("together", LLAMA, usd=None, trained=80_000, owner="U2"),  # adopted: no quote
     ]
-    result = usage(jobs, today=NOW.date(), price=_price)
+    result = usage(jobs, today=NOW.date(), price=training_price)
     blocks, text = usage_blocks(result)
     payload = [b.to_dict() for b in blocks]
     assert check_blocks(payload) == []
     assert check_payload({"blocks": payload}, users=("U1", "U2"), channels=("C1",)) >= 1
     texts = sections(blocks)
-    by_backend = row_with(texts, "*All time, by backend*")
+    by_backend = row_with(texts, "*By backend*")
     assert (
-        "*OpenAI*: 1 job · estimated 100,000 tokens $0.90 · actual 300,000 tokens $0.90"
-        in by_backend
+        "• OpenAI: 1 job · estimated $0.90 (100,000 tokens) · "
+        "actual $0.90 (300,000 trained tokens)" in by_backend
     )
     assert (
-        "*Together AI*: 2 jobs · estimated 200,000 tokens $0.06 + 1 unknown · "
-        "actual 200,000 tokens cost unknown" in by_backend
+        "• Together AI: 2 jobs · estimated $0.06 + 1 unknown (200,000 tokens) · "
+        "actual unknown (200,000 trained tokens)" in by_backend
     )
     assert (
-        "<@U2>: 1 job · estimated 100,000 tokens cost unknown · actual 80,000 tokens cost unknown"
-        in row_with(texts, "*All time, by user*")
+        "• <@U2>: 1 job · estimated unknown (100,000 tokens) · "
+        "actual unknown (80,000 trained tokens)" in row_with(texts, "*By user*")
     )
     assert "$0.00" not in json.dumps(payload)
-    assert "by backend" in row_with(texts, "*This month, by backend*")
+    assert not [t for t in texts if "By channel" in t]  # one channel: it adds nothing
+    assert texts[0].startswith("*Fine-tuning usage* · <#C1>\nAll time (all this month): 3 jobs")
     assert text == "Fine-tuning usage: $0.96 estimated in all (+ 1 job without an estimate)"
     note = payload[-1]["elements"][0]["text"]
     assert "Together AI" in note and "quote" in note
