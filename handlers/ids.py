@@ -19,5 +19,11 @@ CONFIRM_COMMAND = "confirm_command"
 CONFIRM_DISMISS = "confirm_dismiss"  # the Cancel of a confirmation
 LIST_MORE = "list_more"
 START_BACKEND = "start_backend"  # the start form's backend picker
+# The next steps offered on a finished job's status message and outcome notice.
+JOB_TRY = "job_try"  # value: the model; opens a prompt form
+JOB_COMPARE = "job_compare"  # value: the model; compares it with its base on the job's data
+JOB_CHECKPOINTS = "job_checkpoints"  # value: the job id; its checkpoint choice
+JOB_CHART = "job_chart"  # value: the job id; its loss chart in the thread
+TRY_CALLBACK = "try_prompt"  # the Try it form
 
 MARKER_EVENT_TYPE = "ftbot_marker"  # message metadata that lets the bot find its own posts

@@ -138,6 +138,23 @@ def job_request(params: Mapping[str, Any], *, key: str | None) -> dict[str, Any]
     return request
 
 
+def used_settings(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings Together reports for a job, in the names the bot's requests use."""
+    used: dict[str, Any] = {}
+    for name in ("n_epochs", "batch_size", "learning_rate"):
+        value = data.get(name)
+        if isinstance(value, int | float | str) and not isinstance(value, bool):
+            used[name] = value
+    method = as_dict(data.get("training_method"))
+    beta = method.get("dpo_beta")
+    if isinstance(beta, int | float) and not isinstance(beta, bool):
+        used["beta"] = beta
+    kind = str(as_dict(data.get("training_type")).get("type") or "").lower()
+    if kind in TRAINING_TYPES:
+        used["training_type"] = kind
+    return used
+
+
 def snapshot_of(data: Mapping[str, Any], *, now: float) -> JobSnapshot:
     """A JobSnapshot from Together's job object (statuses normalised, no metadata)."""
     raw = str(data.get("status") or "unknown")
@@ -152,6 +169,7 @@ def snapshot_of(data: Mapping[str, Any], *, now: float) -> JobSnapshot:
         events = [e for e in data.get("events") or [] if isinstance(e, dict)]
         errors = [e for e in events if e.get("type") == "job_error" or e.get("level") == "error"]
         error_message = str(errors[-1].get("message")) if errors else f"the job ended ({raw})"
+    seed = data.get("random_seed")
     output = data.get("model_output_name") or data.get("output_name")
     tokens = data.get("token_count")
     price = data.get("total_price")  # 0 until Together has priced the job: unknown, not free
@@ -174,6 +192,8 @@ def snapshot_of(data: Mapping[str, Any], *, now: float) -> JobSnapshot:
         error_code=raw if status == "failed" else None,
         error_message=error_message,
         billed_usd=billed,
+        hyperparameters=used_settings(data),
+        seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
     )
 
 

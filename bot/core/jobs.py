@@ -66,6 +66,10 @@ class JobSnapshot:
     metadata: dict[str, str] = field(default_factory=dict)
     result_files: tuple[str, ...] = ()
     billed_usd: float | None = None  # the backend's own figure for the job's price, if it gives one
+    # The settings the job really trains with, as its backend reports them (`auto` until it
+    # has resolved them), and its seed.
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
 
     @property
     def finished(self) -> bool:
@@ -163,6 +167,25 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def used_hyperparameters(data: dict[str, Any]) -> dict[str, Any]:
+    """The job object's hyperparameters: the method's own (`method.<type>.hyperparameters`),
+    else the older top-level field; only scalar values (an odd one is left out)."""
+    method = data.get("method")
+    found: Any = None
+    if isinstance(method, dict):
+        section = method.get(str(method.get("type") or ""))
+        found = section.get("hyperparameters") if isinstance(section, dict) else None
+    if not isinstance(found, dict):
+        found = data.get("hyperparameters")
+    if not isinstance(found, dict):
+        return {}
+    return {
+        str(k): v
+        for k, v in found.items()
+        if isinstance(v, str | int | float) and not isinstance(v, bool)
+    }
+
+
 def snapshot_from(data: dict[str, Any]) -> JobSnapshot:
     """A JobSnapshot from the API's job object, tolerating missing, unknown and mistyped fields
     (a field of the wrong type counts as missing: one odd answer must not stop the watching)."""
@@ -187,4 +210,6 @@ def snapshot_from(data: dict[str, Any]) -> JobSnapshot:
         result_files=tuple(f for f in files if isinstance(f, str))
         if isinstance(files, list | tuple)
         else (),
+        hyperparameters=used_hyperparameters(data),
+        seed=_whole(data.get("seed")),
     )

@@ -203,6 +203,8 @@ FULL = JobSnapshot(
     validation_file="file-valid",
     metadata={"ftbot": "key-1"},
     result_files=("file-result",),
+    hyperparameters={"n_epochs": 3, "batch_size": 1, "learning_rate_multiplier": 1.8},
+    seed=7,
 )
 EMPTY = JobSnapshot(id="", status="unknown", model="")
 
@@ -231,6 +233,8 @@ EMPTY = JobSnapshot(id="", status="unknown", model="")
                 validation_file=FULL.validation_file,
                 metadata=FULL.metadata,
                 result_files=FULL.result_files,
+                hyperparameters=FULL.hyperparameters,
+                seed=FULL.seed,
             ),
         ),
     ],
