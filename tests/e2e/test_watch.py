@@ -90,6 +90,26 @@ def run_job(bot: Bot, openai: FakeOpenAI, *, steps: int = 20) -> tuple[str, dict
     return job_id, post
 
 
+def assert_folded(slack: FakeSlack, thread_ts: str, status_ts: str, events: Any) -> None:
+    """Each routine event once in the job's status message (its timeline), none as a reply."""
+    status = next(m for m in slack.messages("C1") if m["ts"] == status_ts)
+    final = json.dumps(status.get("blocks"), ensure_ascii=False)
+    others = [
+        m.get("text") or ""
+        for m in slack.thread("C1", thread_ts)
+        if m["ts"] not in (thread_ts, status_ts)
+    ]
+    for event in events:
+        assert final.count(event) == 1, (event, final)
+        assert not any(event in text for text in others), (event, others)
+
+
+def in_status(slack: FakeSlack, status_ts: str, text: str) -> bool:
+    """`text` is in the job's status message (e.g. an event in its timeline)."""
+    status = next((m for m in slack.messages("C1") if m["ts"] == status_ts), {})
+    return text in json.dumps(status.get("blocks"), ensure_ascii=False)
+
+
 def status_of(bot: Bot, post: dict[str, Any]) -> dict[str, Any]:
     return next(m for m in bot.slack.messages("C1") if m["ts"] == post["ts"])
 
