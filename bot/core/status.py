@@ -278,7 +278,7 @@ def outcome_text(
     *, facts: JobFacts, snapshot: JobSnapshot, valid_loss: float | None = None
 ) -> Message:
     """The outcome reply, leading with the dataset and the result:
-    `✅ @owner sports.jsonl → ft:…:acc · 6 s · 13,936 tokens · $0.04 · validation loss 0.48`;
+    `✅ sports.jsonl → ft:…:acc · 6 s · 13,936 tokens · $0.04 · validation loss 0.48 · @owner`;
     a failure with its reason and what to do; a cancel as one line naming who."""
     took = None
     if snapshot.created_at and snapshot.finished_at:
