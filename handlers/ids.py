@@ -25,5 +25,10 @@ JOB_MENU = "job_menu"  # a `jobs` row's overflow menu: Status, Cancel, Chart
 HOME_JOB_CANCEL = "home_job_cancel"  # Cancel on a running job in the Home tab
 HOME_MODEL_TRY = "home_model_try"  # Try on a model in the Home tab: opens the prompt form
 TRY_CALLBACK = "try_model"  # the prompt form's callback id
+# The next steps offered on a finished job's status message and outcome notice.
+JOB_TRY = "job_try"  # value: the model; opens a prompt form
+JOB_COMPARE = "job_compare"  # value: the model; compares it with its base on the job's data
+JOB_CHECKPOINTS = "job_checkpoints"  # value: the job id; its checkpoint choice
+JOB_CHART = "job_chart"  # value: the job id; its loss chart in the thread
 
 MARKER_EVENT_TYPE = "ftbot_marker"  # message metadata that lets the bot find its own posts

@@ -7,9 +7,10 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.jobs import Checkpoint, JobSnapshot
-from bot.core.message import Mention, Message, Text, say
+from bot.core.jobs import Checkpoint, JobSnapshot, status_text
+from bot.core.message import Code, Mention, Message, Text, say
 from bot.core.reports import DatasetReport
+from bot.core.status import StatusView
 from bot.services.eval_text import EvalResult
 from bot.services.ports import Clock
 from handlers import ids
@@ -21,9 +22,9 @@ from handlers.blocks.jobs import (
     declined_blocks,
     error_blocks,
     job_blocks,
-    status_blocks,
 )
 from handlers.blocks.report import dataset_report_blocks, report_text
+from handlers.blocks.status import outcome_blocks, status_blocks
 from handlers.text import code, plain, render
 from storage.evaluations import HoldoutRecord
 from storage.jobs import JobRecord
@@ -196,16 +197,28 @@ class SlackJobNotifier(SlackNotifier):
 class SlackWatchNotifier(SlackNotifier):
     """The WatchNotifier port: status edits, thread replies, the chart and checkpoints."""
 
-    def update_status(
-        self, *, job: JobRecord, dataset_name: str | None, view: Message, finished: bool
-    ) -> None:
+    def update_status(self, *, job: JobRecord, view: StatusView) -> None:
         """Edit the job's status message in place."""
-        blocks, text = status_blocks(
-            job=job, dataset_name=dataset_name, view=view, finished=finished
-        )
+        blocks, text = status_blocks(job=job, view=view)
         self._client.chat_update(
             channel=job.channel_id, ts=job.status_ts or "", text=text, blocks=blocks
         )
+
+    def post_outcome(
+        self, *, job: JobRecord, text: Message, key: str, model: str | None, broadcast: bool
+    ) -> str:
+        """The outcome in the job's thread (also in the channel when `broadcast`), with the
+        next steps after a success."""
+        blocks, fallback = outcome_blocks(job=job, text=text, model=model)
+        response = self._client.chat_postMessage(
+            channel=job.channel_id,
+            thread_ts=job.thread_ts or job.status_ts,
+            text=fallback,
+            blocks=blocks,
+            reply_broadcast=broadcast or None,
+            metadata=_marker(key),
+        )
+        return str(response["ts"])
 
     def post_in_thread(
         self, *, job: JobRecord, text: Message, key: str, broadcast: bool = False
@@ -249,8 +262,17 @@ class SlackWatchNotifier(SlackNotifier):
 
     def post_adopted(self, *, job: JobRecord, adopter: str) -> str:
         """The status message of an adopted job, at the top of the channel (its thread root)."""
-        view = say("*Status:* ", Text(job.status or "unknown"), " · adopted by ", Mention(adopter))
-        blocks, text = status_blocks(job=job, dataset_name=None, view=view, finished=False)
+        view = StatusView(
+            state="active",
+            header=say("*", Text(status_text(job.status).capitalize()), "*"),
+            subject=say(
+                Mention(job.owner_id), " · ", Code(job.model), " · job ", Code(job.remote_id or "")
+            ),
+            settings=say("Adopted by ", Mention(adopter)),
+            body=(),
+            timeline=(),
+        )
+        blocks, text = status_blocks(job=job, view=view)
         response = self._client.chat_postMessage(channel=job.channel_id, text=text, blocks=blocks)
         return str(response["ts"])
 

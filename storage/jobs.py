@@ -45,6 +45,7 @@ class JobRecord:
     approval_ts: str | None
     error: str | None
     created_at: dt.datetime
+    cancelled_by: str | None = None  # who asked the bot to cancel it
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,7 @@ def _job(row: Job) -> JobRecord:
         approval_ts=row.approval_ts,
         error=row.error,
         created_at=utc(row.created_at) or row.created_at,
+        cancelled_by=row.cancelled_by,
     )
 
 
@@ -242,6 +244,14 @@ class JobRepository:
         with self._sessions.begin() as session:
             session.execute(
                 update(Job).where(Job.id == job_id).values(updated_at=now, status=status)
+            )
+
+    def set_cancelled_by(self, *, job_id: int, user_id: str | None, now: dt.datetime) -> None:
+        """Who asked to cancel the job (recorded before the backend is asked, so that a poll
+        seeing it cancelled already knows who; None again when the backend refused)."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Job).where(Job.id == job_id).values(updated_at=now, cancelled_by=user_id)
             )
 
     def choose_model(self, *, job_id: int, chosen: str, now: dt.datetime) -> None:

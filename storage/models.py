@@ -98,6 +98,7 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     approver_id: Mapped[str | None] = mapped_column(String(32))
     approval_ts: Mapped[str | None] = mapped_column(String(32))
+    cancelled_by: Mapped[str | None] = mapped_column(String(32))
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]

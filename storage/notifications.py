@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Notification
@@ -33,13 +33,31 @@ class NotificationRepository:
         self._sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
 
     def add(
-        self, *, job_id: int, kind: str, key: str, payload: dict[str, Any], now: dt.datetime
+        self,
+        *,
+        job_id: int,
+        kind: str,
+        key: str,
+        payload: dict[str, Any],
+        now: dt.datetime,
+        shown_in: str | None = None,
     ) -> bool:
-        """Record a notice once (a second insert of the same job/kind/key does nothing)."""
+        """Record a notice once (a second insert of the same job/kind/key does nothing).
+
+        `shown_in`: the ts of the message that shows it (a timeline entry lives in the job's
+        status message, which is edited from these rows): recorded as sent, never posted."""
+        status = "pending" if shown_in is None else "sent"
         stmt = (
             insert_for(self._engine, Notification)
             .values(
-                job_id=job_id, kind=kind, key=key, payload=payload, status="pending", created_at=now
+                job_id=job_id,
+                kind=kind,
+                key=key,
+                payload=payload,
+                status=status,
+                created_at=now,
+                slack_ts=shown_in,
+                sent_at=None if shown_in is None else now,
             )
             .on_conflict_do_nothing(index_elements=["job_id", "kind", "key"])
             .returning(Notification.id)
@@ -116,6 +134,23 @@ class NotificationRepository:
                 )
                 is not None
             )
+
+    def latest(self, *, job_id: int, kind: str, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """The payloads of the job's last `limit` notices of `kind`, oldest first, and how many
+        notices of that kind it has in all."""
+        with self._sessions() as session:
+            total = session.scalar(
+                select(func.count())
+                .select_from(Notification)
+                .where(Notification.job_id == job_id, Notification.kind == kind)
+            )
+            rows = session.scalars(
+                select(Notification.payload)
+                .where(Notification.job_id == job_id, Notification.kind == kind)
+                .order_by(Notification.id.desc())
+                .limit(limit)
+            ).all()
+        return [dict(row or {}) for row in reversed(rows)], int(total or 0)
 
     def for_job(self, *, job_id: int) -> list[tuple[str, str, str]]:
         """(kind, key, status) of every notification of a job."""

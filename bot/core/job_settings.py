@@ -29,6 +29,7 @@ class JobSettings:
     seed: int | None = None
     suffix: str | None = None
     beta: float | None = None  # DPO
+    training_type: str | None = None  # Together: "lora" or "full"
 
 
 def _whole(value: Any) -> int | None:
@@ -80,7 +81,13 @@ def together_settings(data: Mapping[str, Any]) -> JobSettings:
         seed=_whole(data.get("random_seed")),
         suffix=_text(data.get("suffix")),
         beta=_number(_dict(raw).get("dpo_beta")),
+        training_type=_training_type(data.get("training_type")),
     )
+
+
+def _training_type(raw: Any) -> str | None:
+    kind = (_text(_dict(raw).get("type")) if isinstance(raw, dict) else _text(raw)) or ""
+    return kind.lower() if kind.lower() in ("lora", "full") else None
 
 
 def method_name(method: str | None) -> str:

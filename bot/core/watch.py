@@ -1,8 +1,7 @@
 """Watching a job, purely: metrics, the status view, new events, and what must be posted once.
 
-`plan_update(previous, snapshot, new_events, now)` turns one poll into an edit of the status
-message (only when something visible changed) and notices, each with a unique key, that the
-service claims in the database before posting.
+`bot.core.job_events.plan_update` turns one poll into notices, each with a unique key, that
+the service records in the database before posting; `bot.core.status` builds the message.
 """
 
 from __future__ import annotations
@@ -13,13 +12,12 @@ import csv
 import io
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.backend_names import backend_name
-from bot.core.fmt import duration, moment, relative, usd
-from bot.core.jobs import TERMINAL, JobSnapshot, status_text
-from bot.core.message import Code, Mention, Message, Part, Text, say
+from bot.core.fmt import duration, moment, relative
+from bot.core.jobs import JobSnapshot, status_text
+from bot.core.message import Message, Part, Text, say
 
 BAR_WIDTH = 20
 ELAPSED_STEP_S = 600
@@ -75,20 +73,9 @@ class MetricRow:
 class Notice:
     """Something to post exactly once: its kind, its unique key, and what to say."""
 
-    kind: str  # event | completion | chart | checkpoints
+    kind: str  # timeline | event | completion | chart | checkpoints
     key: str
     payload: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Update:
-    """The outcome of one poll of one job."""
-
-    metrics: Metrics
-    status_view: Message
-    edit_status: bool
-    notices: tuple[Notice, ...]
-    finished_now: bool
 
 
 def _number(value: Any) -> float | None:
@@ -206,43 +193,6 @@ def status_view(snapshot: JobSnapshot, metrics: Metrics, now: int) -> Message:
     return say(*joined)
 
 
-def plan_update(
-    *,
-    previous_view: str | None,  # the plain text of the last status view
-    previous_metrics: Metrics,
-    previous_status: str | None,
-    snapshot: JobSnapshot,
-    new_events: list[Event],
-    now: int,
-) -> Update:
-    """What one poll changes: metrics, the status message, and notices to post once."""
-    metrics = previous_metrics
-    notices: list[Notice] = []
-    for event in new_events:  # oldest first
-        if event.is_metrics:
-            metrics = metrics_from(event, metrics)
-        else:
-            notices.append(
-                Notice("event", event.id, {"message": event.message, "level": event.level})
-            )
-    if snapshot.status == "succeeded" and metrics.total_steps:
-        metrics = replace(metrics, step=metrics.total_steps)
-    finished_now = snapshot.finished and previous_status not in TERMINAL
-    if snapshot.finished:
-        notices.append(Notice("completion", snapshot.status, {"status": snapshot.status}))
-        if snapshot.status == "succeeded":
-            notices.append(Notice("chart", "final", {}))
-            notices.append(Notice("checkpoints", "final", {}))
-    view = status_view(snapshot, metrics, now)
-    return Update(
-        metrics=metrics,
-        status_view=view,
-        edit_status=str(view) != previous_view,
-        notices=tuple(notices),
-        finished_now=finished_now,
-    )
-
-
 def new_events_since(page: list[Event], cursor: str | None) -> tuple[list[Event], bool]:
     """Events of a newest-first page that are newer than `cursor`, and whether it was reached."""
     fresh: list[Event] = []
@@ -312,43 +262,3 @@ ADVICE = {
     "invalid_n_examples": "add examples (at least 10) and start again",
     "exceeded_quota": "check the OpenAI organisation's billing and limits, then start again",
 }
-
-
-def completion_text(
-    *,
-    owner_id: str,
-    snapshot: JobSnapshot,
-    estimated_cost: float | None,
-    usd_per_1m: float | None,
-    backend: str = "openai",
-) -> Message:
-    """The completion notice: succeeded (model, tokens, cost, duration), failed or cancelled
-    (`backend`: the job's, named where the backend's own words or support are meant)."""
-    took = ""
-    if snapshot.created_at and snapshot.finished_at:
-        took = f" in {duration(snapshot.finished_at - snapshot.created_at)}"
-    job = say(Mention(owner_id), " fine-tuning job ", Code(snapshot.id))
-    if snapshot.status == "succeeded":
-        tokens = snapshot.trained_tokens
-        text = say(
-            "🎉 ", job, f" succeeded{took}. Model: ", Code(snapshot.fine_tuned_model or ""), "."
-        )
-        if tokens is not None:
-            text += f" Trained tokens: {tokens:,}."
-            if usd_per_1m is not None:
-                actual = tokens * usd_per_1m / 1_000_000
-                text += say(" Actual cost: ", Text(usd(actual)))
-                if estimated_cost:
-                    text += say(" (estimated ", Text(usd(estimated_cost)), ")")
-                text += "."
-        return text
-    if snapshot.status == "failed":
-        title = backend_name(backend)
-        reason = Text((snapshot.error_message or f"{title} gave no reason")[:600])
-        code = say(" (", Code(snapshot.error_code), ")") if snapshot.error_code else say()
-        advice = ADVICE.get(
-            snapshot.error_code or "",
-            f"start it again; if it fails the same way, contact {title} support with the job id",
-        )
-        return say("❌ ", job, f" failed{took}: ", reason, code, f". What to do: {advice}.")
-    return say("⏹️ ", job, f" was cancelled{took}.")

@@ -18,6 +18,7 @@ from bot.core.wind_down import next_steps
 from bot.services import approval, holdout, job_plan, wind_down
 from bot.services.backends import TOGETHER, Backends
 from bot.services.errors import UserError, provider_errors
+from bot.services.job_cancel import cancel
 from bot.services.job_plan import JobPolicy, Plan
 from bot.services.ports import Clock, FileSource, JobNotifier
 from bot.services.uploads import create_once, ensure_uploaded, quote, uploaded_text
@@ -390,7 +391,6 @@ class JobService:
 
     def act(self, *, viewer: Viewer, action: str, reference: str) -> Message:
         """cancel / pause / resume: the owner or an admin; anyone else is refused before the backend is asked."""
-        actor = viewer.user_id
         job = self.resolve(reference, viewer)
         self.require_modify(viewer, job)
         if job.backend == TOGETHER and action in ("pause", "resume"):
@@ -399,28 +399,20 @@ class JobService:
                 + Code(f"/finetune cancel {job.remote_id or ''}")
                 + " stops it."
             )
+        if action == "cancel":  # the watcher tells the thread, once
+            return cancel(
+                jobs=self._jobs, backends=self._backends, clock=self._clock, viewer=viewer, job=job
+            )
         with provider_errors():
             snapshot = self._backends.get(job.backend).act(action, job.remote_id or "")
         self._jobs.set_status(job_id=job.id, status=snapshot.status, now=self._clock.now())
+        now = say(Code(job.remote_id or ""), " (now ", Text(status_text(snapshot.status)), ").")
         self._notifier.post_text(
             channel=job.channel_id,
             thread_ts=job.thread_ts,
-            text=say(
-                Mention(actor),
-                f" {PAST[action]} job ",
-                Code(job.remote_id or ""),
-                " (now ",
-                Text(status_text(snapshot.status)),
-                ").",
-            ),
+            text=say(Mention(viewer.user_id), f" {PAST[action]} job ", now),
         )
-        return say(
-            "Job ",
-            Code(job.remote_id or ""),
-            f" {PAST[action]} (now ",
-            Text(status_text(snapshot.status)),
-            ").",
-        )
+        return say(f"Job {PAST[action]}: ", now)
 
     # ---- helpers -----------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from bot.core.jobs import (
 )
 from bot.core.message import Message
 from bot.core.reports import DatasetReport
+from bot.core.status import StatusView
 from bot.core.watch import Event
 from storage.evaluations import HoldoutRecord
 from storage.jobs import JobRecord
@@ -153,12 +154,14 @@ class JobNotifier(Protocol):
 class WatchNotifier(Protocol):
     """How a watched job talks in its thread."""
 
-    def update_status(
-        self, *, job: JobRecord, dataset_name: str | None, view: Message, finished: bool
-    ) -> None: ...
+    def update_status(self, *, job: JobRecord, view: StatusView) -> None: ...
 
     def post_in_thread(
         self, *, job: JobRecord, text: Message, key: str, broadcast: bool = False
+    ) -> str: ...
+
+    def post_outcome(
+        self, *, job: JobRecord, text: Message, key: str, model: str | None, broadcast: bool
     ) -> str: ...
 
     def upload_chart(self, *, job: JobRecord, png: bytes, title: str) -> str | None: ...

@@ -17,20 +17,21 @@ from functools import partial
 from typing import Any
 
 from bot.core.backend_names import key_variable
+from bot.core.job_events import TIMELINE_SHOWN, Timeline, TimelineEntry, job_label, plan_update
 from bot.core.jobs import JobSnapshot, ServiceError
-from bot.core.message import Text, say
+from bot.core.message import Code, Text, say
 from bot.core.models import UnknownModelError, resolve_model
+from bot.core.status import JobFacts, outcome_text, status_view
 from bot.core.watch import (
     Event,
-    completion_text,
     metrics_from_dict,
     metrics_to_dict,
     new_events_since,
     parse_result_csv,
-    plan_update,
     rows_from_events,
 )
 from bot.services.backends import Backends
+from bot.services.job_plan import job_epochs
 from bot.services.ports import Clock, FineTuningBackend, WatchNotifier
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRecord, JobRepository, PollResult
@@ -157,35 +158,47 @@ class JobWatcher:
             log.warning("telling %s about the refused key failed", job.remote_id)
 
     def poll_job(self, job: JobRecord) -> None:
-        """Read one job's state and new events; record notices; edit; post what is due."""
+        """Read one job's state and new events; record notices; edit; post what is due.
+
+        Routine events are recorded as shown by the status message (its timeline is read back
+        from them), so a replayed event is listed once and a crash before the edit only
+        delays it: the view differs from the stored one until an edit succeeded."""
         gateway = self._backends.get(job.backend)
-        assert job.remote_id
-        snapshot = gateway.retrieve(job.remote_id)
+        remote_id = job.remote_id
+        assert remote_id
+        snapshot = gateway.retrieve(remote_id)
+        if snapshot.status == "cancelled" and not job.cancelled_by:
+            job = self._jobs.by_key(job.request_key) or job  # who cancelled, if it was us
         stored, cursor = self._jobs.snapshot_of(job.id)
         stored = stored or {}
-        events = self._new_events(gateway, job.remote_id, cursor)
+        events = self._new_events(gateway, remote_id, cursor)
         now = self._clock.now()
         update = plan_update(
-            previous_view=stored.get("view"),
             previous_metrics=metrics_from_dict(stored.get("metrics")),
             previous_status=job.status,
             snapshot=snapshot,
             new_events=events,
-            now=int(now.timestamp()),
         )
         for notice in update.notices:
             self._notifications.add(
-                job_id=job.id, kind=notice.kind, key=notice.key, payload=notice.payload, now=now
+                job_id=job.id,
+                kind=notice.kind,
+                key=notice.key,
+                payload=notice.payload,
+                now=now,
+                shown_in=(job.status_ts or "status") if notice.kind == "timeline" else None,
             )
+        current = status_view(
+            facts=self.facts(job),
+            snapshot=snapshot,
+            metrics=update.metrics,
+            timeline=self.timeline(job),
+            now=int(now.timestamp()),
+        )
         view = stored.get("view")
-        if update.edit_status and job.status_ts:
-            self._notifier.update_status(
-                job=job,
-                dataset_name=self._dataset_name(job),
-                view=update.status_view,
-                finished=snapshot.finished,
-            )
-            view = str(update.status_view)
+        if str(current) != view and job.status_ts:
+            self._notifier.update_status(job=job, view=current)
+            view = str(current)
         stored_state: dict[str, Any] = {"metrics": metrics_to_dict(update.metrics), "view": view}
         if snapshot.billed_usd is not None:  # the backend's own price (usage reports)
             stored_state["billed_usd"] = snapshot.billed_usd
@@ -262,26 +275,36 @@ class JobWatcher:
     def _post(
         self, job: JobRecord, snapshot: JobSnapshot, record: NotificationRecord, key: str
     ) -> str | None:
-        if record.kind == "event":
+        if record.kind == "event":  # a warning or an error: a reply naming its job
             icon = LEVEL_ICON.get(record.payload.get("level", ""), "•")
             return self._notifier.post_in_thread(
                 job=job,
-                text=say(f"{icon} ", Text(str(record.payload.get("message", ""))[:1500])),
+                text=say(
+                    f"{icon} ",
+                    Code(job_label(job.remote_id, job.suffix)),
+                    ": ",
+                    Text(str(record.payload.get("message", ""))[:1500]),
+                ),
                 key=key,
             )
         if record.kind == "completion":
-            try:
-                price = resolve_model(job.model).training_usd_per_1m
-            except UnknownModelError:
-                price = None
-            text = completion_text(
-                owner_id=job.owner_id,
+            if snapshot.status == "cancelled" and not job.cancelled_by:
+                job = self._jobs.by_key(job.request_key) or job
+            loss = record.payload.get("valid_loss")
+            text = outcome_text(
+                facts=self.facts(job),
                 snapshot=snapshot,
-                estimated_cost=job.estimated_cost_usd,
-                usd_per_1m=price,
-                backend=job.backend,
+                valid_loss=loss if isinstance(loss, int | float) else None,
             )
-            return self._notifier.post_in_thread(job=job, text=text, key=key, broadcast=True)
+            succeeded = snapshot.status == "succeeded"
+            return self._notifier.post_outcome(
+                job=job,
+                text=text,
+                key=key,
+                model=snapshot.fine_tuned_model if succeeded else None,
+                # successes and failures reach the channel; a cancel stays in its thread
+                broadcast=snapshot.status in ("succeeded", "failed"),
+            )
         if record.kind == "chart":
             return self.post_chart(job, snapshot, key=key)
         if record.kind == "checkpoints":
@@ -314,7 +337,33 @@ class JobWatcher:
         png = loss_chart(rows, title=f"{job.remote_id} · {job.model}")
         return self._notifier.upload_chart(job=job, png=png, title=f"Loss chart · {key}")
 
-    def _dataset_name(self, job: JobRecord) -> str | None:
-        """The dataset's name; None for a job started outside the bot (adopted)."""
+    def facts(self, job: JobRecord) -> JobFacts:
+        """What the bot knows about the job (its dataset is None when adopted)."""
         dataset = self._datasets.by_id(job.dataset_id) if job.dataset_id else None
-        return dataset.name if dataset else None
+        try:
+            price = resolve_model(job.model, job.backend).training_usd_per_1m
+        except UnknownModelError:
+            price = None
+        return JobFacts(
+            owner_id=job.owner_id,
+            model=job.model,
+            backend=job.backend,
+            remote_id=job.remote_id or "",
+            method=job.method,
+            dataset_name=dataset.name if dataset else None,
+            suffix=job.suffix,
+            requested=dict(job.hyperparameters or {}),
+            planned_epochs=job_epochs(job, dataset) if dataset else None,
+            estimated_cost=job.estimated_cost_usd,
+            estimated_tokens=job.estimated_tokens,
+            usd_per_1m=price,
+            cancelled_by=job.cancelled_by,
+        )
+
+    def timeline(self, job: JobRecord) -> Timeline:
+        """The job's last routine events and how many came before them."""
+        payloads, total = self._notifications.latest(
+            job_id=job.id, kind="timeline", limit=TIMELINE_SHOWN
+        )
+        entries = tuple(TimelineEntry.from_payload(p) for p in payloads)
+        return Timeline(entries=entries, earlier=max(total - len(entries), 0))

@@ -259,24 +259,6 @@ def cost_blocks(dataset: DatasetRecord, line: BillingLine) -> tuple[list[Block],
     return [SectionBlock(text=text)], text
 
 
-def status_blocks(
-    *, job: JobRecord, dataset_name: str | None, view: Message, finished: bool
-) -> tuple[list[Block], str]:
-    """The job's status message: who, what, status (`view`); Cancel while it runs. A job
-    started outside the bot (adopted) has no dataset here and no estimate: neither is shown."""
-    on = f" on {code(dataset_name)}" if dataset_name else ""
-    price = f" · {_price(job)}" if dataset_name or job.estimated_cost_usd is not None else ""
-    head = (
-        f"🚀 {user(job.owner_id)} fine-tuning {code(job.model)}{on}: job "
-        f"{code(job.remote_id or '')}{price}"
-    )
-    shown = render(view, limit=MAX_TEXT)
-    blocks: list[Block] = [SectionBlock(text=head), SectionBlock(text=shown)]
-    if not finished and job.remote_id:
-        blocks.append(cancel_actions(job.remote_id))
-    return blocks, f"{head}\n{shown}"
-
-
 def _metric(metrics: Mapping[str, float], *names: str, percent: bool = False) -> str:
     for name in names:
         value = metrics.get(name)

@@ -13,7 +13,7 @@ from bot.core.jobs import (
     explain,
     not_configured,
 )
-from bot.core.watch import completion_text
+from bot.core.status import JobFacts, outcome_text
 from bot.services.backends import Backends
 from bot.services.ports import NotConfigured
 from handlers.text import render
@@ -79,10 +79,7 @@ def test_explain_not_configured_follows_the_error_backend() -> None:
 
 def test_a_failed_together_job_names_together_not_openai() -> None:
     job = JobSnapshot(id="ft-1", status="failed", model="meta-llama/x")
-    text = render(
-        completion_text(
-            owner_id="U1", snapshot=job, estimated_cost=None, usd_per_1m=None, backend="together"
-        )
-    )
+    facts = JobFacts(owner_id="U1", model="meta-llama/x", backend="together", remote_id="ft-1")
+    text = render(outcome_text(facts=facts, snapshot=job))
     assert "OpenAI" not in text
     assert "Together AI gave no reason" in text and "contact Together AI support" in text

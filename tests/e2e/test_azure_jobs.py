@@ -95,7 +95,8 @@ def test_start_on_azure_watch_pause_resume_and_finish(
     assert "can't" in refused["text"], refused
     assert azure.calls_to("POST", f"{JOBS}/{second}/cancel") == []
     _, done = bot.command(f"cancel {second}", user="U5")
-    assert "cancelled" in done["text"], done
+    assert done["text"].startswith(f"Cancelling `{second}`"), done
+    assert azure.jobs[second]["status"] == "cancelled"
     # pause and resume reach Azure
     azure.advance_job(job_id, status="running", step=1, total_steps=10, train_loss=1.5)
     wait_for(

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from handlers import ids
 from handlers.blocks.jobs import START_CALLBACK
@@ -34,7 +35,15 @@ def creates(openai: FakeOpenAI) -> list[Any]:
 
 
 def job_posts(slack: FakeSlack, channel: str = "C1") -> list[dict[str, Any]]:
-    return [m for m in slack.messages(channel) if "started fine-tuning" in (m.get("text") or "")]
+    """The jobs' posts (their status messages), also once the watcher has edited them."""
+    return [
+        m
+        for m in slack.messages(channel)
+        if "started fine-tuning" in (m.get("text") or "")
+        or str(((m.get("metadata") or {}).get("event_payload") or {}).get("key", "")).endswith(
+            ":created"
+        )
+    ]
 
 
 def ephemerals(slack: FakeSlack) -> list[str]:
@@ -218,10 +227,15 @@ def test_owner_and_admins_can_cancel(
     try:
         job_id = start_one(bot, openai)
         _, payload = bot.command(f"cancel {job_id[:12]}", user=who)
-        assert "cancelled" in payload["text"], payload
+        assert payload["text"].startswith(f"Cancelling `{job_id}`"), payload
         assert len(openai.calls_to("POST", f"{JOBS}/{job_id}/cancel")) == 1
         assert openai.jobs[job_id]["status"] == "cancelled"
-        assert any(f"<@{who}> cancelled job" in (m.get("text") or "") for m in slack.messages("C1"))
+        # who cancelled is recorded for the watcher's one line in the thread (test_watch)
+        with bot.services.engine.connect() as connection:
+            cancelled_by = connection.execute(
+                text("select cancelled_by from jobs where remote_id = :id"), {"id": job_id}
+            ).scalar_one()
+        assert cancelled_by == who
     finally:
         bot.stop()
 

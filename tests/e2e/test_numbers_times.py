@@ -46,7 +46,7 @@ def test_one_money_figure_and_slack_times_from_answer_to_events(
         return shown if "finishes around" in shown else ""
 
     shown = wait_for(status_text, what="status message with the finish estimate")
-    assert f"estimated {figure}" in shown
+    assert f"Estimated {figure}" in shown
     assert re.search(rf"finishes around <!date\^{finish}\^[^|]+\|[^>]*UTC> \(in 1[23] min\)", shown)
     assert "soon" not in shown and "0m 0" not in shown
 
@@ -54,8 +54,12 @@ def test_one_money_figure_and_slack_times_from_answer_to_events(
     notice = wait_for(
         lambda: [m for m in thread(bot, post) if m.get("reply_broadcast")], what="completion"
     )[0]["text"]
-    assert f"Actual cost: $0.52 (estimated {figure})." in notice
-    assert re.search(r"succeeded in \d+ (s|min)", notice), notice
+    assert " · 173,148 tokens · $0.52 · " in notice
+    assert re.search(r"→ `[^`]+` · \d+ (s|min)", notice), notice
+    final = json.dumps(
+        next(m for m in bot.slack.messages("C1") if m["ts"] == post["ts"]), ensure_ascii=False
+    )
+    assert f"173,148 trained tokens · estimated {figure} · actual $0.52" in final
 
     _, payload = bot.command(f"events {job_id}")
     events = json.dumps(payload)

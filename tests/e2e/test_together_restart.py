@@ -27,7 +27,7 @@ from tests.e2e.conftest import SECRET, wait_for
 from tests.e2e.test_jobs import job_posts
 from tests.e2e.test_together_faults import TOGETHER_EVENTS, replies
 from tests.e2e.test_together_watch import started_elsewhere
-from tests.e2e.test_watch import settled, texts
+from tests.e2e.test_watch import assert_folded, in_status, settled
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.fake_together import FakeTogether
 from tests.fakes.signing import command_request, event_request, file_shared_event, post
@@ -110,14 +110,13 @@ def wait_finished(slack: FakeSlack, root: dict[str, Any], database_url: str, job
 
 def assert_once(slack: FakeSlack, root: dict[str, Any], job_id: str, output: str) -> None:
     thread = replies(slack, root)
+    # in the status message, once each; never posted anywhere (one reply per event was)
+    assert_folded(slack, root["ts"], root["ts"], TOGETHER_EVENTS)
     for message in TOGETHER_EVENTS:
-        count = sum(message in t for t in texts(thread))
-        assert count == 1, (message, count, texts(thread))
-        # and never outside it (a poll before the status message existed posted in the channel)
         posts = [
             c for c in slack.calls_to("chat.postMessage") if message in str(c.params.get("text"))
         ]
-        assert posts and all(c.params.get("thread_ts") for c in posts), posts
+        assert posts == [], posts
     notices = [m for m in thread if m.get("reply_broadcast")]
     assert len(notices) == 1 and "<@UADMIN>" in notices[0]["text"] and output in notices[0]["text"]
     assert sum(ids.CHECKPOINT_CHOOSE in json.dumps(m.get("blocks") or []) for m in thread) == 1
@@ -131,7 +130,7 @@ def assert_once(slack: FakeSlack, root: dict[str, Any], job_id: str, output: str
     ]
     assert [m["ts"] for m in roots] == [root["ts"]]
     edits = [c for c in slack.calls_to("chat.update") if c.params.get("ts") == root["ts"]]
-    assert edits and "succeeded" in json.dumps(edits[-1].params)
+    assert edits and "Succeeded" in json.dumps(edits[-1].params, ensure_ascii=False)
 
 
 def test_kill_9_mid_together_job_and_restart(
@@ -143,7 +142,7 @@ def test_kill_9_mid_together_job_and_restart(
         root = adopt_through(url, slack, job_id, tmp_path)
         run_to_step(together, job_id, range(1, 6))
         wait_for(
-            lambda: any("checkpoint saved at step 5" in t for t in texts(replies(slack, root))),
+            lambda: in_status(slack, root["ts"], "checkpoint saved at step 5"),
             what="events before the crash",
         )
         edits_before = len(slack.calls_to("chat.update"))

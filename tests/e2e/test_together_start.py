@@ -94,8 +94,24 @@ def test_backend_together_uploads_once_quotes_and_gates_cancel(
     assert "can't" in refused["text"], refused
     assert together.calls_to("POST", f"/v1/fine-tunes/{job_id}/cancel") == []
     _, done = bot.command(f"cancel {job_id}", user="U5")
-    assert "cancelled" in done["text"], done
+    assert done["text"].startswith(f"Cancelling `{job_id}`"), done
     assert len(together.calls_to("POST", f"/v1/fine-tunes/{job_id}/cancel")) == 1
+    # Together stops it a moment later: one line in the thread says who, once
+    line = f"⏹ `{job_id[:11]}` cancelled by <@U5>."
+    wait_for(
+        lambda: [m for m in bot.slack.messages("C1") if m.get("text") == line], what="the line"
+    )
+    wait_for(
+        lambda: "Cancelled by <@U5>" in json.dumps(post_now(bot, post)["blocks"]),
+        what="the status message",
+    )
+    assert [
+        m.get("reply_broadcast") for m in bot.slack.messages("C1") if m.get("text") == line
+    ] == [False]
+
+
+def post_now(bot: Bot, post: dict[str, Any]) -> dict[str, Any]:
+    return next(m for m in bot.slack.messages("C1") if m["ts"] == post["ts"])
 
 
 def test_model_lr_training_and_checkpoints_are_mapped(bot: Bot, together: FakeTogether) -> None:

@@ -90,6 +90,39 @@ def run_job(bot: Bot, openai: FakeOpenAI, *, steps: int = 20) -> tuple[str, dict
     return job_id, post
 
 
+def assert_folded(slack: FakeSlack, thread_ts: str, status_ts: str, events: Any) -> None:
+    """Each routine event once in the job's status message (its timeline), none as a reply."""
+    status = next(m for m in slack.messages("C1") if m["ts"] == status_ts)
+    final = json.dumps(status.get("blocks"), ensure_ascii=False)
+    others = [
+        m.get("text") or ""
+        for m in slack.thread("C1", thread_ts)
+        if m["ts"] not in (thread_ts, status_ts)
+    ]
+    for event in events:
+        assert final.count(event) == 1, (event, final)
+        assert not any(event in text for text in others), (event, others)
+
+
+def in_status(slack: FakeSlack, status_ts: str, text: str) -> bool:
+    """`text` is in the job's status message (e.g. an event in its timeline)."""
+    status = next((m for m in slack.messages("C1") if m["ts"] == status_ts), {})
+    return text in json.dumps(status.get("blocks"), ensure_ascii=False)
+
+
+def status_of(bot: Bot, post: dict[str, Any]) -> dict[str, Any]:
+    return next(m for m in bot.slack.messages("C1") if m["ts"] == post["ts"])
+
+
+def actions_in(message: dict[str, Any]) -> list[str]:
+    return [
+        element["action_id"]
+        for block in message.get("blocks") or []
+        if block.get("type") == "actions"
+        for element in block["elements"]
+    ]
+
+
 def test_a_job_from_start_to_success(watching: Bot, openai: FakeOpenAI) -> None:
     bot = watching
     job_id, post = run_job(bot, openai)
@@ -97,8 +130,10 @@ def test_a_job_from_start_to_success(watching: Bot, openai: FakeOpenAI) -> None:
         lambda: [m for m in thread(bot, post) if m.get("reply_broadcast")], what="completion notice"
     )[0]
     model = openai.jobs[job_id]["fine_tuned_model"]
-    assert model in notice["text"] and "<@UOWNER>" in notice["text"] and "173,148" in notice["text"]
-    assert "Actual cost: $0.52" in notice["text"]  # 173,148 × $3 / 1M
+    # the outcome leads with the dataset and the result, and mentions the owner
+    assert notice["text"].startswith(f"✅ `drone.jsonl` → `{model}` · ")
+    assert " · 173,148 tokens · $0.52 · validation loss 0.11 · <@UOWNER>" in notice["text"]
+    assert actions_in(notice) == [ids.JOB_TRY, ids.JOB_COMPARE, ids.JOB_CHECKPOINTS]
     wait_for(lambda: bot.slack.uploaded_files, what="chart upload")
     choice = wait_for(
         lambda: [
@@ -109,17 +144,28 @@ def test_a_job_from_start_to_success(watching: Bot, openai: FakeOpenAI) -> None:
         what="checkpoint choice",
     )[0]
     wait_for(lambda: settled(bot.services.engine, job_id), what="the poller done with the job")
-    replies = texts(thread(bot, post))  # all it will ever post: nothing twice
-    for message in MESSAGES:
-        assert sum(message in text for text in replies) == 1, (message, replies)
-    assert not any(text.startswith("• Step") for text in replies)  # metrics feed the status
-    assert sum(bool(m.get("reply_broadcast")) for m in thread(bot, post)) == 1
-    # one status message, edited in place
-    status = next(m for m in bot.slack.messages("C1") if m["ts"] == post["ts"])
+    # all it will ever post: the report, the status message, the outcome, the chart and the
+    # checkpoints; not one reply per event
+    replies = thread(bot, post)
+    assert len(replies) == 5, texts(replies)
+    assert replies[0]["text"].startswith("✅ Ready to train") and replies[1]["ts"] == post["ts"]
+    assert [bool(m.get("reply_broadcast")) for m in replies] == [False, False, True, False, False]
+    assert replies[3].get("files") and replies[4]["ts"] == choice["ts"]
+    # every event is in the status message's timeline, once; metrics feed its figures
+    status = status_of(bot, post)
     assert status["edit_count"] >= 2
-    final = json.dumps(status["blocks"])
-    assert "succeeded" in final and "100%" in final and "20/20 steps" in final
-    assert ids.JOB_CANCEL not in final
+    final = json.dumps(status["blocks"], ensure_ascii=False)
+    for message in MESSAGES:
+        assert final.count(message) == 1, (message, final)
+        assert not any(message in text for text in texts(replies)), message
+    assert "Step " not in final
+    # the final status message: state, settings used, figures, tokens and cost, times
+    assert "*✅ Succeeded*" in final and "100% (20/20 steps)" in final
+    assert "supervised · 3 epochs · batch size 1 · learning rate × 1.8 · seed " in final
+    assert f"Model `{model}`" in final and "validation loss 0.1100" in final
+    assert "173,148 trained tokens · estimated $" in final and "actual $0.52" in final
+    assert "Started <!date^" in final and " · finished <!date^" in final
+    assert actions_in(status) == [ids.JOB_TRY, ids.JOB_COMPARE, ids.JOB_CHECKPOINTS, ids.JOB_CHART]
     # the chart is a PNG in the thread
     (upload,) = bot.slack.uploaded_files
     assert upload.content.startswith(b"\x89PNG") and upload.thread_ts == post["thread_ts"]
@@ -171,10 +217,10 @@ def test_status_events_checkpoints_and_chart_commands(watching: Bot, openai: Fak
     assert len(bot.slack.uploaded_files) == 2
 
 
-def test_failed_and_cancelled_jobs_get_one_notice(watching: Bot, openai: FakeOpenAI) -> None:
+def test_a_failed_job_gets_one_notice_and_a_final_status(watching: Bot, openai: FakeOpenAI) -> None:
     bot = watching
     ready(bot)
-    bot.command("start latest", user="UOWNER")
+    bot.command("start latest suffix=acc", user="UOWNER")
     post = wait_for(lambda: job_posts(bot.slack), what="job post")[0]
     job_id = next(iter(openai.jobs))
     openai.fail(
@@ -183,10 +229,49 @@ def test_failed_and_cancelled_jobs_get_one_notice(watching: Bot, openai: FakeOpe
     notice = wait_for(
         lambda: [m for m in thread(bot, post) if m.get("reply_broadcast")], what="failure notice"
     )[0]
-    assert "failed" in notice["text"] and "at least 10" in notice["text"]
-    assert "What to do" in notice["text"]
+    assert notice["text"].startswith("❌ `drone.jsonl` → `acc` failed")
+    assert "<@UOWNER>: Training file has 3 example(s), but must have at least 10" in notice["text"]
+    assert "What to do: add examples (at least 10) and start again." in notice["text"]
     wait_for(lambda: settled(bot.services.engine, job_id), what="the poller done with the job")
-    assert sum(bool(m.get("reply_broadcast")) for m in thread(bot, post)) == 1
+    replies = thread(bot, post)
+    # the report, the status message, the outcome: the error event is not a second reply
+    assert len(replies) == 3, texts(replies)
+    assert sum(bool(m.get("reply_broadcast")) for m in replies) == 1
+    final = json.dumps(status_of(bot, post)["blocks"], ensure_ascii=False)
+    assert "*❌ Failed*" in final and "(`invalid_n_examples`)" in final
+    assert "*What to do:* add examples (at least 10) and start again." in final
+    assert "supervised · 3 epochs · seed " in final and " · suffix `acc`" in final
+    assert "Estimated $" in final
+    assert " · ended <!date^" in final
+    assert actions_in(status_of(bot, post)) == []  # no Cancel left, nothing to try
+
+
+def test_a_cancel_is_one_line_in_the_thread(watching: Bot, openai: FakeOpenAI) -> None:
+    bot = watching
+    ready(bot)
+    bot.command("start latest", user="UOWNER")
+    post = wait_for(lambda: job_posts(bot.slack), what="job post")[0]
+    job_id = next(iter(openai.jobs))
+    openai.advance_job(job_id, status="running")
+    wait_for(lambda: "Training" in (status_of(bot, post).get("text") or ""), what="running")
+    before = len(thread(bot, post))
+    posts_before = len(bot.slack.calls_to("chat.postMessage"))
+    assert bot.click(ids.JOB_CANCEL, job_id, user="UADMIN") == 200
+    wait_for(lambda: settled(bot.services.engine, job_id), what="the poller done with the job")
+    replies = thread(bot, post)
+    # one line in the thread, not broadcast; the status message edited in place
+    assert len(replies) == before + 1, texts(replies)
+    (line,) = replies[before:]
+    label = job_id[:14]  # `ftjob-` and 8 characters
+    assert line["text"] == f"⏹ `{label}` cancelled by <@UADMIN>." and not line.get(
+        "reply_broadcast"
+    )
+    assert len(bot.slack.calls_to("chat.postMessage")) == posts_before + 1
+    status = status_of(bot, post)
+    assert "*⏹ Cancelled by <@UADMIN>*" in status["text"] and actions_in(status) == []
+    # the clicker reads that it is under way, not the thread's line again
+    (told,) = [c.params["text"] for c in bot.slack.calls_to("chat.postEphemeral")]
+    assert told.startswith(f"Cancelling `{job_id}`") and "cancelled by" not in told
 
 
 def test_watch_adopts_a_job_started_elsewhere(watching: Bot, openai: FakeOpenAI) -> None:
@@ -207,10 +292,10 @@ def test_watch_adopts_a_job_started_elsewhere(watching: Bot, openai: FakeOpenAI)
         ],
         what="status message",
     )[0]
+    # its events fold into its status message (the root of its thread), not one reply each
     wait_for(
-        lambda: any(
-            "Fine-tuning job started" in (m.get("text") or "")
-            for m in bot.slack.thread("C1", root["ts"])
-        ),
-        what="event in the adopted thread",
+        lambda: "Fine-tuning job started" in json.dumps(status_of(bot, root)["blocks"]),
+        what="event in the adopted job's status message",
     )
+    assert "Adopted by <@UADMIN>" not in json.dumps(status_of(bot, root)["blocks"])  # edited
+    assert [m["ts"] for m in bot.slack.thread("C1", root["ts"])] == [root["ts"]]

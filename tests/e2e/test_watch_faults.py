@@ -20,7 +20,7 @@ from handlers import ids
 from tests.conftest import shared
 from tests.e2e.conftest import SECRET, start_bot, wait_for
 from tests.e2e.test_jobs import job_posts
-from tests.e2e.test_watch import MESSAGES, settled, texts
+from tests.e2e.test_watch import MESSAGES, assert_folded, in_status, settled
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.signing import command_request, event_request, file_shared_event, post
@@ -55,9 +55,9 @@ def wait_settled(database_url: str, job_id: str) -> None:
 
 def assert_exactly_once(slack: FakeSlack, root_ts: str, uploads: int = 1) -> None:
     thread = replies(slack, root_ts)
-    for message in MESSAGES:
-        count = sum(message in text for text in texts(thread))
-        assert count == 1, (message, count, texts(thread))
+    # the report, the status message, the outcome, the chart, the checkpoints
+    assert len(thread) == 5, [m.get("text") for m in thread]
+    assert_folded(slack, root_ts, job_posts(slack)[0]["ts"], MESSAGES)
     assert sum(bool(m.get("reply_broadcast")) for m in thread) == 1
     assert sum(ids.CHECKPOINT_CHOOSE in json.dumps(m.get("blocks") or []) for m in thread) == 1
     assert len(slack.uploaded_files) == uploads
@@ -88,7 +88,7 @@ def test_flaky_openai_and_slack(slack: FakeSlack, database_url: str, openai: Fak
         bot.command("start latest", user="UOWNER")
         wait_for(lambda: job_posts(slack), what="job post")
         job_id = next(iter(openai.jobs))
-        openai.chaos(0.15, 0.15)
+        openai.chaos(0.2, 0.2)
         slack.chaos(0.25, methods=("chat.postMessage", "chat.update", "conversations.replies",
                                    "files.getUploadURLExternal", "files.completeUploadExternal"))  # fmt: skip
         advance(openai, job_id, range(1, 21), 20, pause=0.05)
@@ -104,7 +104,9 @@ def test_flaky_openai_and_slack(slack: FakeSlack, database_url: str, openai: Fak
         wait_done(slack, root)
         wait_for(lambda: settled(bot.services.engine, job_id), what="the poller done with the job")
         faults = [c for c in slack.calls if c.fault] + [c for c in openai.calls if c.status >= 429]
-        assert len(faults) > 5  # the storm really happened
+        # the storm really happened (a quiet thread makes fewer Slack calls to fail than one
+        # reply per event did)
+        assert len(faults) >= 2, len(faults)
         assert_exactly_once(slack, root)
     finally:
         bot.stop()
@@ -168,7 +170,7 @@ def test_kill_9_mid_job_and_restart(
         job_id, root = start_job_through(url, slack, openai, tmp_path)
         advance(openai, job_id, range(1, 11), 20)
         wait_for(
-            lambda: any("Checkpoint created at step 10" in t for t in texts(replies(slack, root))),
+            lambda: in_status(slack, job_posts(slack)[0]["ts"], "Checkpoint created at step 10"),
             what="events before the crash",
         )
     finally:

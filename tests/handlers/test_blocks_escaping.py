@@ -12,10 +12,12 @@ import pytest
 
 from bot.core.billing import BillingLine
 from bot.core.compare import Case, Outcome, Score
+from bot.core.job_events import Timeline, TimelineEntry
 from bot.core.job_settings import JobSettings
 from bot.core.jobs import Checkpoint, JobSnapshot
 from bot.core.message import Text, say
 from bot.core.models import resolve_model
+from bot.core.status import JobFacts, outcome_text, status_view
 from bot.core.usage import Tally, Usage
 from bot.core.validation import analyze
 from bot.core.watch import Event, Metrics
@@ -32,7 +34,6 @@ from handlers.blocks.jobs import (
     cost_blocks,
     error_blocks,
     job_blocks,
-    status_blocks,
 )
 from handlers.blocks.listing import home_view, jobs_blocks
 from handlers.blocks.models import (
@@ -43,6 +44,7 @@ from handlers.blocks.models import (
 )
 from handlers.blocks.report import dataset_report_blocks, report_text
 from handlers.blocks.start_form import StartFormData, start_form
+from handlers.blocks.status import outcome_blocks, status_blocks
 from handlers.blocks.usage import usage_blocks
 from handlers.text import escape
 from storage.fine_tuned import ModelRecord
@@ -56,6 +58,7 @@ from tests.inert import check_inert, check_payload
 EVIL = "x` <!channel> <https://evil.example|login> `y.jsonl"
 LONG = "<!here>`\n" * 700  # 6,300 characters, 25,200 once escaped
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
+NOW_S = int(NOW.timestamp())
 USERS = ("U1", "U2")
 CHANNELS = ("C1",)
 
@@ -76,6 +79,28 @@ def job(text: str) -> JobRecord:
         status=text, estimated_cost_usd=1.5, estimated_tokens=1000, trained_tokens=None,
         fine_tuned_model=text, status_ts="2.0", approver_id=None, approval_ts=None, error=None,
         created_at=NOW - dt.timedelta(hours=2), backend="openai",
+    )  # fmt: skip
+
+
+def facts(text: str) -> JobFacts:
+    return JobFacts(
+        owner_id="U1", model=text, backend=text, remote_id=text, method=text, dataset_name=text,
+        suffix=text, requested={"n_epochs": text, text: 3}, estimated_cost=1.5, cancelled_by=text,
+    )  # fmt: skip
+
+
+def finished(text: str, status: str) -> JobSnapshot:
+    return JobSnapshot(
+        id=text, status=status, model=text, fine_tuned_model=text, error_code=text,
+        error_message=text, settings=JobSettings(method=text, suffix=text), trained_tokens=5,
+    )  # fmt: skip
+
+
+def watched(text: str, status: str) -> Any:
+    timeline = Timeline(tuple(TimelineEntry(NOW_S - i, text) for i in range(8)), earlier=10**6)
+    return status_view(
+        facts=facts(text), snapshot=finished(text, status), metrics=Metrics(3, 9, 0.5),
+        timeline=timeline, now=NOW_S,
     )  # fmt: skip
 
 
@@ -155,8 +180,18 @@ def every_builder(text: str) -> dict[str, Callable[[], Any]]:
             job=job(text), text=say("OpenAI said no: ", Text(text)), retry=True
         ),
         "cost": lambda: cost_blocks(dataset(text), line(text)),
-        "status": lambda: status_blocks(
-            job=job(text), dataset_name=text, view=say("*Status:* ", Text(text)), finished=False
+        "status": lambda: status_blocks(job=job(text), view=watched(text, "succeeded")),
+        "status failed": lambda: status_blocks(job=job(text), view=watched(text, "failed")),
+        "status running": lambda: status_blocks(job=job(text), view=watched(text, text)),
+        "outcome": lambda: outcome_blocks(
+            job=job(text),
+            text=outcome_text(facts=facts(text), snapshot=finished(text, "succeeded")),
+            model=text,
+        ),
+        "outcome failed": lambda: outcome_blocks(
+            job=job(text),
+            text=outcome_text(facts=facts(text), snapshot=finished(text, "failed")),
+            model=None,
         ),
         "checkpoints": lambda: checkpoint_blocks(
             job=job(text),

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 import pytest
 
 from bot.core import commands
 from bot.core.billing import billing_line
-from bot.core.message import Message, plain, say
+from bot.core.job_events import Timeline
+from bot.core.jobs import JobSnapshot
+from bot.core.message import plain
 from bot.core.models import resolve_model
+from bot.core.status import JobFacts, status_view
+from bot.core.watch import Metrics
 from bot.services.conversation import dismissed, question
 from bot.services.job_plan import Plan
 from handlers import ids
 from handlers.blocks.confirm import confirmation_blocks, settled_blocks
-from handlers.blocks.jobs import approval_blocks, declined_blocks, status_blocks
+from handlers.blocks.jobs import approval_blocks, declined_blocks
+from handlers.blocks.status import status_blocks
 from handlers.text import render
+from storage.jobs import JobRecord
 from tests.handlers.test_blocks_escaping import dataset, job
 
 
@@ -138,13 +145,20 @@ def test_a_declined_request_tells_the_requester(decliner: str, start: str) -> No
 
 def test_an_adopted_jobs_status_names_no_placeholder_dataset_or_zero_estimate() -> None:
     adopted = dataclasses.replace(job("ftjob-9"), dataset_id=None, estimated_cost_usd=None)
-    _, text = status_blocks(job=adopted, dataset_name=None, view=plain_view(), finished=False)
-    assert "elsewhere" not in text and "$0" not in text and " on `" not in text
-    _, ours = status_blocks(
-        job=job("ftjob-9"), dataset_name="d.jsonl", view=plain_view(), finished=False
+    facts = JobFacts(owner_id="U1", model="m", remote_id="ftjob-9")
+    shown = status_text_of(adopted, facts)
+    assert "elsewhere" not in shown and "$0" not in shown and " on `" not in shown
+    ours = JobFacts(
+        owner_id="U1", model="m", remote_id="ftjob-9", dataset_name="d.jsonl", estimated_cost=1.0
     )
-    assert " on `d.jsonl`" in ours and "$" in ours
+    shown = status_text_of(job("ftjob-9"), ours)
+    assert " on `d.jsonl`" in shown and "Estimated $1.00" in shown
 
 
-def plain_view() -> Message:
-    return say("*Status:* running")
+def status_text_of(record: JobRecord, facts: JobFacts) -> str:
+    snapshot = JobSnapshot(id="ftjob-9", status="running", model="m")
+    view = status_view(
+        facts=facts, snapshot=snapshot, metrics=Metrics(), timeline=Timeline(), now=0
+    )
+    blocks, _ = status_blocks(job=record, view=view)
+    return json.dumps([b.to_dict() for b in blocks], ensure_ascii=False)

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 from bot.core.billing import billing_line
+from bot.core.job_events import Timeline
 from bot.core.jobs import JobSnapshot
-from bot.core.message import Message, say
 from bot.core.models import resolve_model
-from handlers.blocks.jobs import approval_blocks, cost_blocks, job_blocks, status_blocks
+from bot.core.status import JobFacts, status_view
+from bot.core.watch import Metrics
+from handlers.blocks.jobs import approval_blocks, cost_blocks, job_blocks
+from handlers.blocks.status import status_blocks
 from storage.jobs import JobRecord
 from tests.handlers.test_blocks_escaping import dataset, job
 
@@ -35,8 +39,15 @@ def test_the_quote_is_labelled_as_togethers() -> None:
     _, text = job_blocks(job=record, dataset=dataset("d.jsonl"), snapshot=snapshot, epochs=1)
     assert "Together AI's quote: $1.23 for 456,789 tokens (1 epoch)" in text
     assert "(Together AI)" in text and "Estimated cost" not in text
-    _, text = status_blocks(job=record, dataset_name="d", view=_view(), finished=False)
-    assert "Together AI's quote: $1.23" in text
+    facts = JobFacts(
+        owner_id="U1", model=QWEN, backend="together", remote_id="ft-1", dataset_name="d",
+        estimated_cost=1.23, estimated_tokens=456_789,
+    )  # fmt: skip
+    view = status_view(
+        facts=facts, snapshot=snapshot, metrics=Metrics(), timeline=Timeline(), now=0
+    )
+    blocks, _ = status_blocks(job=record, view=view)
+    assert "Together AI's quote: $1.23" in json.dumps([b.to_dict() for b in blocks])
     _, text = approval_blocks(job=record, dataset=dataset("d.jsonl"), threshold=1.0, epochs=1)
     assert "Together AI's quote: $1.23" in text and "above the $1.00 approval threshold" in text
 
@@ -56,7 +67,3 @@ def test_cost_of_a_quoted_model_is_an_estimated_token_count() -> None:
     assert "about 1,000 tokens per epoch × 2 epochs = about 2,000 tokens" in text
     assert "an estimate" in text and "Together AI quotes the price when the job starts" in text
     assert "$" not in text
-
-
-def _view() -> Message:
-    return say("*Status:* queued")

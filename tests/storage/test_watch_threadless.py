@@ -30,6 +30,7 @@ from tests.db import fresh_database_url
 pytestmark = pytest.mark.db
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 CREATED = Event(id="tev-1", created_at=1, level="info", message="Fine tune request created")
+WARNED = Event(id="tev-2", created_at=2, level="warning", message="Close to the billing limit")
 
 
 class Clock:
@@ -38,7 +39,7 @@ class Clock:
 
 
 class Backend:
-    """A queued Together job with one event."""
+    """A queued Together job with a routine event and a warning."""
 
     configured = True
 
@@ -48,7 +49,7 @@ class Backend:
     def events(
         self, job_id: str, *, after: str | None = None, limit: int = 50
     ) -> tuple[list[Event], bool]:
-        return ([] if after else [CREATED]), False
+        return ([] if after else [WARNED, CREATED]), False  # newest first
 
 
 class Notifier:
@@ -56,10 +57,10 @@ class Notifier:
 
     def __init__(self) -> None:
         self.posts: list[tuple[str | None, str]] = []
-        self.edits = 0
+        self.views: list[str] = []
 
-    def update_status(self, **_: Any) -> None:
-        self.edits += 1
+    def update_status(self, *, job: JobRecord, view: Any) -> None:
+        self.views.append(str(view))
 
     def post_in_thread(
         self, *, job: JobRecord, text: Message, key: str, broadcast: bool = False
@@ -95,9 +96,12 @@ def test_notices_wait_for_the_jobs_thread(tmp_path: Path) -> None:
         assert watcher.poll_once(NOW) == PollStats(jobs=1, failed=0)
         assert notifier.posts == []
         assert jobs.by_key("adopt:together:ft-1").state == JobState.CREATED  # type: ignore[union-attr]
-        # the status message is posted: the next poll puts the event in its thread, once
+        assert notifier.views == []
+        # the status message is posted: the next poll puts the warning in its thread, once,
+        # and the routine event in the status message's timeline
         jobs.set_status_message(job_id=record.id, ts="100.1", thread_ts="100.1", now=NOW)
         watcher.poll_once(NOW + dt.timedelta(minutes=5))
         watcher.poll_once(NOW + dt.timedelta(minutes=10))
-        assert notifier.posts == [("100.1", "• Fine tune request created")]
+        assert notifier.posts == [("100.1", "⚠️ `ft-1`: Close to the billing limit")]
+        assert len(notifier.views) == 1 and "Fine tune request created" in notifier.views[0]
         engine.dispose()
