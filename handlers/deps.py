@@ -17,6 +17,7 @@ from bot.services.compare import CompareService
 from bot.services.datasets import DatasetIntake
 from bot.services.deliveries import Deliveries
 from bot.services.deployments import DeploymentService
+from bot.services.doctor import DoctorService
 from bot.services.inspect import JobInspector
 from bot.services.jobs import JobService
 from bot.services.models import ModelService
@@ -35,6 +36,7 @@ class Deps:
     compare: CompareService
     deployments: DeploymentService
     deliveries: Deliveries
+    doctor: DoctorService  # Fix it and Split on dataset reports
     clock: Clock
     chat: FineTuningBackend  # answers mentions and DMs (tool calling)
     chat_model: str

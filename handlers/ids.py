@@ -10,6 +10,8 @@ CHECKPOINT_CHOOSE = "checkpoint_choose"
 JOB_APPROVE = "job_approve"
 DATASET_START = "dataset_start"
 JOB_START_ELSEWHERE = "job_start_elsewhere"  # the wind-down path (product §9)
+DATASET_FIX = "dataset_fix"  # the dataset doctor (product §11)
+DATASET_SPLIT = "dataset_split"
 # Ours.
 DATASET_UPLOAD = "dataset_upload"
 JOB_RETRY = "job_retry"
@@ -19,5 +21,6 @@ CONFIRM_COMMAND = "confirm_command"
 CONFIRM_DISMISS = "confirm_dismiss"  # the Cancel of a confirmation
 LIST_MORE = "list_more"
 START_BACKEND = "start_backend"  # the start form's backend picker
+DATASET_FIX_MODE = "dataset_fix_mode"  # Fix it: drop or trim the examples over the limit
 
 MARKER_EVENT_TYPE = "ftbot_marker"  # message metadata that lets the bot find its own posts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from handlers import errors
-from handlers.actions import elsewhere
+from handlers.actions import doctor, elsewhere
 from handlers.actions import jobs as job_actions
 from handlers.commands import finetune
 from handlers.deps import Deps
@@ -27,4 +27,5 @@ def register_all(app: App, services: Deps) -> None:
     finetune.register(app, services)
     job_actions.register(app, services)
     elsewhere.register(app, services)
+    doctor.register(app, services)
     start_form.register(app, services)

@@ -22,6 +22,7 @@ from bot.core import commands
 from bot.core.access import Viewer
 from bot.core.backend_names import BACKEND_NAMES
 from bot.core.models import backend_of_model, trainable_models
+from bot.core.split import validation_partner
 from bot.core.start_rules import OPENAI_LR, TOGETHER_DEFAULT_LR, TOGETHER_LR
 from bot.core.wind_down import closing_notice
 from bot.services.backends import OPENAI_CLOSES
@@ -188,6 +189,17 @@ def form_for(
         for d in services.datasets.channel_datasets(dataset.channel_id, viewer)
         if d.valid and d.id != dataset.id and d.format == dataset.format
     ]
+    if values is None:  # first opened: the validation part of the same split, if any
+        partner = validation_partner(dataset.name)
+        pair = next(
+            (
+                d
+                for d in choices
+                if partner and d.name == partner and d.thread_ts == dataset.thread_ts
+            ),
+            None,
+        )
+        values = {"validation": pair.slack_file_id} if pair else None
     return start_form(
         StartFormData(
             dataset=dataset,
