@@ -23,6 +23,7 @@ DEFAULT_SEED = 42
 TRAIN_SUFFIX = ".train.jsonl"
 VALIDATION_SUFFIX = ".validation.jsonl"
 FIXED_SUFFIX = ".fixed.jsonl"
+MAX_BASE = 150  # characters of the original name kept in a derived one (Slack names are short)
 
 
 class CannotSplit(ValueError):
@@ -77,12 +78,13 @@ def fixed_name(name: str) -> str:
 
 
 def base_name(name: str) -> str:
-    """The name without its .jsonl/.json suffix (any case)."""
+    """The name without its .jsonl/.json suffix (any case), at most MAX_BASE characters: a
+    derived name keeps its suffix whatever the length of the original."""
     lower = name.lower()
     for suffix in (".jsonl", ".json"):
         if lower.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
+            return name[: -len(suffix)][:MAX_BASE]
+    return name[:MAX_BASE]
 
 
 def validation_partner(name: str) -> str | None:

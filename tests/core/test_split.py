@@ -134,6 +134,12 @@ def test_part_names(name: str, train: str, validation: str, fixed: str) -> None:
     assert fixed_name(name) == fixed
 
 
+def test_a_long_name_keeps_its_suffix() -> None:
+    name = "x" * 400 + ".jsonl"
+    assert fixed_name(name) == "x" * 150 + ".fixed.jsonl"
+    assert part_names(name)[1].endswith(".validation.jsonl") and len(part_names(name)[1]) < 200
+
+
 @pytest.mark.parametrize(
     ("name", "partner"),
     [
