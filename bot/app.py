@@ -28,6 +28,7 @@ from bot.services.compare import CompareService
 from bot.services.datasets import DatasetIntake
 from bot.services.deliveries import Deliveries
 from bot.services.deployments import ControlPlane, DeploymentService
+from bot.services.doctor import DoctorService
 from bot.services.evaluation import EvalPolicy, EvaluationService
 from bot.services.inspect import JobInspector
 from bot.services.jobs import JobPolicy, JobService
@@ -322,23 +323,26 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
     background = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="background")
     command_pool = ThreadPoolExecutor(COMMAND_THREADS, thread_name_prefix="command")
     job_service_pools = [listener_pool, intake_pool, jobs_pool, background, command_pool]
+    chosen_models = report_models(settings, registry, today=clock.now().date())
+    intake = DatasetIntake(
+        repo=datasets,
+        files=files,
+        notifier=SlackNotifier(client=client, clock=clock),
+        clock=clock,
+        executor=intake_pool,
+        models=chosen_models,
+        max_bytes=settings.max_file_bytes,
+        recent=SlackRecentFiles(client=client, bot_user_id=bot_user_id),
+        marks=CatchupRepository(engine=engine),
+    )
+    deliveries = Deliveries(repo=DeliveryRepository(engine=engine), clock=clock)
     deps = Deps(
         access=AccessService(
             admins=settings.FTBOT_ADMINS,
             is_workspace_admin=WorkspaceAdmins(client=client),
             is_member=ConversationMembers(client=client),
         ),
-        datasets=DatasetIntake(
-            repo=datasets,
-            files=files,
-            notifier=SlackNotifier(client=client, clock=clock),
-            clock=clock,
-            executor=intake_pool,
-            models=report_models(settings, registry, today=clock.now().date()),
-            max_bytes=settings.max_file_bytes,
-            recent=SlackRecentFiles(client=client, bot_user_id=bot_user_id),
-            marks=CatchupRepository(engine=engine),
-        ),
+        datasets=intake,
         jobs=job_service,
         inspector=JobInspector(
             jobs=jobs_repo,
@@ -396,7 +400,17 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
             clock=clock,
             executor=background,
         ),
-        deliveries=Deliveries(repo=DeliveryRepository(engine=engine), clock=clock),
+        deliveries=deliveries,
+        doctor=DoctorService(
+            datasets=datasets,
+            files=files,
+            notifier=SlackNotifier(client=client),
+            intake=intake,
+            deliveries=deliveries,
+            clock=clock,
+            models=chosen_models,
+            max_bytes=settings.max_file_bytes,
+        ),
         clock=clock,
         chat=chat_backend(settings, registry),
         chat_model=settings.FTBOT_CHAT_MODEL,

@@ -1,4 +1,5 @@
-"""Command line: `finetune-bot validate FILE …` (offline) and `finetune-bot serve`."""
+"""Command line: `finetune-bot validate FILE …`, `fix FILE`, `split FILE` (offline) and
+`finetune-bot serve`."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from bot.config import SECRET_VARIABLES, Settings, SettingsError, check_serve, load_settings
 from bot.core.commands import UsageError as BadNumber
 from bot.core.commands import parse_epochs
+
+if TYPE_CHECKING:
+    from bot.report_models import ReportModels
 
 EXIT_VALID, EXIT_NEEDS_FIXES, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -60,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--epochs", type=_epochs, help="epochs to price (default: the service's)")
     validate.add_argument("--json", action="store_true", help="print one JSON object")
+    from bot.cli_doctor import add_doctor_commands
+
+    add_doctor_commands(sub)
     sub.add_parser(
         "serve",
         help="run the Slack app",
@@ -97,16 +104,38 @@ def _serve() -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from bot.core.models import use_prices
     from bot.core.validation import analyze
-    from bot.report_models import ModelChoiceError, choose
     from bot.report_text import render
+
+    today = dt.date.today()
+    models = _report_models(args, today)
+    path: Path = args.file
+    check_file(path)
+    report = analyze(path, model=models.model, epochs=args.epochs, today=today, also=models.also)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        print(render(report, path.name))
+    return EXIT_VALID if report.valid else EXIT_NEEDS_FIXES
+
+
+def check_file(path: Path) -> None:
+    """UsageError unless `path` is an existing regular file."""
+    if not path.exists():
+        raise UsageError(f"no such file: {path}")
+    if not path.is_file():
+        raise UsageError(f"not a file: {path}")
+
+
+def _report_models(args: argparse.Namespace, today: dt.date) -> ReportModels:
+    """The model (and other backends' defaults) that --backend/--model and the settings name."""
+    from bot.core.models import use_prices
+    from bot.report_models import ModelChoiceError, choose
 
     settings = load_settings()
     use_prices(settings.price_overrides)
-    today = dt.date.today()
     try:
-        models = choose(
+        return choose(
             backend=args.backend,
             model=args.model,
             default_backend=_default_backend(settings, today) if not args.backend else "",
@@ -118,17 +147,6 @@ def _validate(args: argparse.Namespace) -> int:
         )
     except ModelChoiceError as exc:
         raise UsageError(str(exc)) from None
-    path: Path = args.file
-    if not path.exists():
-        raise UsageError(f"no such file: {path}")
-    if not path.is_file():
-        raise UsageError(f"not a file: {path}")
-    report = analyze(path, model=models.model, epochs=args.epochs, today=today, also=models.also)
-    if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
-    else:
-        print(render(report, path.name))
-    return EXIT_VALID if report.valid else EXIT_NEEDS_FIXES
 
 
 def _default_backend(settings: Settings, today: dt.date) -> str:
@@ -148,6 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         if args.command == "serve":
             return _serve()
+        if args.command in ("fix", "split"):
+            from bot.cli_doctor import run_doctor
+
+            return run_doctor(args, _report_models)
         raise UsageError(f"unknown command {args.command!r}")
     except (UsageError, SettingsError) as exc:
         print(f"finetune-bot: {exc}", file=sys.stderr)

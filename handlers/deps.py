@@ -17,6 +17,7 @@ from bot.services.compare import CompareService
 from bot.services.datasets import DatasetIntake
 from bot.services.deliveries import Deliveries
 from bot.services.deployments import DeploymentService
+from bot.services.doctor import DoctorService
 from bot.services.evaluation import EvaluationService
 from bot.services.inspect import JobInspector
 from bot.services.jobs import JobService
@@ -37,6 +38,7 @@ class Deps:
     evaluation: EvaluationService
     deployments: DeploymentService
     deliveries: Deliveries
+    doctor: DoctorService  # Fix it and Split on dataset reports
     clock: Clock
     chat: FineTuningBackend  # answers mentions and DMs (tool calling)
     chat_model: str

@@ -10,6 +10,8 @@ CHECKPOINT_CHOOSE = "checkpoint_choose"
 JOB_APPROVE = "job_approve"
 DATASET_START = "dataset_start"
 JOB_START_ELSEWHERE = "job_start_elsewhere"  # the wind-down path (product §9)
+DATASET_FIX = "dataset_fix"  # the dataset doctor (product §11)
+DATASET_SPLIT = "dataset_split"
 # Ours.
 DATASET_UPLOAD = "dataset_upload"
 JOB_RETRY = "job_retry"
@@ -30,5 +32,6 @@ JOB_TRY = "job_try"  # value: the model; opens a prompt form
 JOB_COMPARE = "job_compare"  # value: the model; compares it with its base on the job's data
 JOB_CHECKPOINTS = "job_checkpoints"  # value: the job id; its checkpoint choice
 JOB_CHART = "job_chart"  # value: the job id; its loss chart in the thread
+DATASET_FIX_MODE = "dataset_fix_mode"  # Fix it: drop or trim the examples over the limit
 
 MARKER_EVENT_TYPE = "ftbot_marker"  # message metadata that lets the bot find its own posts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -115,6 +116,30 @@ class SlackNotifier:
             channel=channel, thread_ts=thread_ts, text=text, blocks=blocks, metadata=_marker(key)
         )
         return str(response["ts"])
+
+    def upload_files(
+        self,
+        *,
+        channel: str,
+        thread_ts: str | None,
+        files: list[tuple[Path, str]],
+        comment: Message,
+    ) -> list[str]:
+        """Upload files into the thread in one message (Slack's external upload flow)."""
+        response = self._client.files_upload_v2(
+            channel=channel,
+            thread_ts=thread_ts,
+            file_uploads=[
+                {
+                    "file": str(path),
+                    "filename": plain(name, limit=200),
+                    "title": plain(name, limit=200),
+                }
+                for path, name in files
+            ],
+            initial_comment=render(comment),
+        )
+        return [str(file["id"]) for file in response.get("files") or []]
 
 
 class SlackJobNotifier(SlackNotifier):

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, String, and_, literal, or_, select, update
+from sqlalchemy import DateTime, Engine, String, and_, delete, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -97,6 +97,11 @@ class DeliveryRepository:
         )
         with self._sessions.begin() as session:
             return session.execute(stmt).first() is not None
+
+    def forget(self, *, event_id: str) -> None:
+        """Drop `event_id`, so the next caller is the first again (the work it claimed failed)."""
+        with self._sessions.begin() as session:
+            session.execute(delete(SlackDelivery).where(SlackDelivery.event_id == event_id))
 
 
 class DatasetRepository:

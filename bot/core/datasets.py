@@ -97,6 +97,33 @@ def iter_records(path: str | Path, *, document: bool | None = None) -> Iterator[
         yield from (_iter_document(f) if document else _iter_lines(f))
 
 
+RawRecord = tuple[int, Any, str | None, bytes | None]
+
+
+def iter_raw_records(path: str | Path, *, document: bool | None = None) -> Iterator[RawRecord]:
+    """`iter_records` plus each JSONL line's own bytes (without BOM and line end), so a copy can
+    keep an unchanged line byte for byte; the raw part is None for a JSON array's items."""
+    path = Path(path)
+    if document is None:
+        document = is_document(path)
+    with path.open("rb") as f:
+        if document:
+            for number, value, error in _iter_document(f):
+                yield number, value, error, None
+            return
+        number = 0
+        for raw in _split_lines(f):
+            number += 1
+            if number == 1 and raw.startswith(BOM):
+                raw = raw[3:]
+            if not raw or raw.isspace():
+                continue
+            try:
+                yield number, orjson.loads(raw), None, raw
+            except orjson.JSONDecodeError:
+                yield (*_parse_slow(number, raw), raw)
+
+
 def looks_like_dataset(path: str | Path) -> bool:
     """False for a file that is plainly no dataset: binary, or text that is not JSON.
 

@@ -16,3 +16,7 @@ class Deliveries:
     def first_time(self, key: str) -> bool:
         """Record `key`; True only the first time anyone records it."""
         return self._repo.first_time(event_id=key, now=self._clock.now())
+
+    def forget(self, key: str) -> None:
+        """Let `key` be taken again (the work claimed under it failed before anything was sent)."""
+        self._repo.forget(event_id=key)

@@ -207,6 +207,21 @@ class FineTuningBackend(Protocol):
     def delete_model(self, name: str) -> bool: ...
 
 
+class UploadNotifier(Protocol):
+    """Uploads files into a conversation's thread (the dataset doctor's results)."""
+
+    def upload_files(
+        self,
+        *,
+        channel: str,
+        thread_ts: str | None,
+        files: list[tuple[Path, str]],
+        comment: Message,
+    ) -> list[str]:
+        """Upload each (path, file name) in one message with `comment`; their file ids, in order."""
+        ...
+
+
 class NotConfigured:
     """A backend that is not configured (`backend`: its contract name; None: no backend at all):
     every call says so, naming it and its key variable (one path for that answer)."""

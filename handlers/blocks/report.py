@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.core.billing import BillingLine
+from bot.core.doctor import needs_fix
 from bot.core.issue_words import IssueLine
 from bot.core.reports import (
     ERROR_TEXT,
@@ -31,6 +32,8 @@ from bot.core.reports import (
     usd,
     warnings_text,
 )
+from bot.core.split import can_split
+from bot.core.validation import min_examples
 from bot.core.wind_down import closing_notice
 from bot.services.backends import OPENAI_CLOSES
 from handlers import ids
@@ -214,19 +217,39 @@ def dataset_report_blocks(
                 ]
             )
         )
-    if report.valid:
-        blocks += [
-            DividerBlock(),
-            ActionsBlock(
-                elements=[
-                    ButtonElement(
-                        text="Start fine-tuning…",
-                        action_id=ids.DATASET_START,
-                        value=file_id,
-                        style="primary",
-                    ),
-                    ButtonElement(text="Upload only", action_id=ids.DATASET_UPLOAD, value=file_id),
-                ]
-            ),
-        ]
+    buttons = doctor_buttons(report, file_id)
+    if buttons:
+        blocks += [DividerBlock(), ActionsBlock(elements=buttons)]
     return blocks
+
+
+def doctor_buttons(report: DatasetReport, file_id: str) -> list[ButtonElement]:
+    """Start and Upload only on a dataset ready to train (with Split when the training part
+    would still be enough); Fix it when Fix can repair something the report found."""
+    buttons: list[ButtonElement] = []
+    if report.valid:
+        buttons += [
+            ButtonElement(
+                text="Start fine-tuning…",
+                action_id=ids.DATASET_START,
+                value=file_id,
+                style="primary",
+            ),
+            ButtonElement(text="Upload only", action_id=ids.DATASET_UPLOAD, value=file_id),
+        ]
+        if can_split(report.examples, min_examples(report.billing.backend)):
+            buttons.append(
+                ButtonElement(
+                    text="Split train/validation", action_id=ids.DATASET_SPLIT, value=file_id
+                )
+            )
+    if needs_fix(report):
+        buttons.append(
+            ButtonElement(
+                text="Fix it",
+                action_id=ids.DATASET_FIX,
+                value=file_id,
+                style=None if report.valid else "primary",
+            )
+        )
+    return buttons

@@ -25,6 +25,7 @@ from bot.core.backend_names import BACKEND_NAMES
 from bot.core.billing import BillingLine
 from bot.core.models import ModelInfo, backend_of_model, trainable_models
 from bot.core.reports import FORMAT_NAMES
+from bot.core.split import validation_partner
 from bot.core.start_rules import (
     METHOD_NAMES,
     OPENAI_LR,
@@ -229,6 +230,18 @@ def form_for(
         for d in services.datasets.channel_datasets(dataset.channel_id, viewer)
         if d.valid and d.id != dataset.id and d.format == dataset.format
     ]
+    if values is None:  # first opened: the validation part of the same split, if any
+        partner = validation_partner(dataset.name)
+        pair = next(
+            (
+                d
+                for d in choices
+                if partner and d.name == partner and d.thread_ts == dataset.thread_ts
+            ),
+            None,
+        )
+        if pair is not None:
+            typed["validation"] = pair.slack_file_id
     return start_form(
         StartFormData(
             dataset=dataset,
