@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from bot.core import privacy
+from bot.core.issue_words import ISSUE_LABELS, PRIVATE_KINDS, issue_line
+from bot.core.models import resolve_model
 from bot.core.privacy import card_number, iban, look_for, luhn, scan, scan_example
+from bot.core.reports import WARNING_TEXT, IssueSummary
+from bot.core.validation import analyze
+from tests.conftest import TODAY
+
+MINI = resolve_model("gpt-4o-mini")
 
 # Well-known test values (no real person's data): card numbers from the issuers' test ranges,
 # IBANs from the registry's examples, AWS's documented example key id.
@@ -228,3 +238,73 @@ def test_hostile_text_stays_fast() -> None:
     start = time.perf_counter()
     assert scan(text) == set()
     assert time.perf_counter() - start < 5
+
+
+# --- in the validation pass -------------------------------------------------------------------
+
+
+def chat(content: str, reply: str = "Noted.") -> str:
+    return json.dumps({"messages": [{"role": "system", "content": "Be brief."},
+                                    {"role": "user", "content": content},
+                                    {"role": "assistant", "content": reply}]})  # fmt: skip
+
+
+def test_the_report_counts_examples_and_lines_per_kind_and_quotes_none(tmp_path: Path) -> None:
+    rows = [chat(f"plain question {i}", f"answer {i}") for i in range(30)]
+    for i in (3, 8, 20):  # at the start of the line: an excerpt would show it
+        rows[i] = chat("4111 1111 1111 1111 mail jane@example.com", f"noted {i}")
+    rows[12] = chat(f"{AWS_ID} and {OPENAI}")  # two secrets: one example
+    path = tmp_path / "data.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    report = analyze(path, model=MINI, today=TODAY)
+    assert {k: (s.count, s.lines) for k, s in report.warnings.items()} == {
+        "pii_card": (3, (4, 9, 21)),
+        "pii_email": (3, (4, 9, 21)),
+        "secret_key": (1, (13,)),
+    }
+    assert report.valid and report.verdict == "ready_with_warnings"
+    assert set(report.serious_warnings) == {"pii_card", "pii_email", "secret_key"}
+    for kind, summary in report.warnings.items():
+        assert summary.excerpt is None
+        line = issue_line(kind, summary, report.examples)
+        assert line.excerpt is None and line.first is None and line.serious and line.hint
+    as_json = json.dumps(report.to_json())
+    assert report.to_json()["warnings"]["pii_card"] == {"count": 3, "lines": [4, 9, 21]}
+    assert "4111" not in as_json and "jane" not in as_json and AWS_ID not in as_json
+
+
+def test_private_kinds_are_never_quoted_even_with_an_excerpt() -> None:
+    for kind in PRIVATE_KINDS:
+        line = issue_line(kind, IssueSummary(2, (4, 9), "4111 1111 1111 1111"), 30)
+        assert (line.excerpt, line.first) == (None, None)
+        assert line.label.startswith("Looks like") and line.where == "2 examples (lines 4, 9)"
+        assert kind in ISSUE_LABELS and kind in WARNING_TEXT and line.serious
+
+
+def test_dpo_outputs_and_undecided_shapes_are_scanned(tmp_path: Path) -> None:
+    pair = {
+        "input": {"messages": [{"role": "user", "content": "hi"}]},
+        "preferred_output": [{"role": "assistant", "content": "write to a@b.io"}],
+        "non_preferred_output": [{"role": "assistant", "content": f"use {GITHUB}"}],
+    }
+    rows = [json.dumps({"x": i}) for i in range(3)]  # no known shape: kept until one is seen
+    rows += [json.dumps(pair)] * 12
+    path = tmp_path / "dpo.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    report = analyze(path, model=MINI, today=TODAY)
+    assert report.format == "dpo"
+    assert report.warnings["pii_email"].count == 12
+    assert report.warnings["secret_key"].lines[:2] == (4, 5)
+
+
+def test_a_large_file_is_scanned_in_the_same_pass(tmp_path: Path) -> None:
+    """Over 1 MiB the token counts run on threads: the scan stays in the reading pass."""
+    rows = [chat("word " * 200 + str(i)) for i in range(1200)]
+    rows[1100] = chat("word " * 200 + "ring +1 (555) 123-4567")
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    assert path.stat().st_size > 1 << 20
+    report = analyze(path, model=MINI, today=TODAY)
+    assert [(k, s.lines) for k, s in report.warnings.items() if k in PRIVATE_KINDS] == [
+        ("pii_phone", (1101,))
+    ]
