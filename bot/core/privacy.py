@@ -47,7 +47,7 @@ _PHONE = re.compile(
     (?<![\w+.,/-])(?<![0-9][ -])           # not inside a longer number
     (?:
         # international: +44 20 7946 0958, +1 (555) 123-4567, +4915112345678
-        (?P<intl>\+[1-9][0-9]{0,2}(?:[ .-]?\(?[0-9]{1,8}\)?){1,6})
+        (?P<intl>\+[1-9][0-9]{0,2}(?:[ .-]?\(?[0-9]{1,8}+\)?){1,6})
         # North American with separators: (555) 123-4567, 555-123-4567, 555.123.4567
       | (?P<nanp>(?:\([2-9][0-9]{2}\)\ ?|[2-9][0-9]{2}(?P<sep>[ .-]))
            [0-9]{3}(?(sep)(?P=sep)|[ .-])[0-9]{4})
@@ -61,7 +61,7 @@ _PHONE = re.compile(
     re.VERBOSE,
 )
 _IBAN_CANDIDATE = re.compile(
-    r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{1,4}){2,8}(?![a-z0-9])"
+    r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{1,4}+){2,8}(?![a-z0-9])"
 )
 # ISO 13616 registry: the length of an IBAN per country.
 IBAN_LENGTHS = {
@@ -88,8 +88,8 @@ _SECRET = re.compile(
     r"|-----BEGIN "  # a private-key block: _PRIVATE_KEY checks the rest
 )
 _PRIVATE_KEY = re.compile(
-    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:\s*[A-Za-z-]+:[^\n]*)*"
-    r"\s*[A-Za-z0-9+/]{12}"
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[ \t\r]*"
+    r"(?:\n[A-Za-z-]+:[^\n]*)*\s*[A-Za-z0-9+/]{12}"  # optional headers (Proc-Type: …), body
 )
 # An AWS secret access key given with its name: aws_secret_access_key = "…40 characters…"
 _AWS_SECRET = re.compile(

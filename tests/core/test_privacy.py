@@ -234,7 +234,17 @@ def test_hostile_text_stays_fast() -> None:
     """Long runs that almost match cost linear time, not a backtracking blow-up."""
     import time
 
-    text = ("a" * 5000 + "@") * 40 + "1 " * 50_000 + "sk-" * 30_000 + "DE89 " * 20_000
+    text = (
+        ("a" * 5000 + "@") * 40
+        + "1 " * 50_000
+        + "sk-" * 30_000
+        + "DE89 " * 20_000
+        + ("DE89" + "ABCD" * 8 + "x ") * 2000
+        + ("+" + "1" * 60 + " ") * 2000
+        + ("-----BEGIN PRIVATE KEY-----" + "a:" * 40 + "!\n") * 500
+        + "4" * 100_000
+        + ("1." * 30 + " ") * 2000
+    )
     start = time.perf_counter()
     assert scan(text) == set()
     assert time.perf_counter() - start < 5
