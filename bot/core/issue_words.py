@@ -114,13 +114,35 @@ ISSUE_LABELS: dict[str, tuple[str, str]] = {
         "One assistant reply dominates",
         "the model will learn to answer that way: vary the replies or drop some of them",
     ),
+    # Privacy scan (bot/core/privacy.py): what was found is never shown, only where.
+    "pii_email": (
+        "Looks like an e-mail address",
+        "personal data is uploaded with the file: remove or mask it (it isn't shown here)",
+    ),
+    "pii_phone": (
+        "Looks like a phone number",
+        "personal data is uploaded with the file: remove or mask it (it isn't shown here)",
+    ),
+    "pii_card": (
+        "Looks like a card number (passes the Luhn check)",
+        "card numbers must not be in training data: remove them (they aren't shown here)",
+    ),
+    "pii_iban": (
+        "Looks like a bank account number (IBAN, valid checksum)",
+        "personal data is uploaded with the file: remove or mask it (it isn't shown here)",
+    ),
+    "secret_key": (
+        "Looks like a secret key or token",
+        "remove it and revoke the key: a model can repeat what it was trained on",
+    ),
 }
+PRIVATE_KINDS = frozenset({"pii_email", "pii_phone", "pii_card", "pii_iban", "secret_key"})
 EXCERPT_CHARS = 60
 _SPACES = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029]+")
 # Secrets and contacts are never echoed back, not even in a line's start.
 _PRIVATE = re.compile(
-    r"-----BEGIN[^-]*-----|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:sk|xox[a-z]|gh[pousr]|github_pat|AKIA)"
-    r"[\w-]*|[A-Za-z0-9_+/=-]{24,}|\+?\d[\d ().-]{7,}\d"
+    r"-----BEGIN[^-]*-----|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:sk|xox[a-z]|xapp|gh[pousr]|github_pat|AKIA)"
+    r"[\w-]*|ASIA[A-Z0-9]{16}|[A-Za-z0-9_+/=-]{24,}|\+?\d[\d ().-]{7,}\d"
 )
 _TRAILING_COMMA = re.compile(r",\s*[}\]]")
 
@@ -180,12 +202,13 @@ def issue_line(kind: str, summary: IssueSummary, examples: int, unit: str = "lin
         label = f"One assistant reply fills {summary.count:,} of {examples:,} examples"
     if kind == "too_few_examples":
         label = f"Too few examples ({examples:,})"
+    private = kind in PRIVATE_KINDS  # where it is, never what it is
     return IssueLine(
         kind=kind,
         label=label,
         where=where_text(summary, examples, unit, counted=kind != "low_diversity"),
-        first=summary.lines[0] if summary.lines and summary.excerpt else None,
-        excerpt=summary.excerpt if summary.lines else None,
+        first=summary.lines[0] if summary.lines and summary.excerpt and not private else None,
+        excerpt=summary.excerpt if summary.lines and not private else None,
         hint=hint,
         serious=kind in SERIOUS_WARNINGS,
     )

@@ -57,6 +57,11 @@ WARNING_TEXT = {
     "over_token_limit": "over the model's per-example token limit (will be truncated)",
     "duplicate_examples": "duplicate of an earlier example",
     "low_diversity": "the same assistant reply dominates the data",
+    "pii_email": "looks like an e-mail address (not shown)",
+    "pii_phone": "looks like a phone number (not shown)",
+    "pii_card": "looks like a card number that passes the Luhn check (not shown)",
+    "pii_iban": "looks like an IBAN with a valid checksum (not shown)",
+    "secret_key": "looks like a secret key or access token (not shown)",
 }
 
 

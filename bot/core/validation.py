@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from bot.core import rules
+from bot.core import privacy, rules
 from bot.core.billing import BillingLine, billing_line, model_default_epochs
 from bot.core.datasets import (
     MAX_NESTING,
@@ -94,7 +94,7 @@ class _Analysis:
         self.file_format: str | None = None
         self.uses_tools = False
         self.estimated = False
-        self.pending: list[tuple[int, dict[str, Any]]] = []
+        self.pending: list[tuple[int, dict[str, Any], int]] = []
         self.example_hashes = HashTally()
         self.reply_hashes = HashTally()
         # Misra–Gries: the replies that may dominate, with their starts (hash -> [count, start]).
@@ -153,28 +153,30 @@ class _Analysis:
             self.errors.add("not_an_object", line)
             self.errors.quote("not_an_object", lambda: _start(value))
             return
-        digest = _hash(value)
-        if digest is None:
+        canonical = _canonical(value)
+        if canonical is None:
             self.errors.add("nesting_too_deep", line)
             self.errors.quote("nesting_too_deep", lambda: None)
             return
-        self.example_hashes.add(digest, line)
+        self.example_hashes.add(hash(canonical), line)
+        look = privacy.look_for(canonical)  # what the privacy scan needs to look for, if any
         if self.file_format is None:
             shape = rules.shape_of(value)
             if shape is None and len(self.pending) < _PENDING_MAX:
-                self.pending.append((line, value))
+                self.pending.append((line, value, look))
                 return
             self._decide(shape or rules.CHAT)
-        self._check(line, value)
+        self._check(line, value, look)
 
     def _decide(self, file_format: str) -> None:
         self.file_format = file_format
         pending, self.pending = self.pending, []
-        for line, value in pending:
-            self._check(line, value)
+        for line, value, look in pending:
+            self._check(line, value, look)
 
-    def _check(self, line: int, value: dict[str, Any]) -> None:
-        checked = rules.check(value, self.file_format or rules.CHAT)
+    def _check(self, line: int, value: dict[str, Any], look: int) -> None:
+        file_format = self.file_format or rules.CHAT
+        checked = rules.check(value, file_format)
         for issues, kinds in ((self.errors, checked.errors), (self.warnings, checked.warnings)):
             for kind in kinds:
                 issues.add(kind, line)
@@ -190,6 +192,10 @@ class _Analysis:
             digest = hash(checked.reply)
             self.reply_hashes.add(digest, line)
             self._tally_reply(digest, checked.reply)
+        if look:
+            for kind in privacy.scan_example(value, file_format, look):
+                self.warnings.add(kind, line)
+                self.warnings.first[kind] = None  # never quoted: the line holds private data
 
     def _tally_reply(self, digest: int, reply: str | bytes) -> None:
         """Misra–Gries over the replies: any reply in more than 1/5 of them stays a candidate,
@@ -312,18 +318,20 @@ class HashTally:
         return best_count, [line for value, line in pairs if value == best_value][:MAX_LINES]
 
 
-def _hash(value: dict[str, Any]) -> int | None:
-    """Hash of the canonical form of an example (keys sorted), for duplicate detection.
+def _canonical(value: dict[str, Any]) -> bytes | None:
+    """The canonical form of an example (keys sorted): hashed for duplicate detection, and
+    the privacy scan's cheap first look.
 
     None when the example nests deeper than MAX_NESTING: orjson refuses to encode exactly
     those (and huge ints, lone surrogates), so deep nesting costs nothing to find here.
     """
     try:
-        return hash(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except (TypeError, orjson.JSONEncodeError):
         if deeper_than(value, MAX_NESTING):
             return None
-        return hash(json.dumps(value, sort_keys=True, separators=(",", ":")))
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+        return text.encode("utf-8", "surrogatepass")
 
 
 def _start(value: Any) -> bytes | None:
