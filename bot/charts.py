@@ -9,13 +9,28 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 from bot.core.watch import MetricRow
 
+TITLE_LIMIT = 100
+MAX_MARKS = 60  # more vertical lines than this would hide the curves: none are drawn then
+CHECKPOINT_COLOR = "tab:green"
+EPOCH_COLOR = "0.55"
 
-def loss_chart(rows: Sequence[MetricRow], *, title: str) -> bytes:
-    """Training/validation loss and token accuracy by step, as a PNG."""
+
+def loss_chart(
+    rows: Sequence[MetricRow],
+    *,
+    title: str,
+    subtitle: str = "",
+    checkpoints: Sequence[int] = (),
+    epoch_ends: Sequence[int] = (),
+) -> bytes:
+    """Training/validation loss (top) and token accuracy in % (bottom) by step, as a PNG, with
+    a line at each checkpoint's step and at each epoch's end. `title` is drawn as plain text."""
     figure = Figure(figsize=(9, 6), dpi=100, layout="constrained")
     loss, accuracy = figure.subplots(2, 1, sharex=True)
     steps = [r.step for r in rows]
@@ -40,13 +55,39 @@ def loss_chart(rows: Sequence[MetricRow], *, title: str) -> bytes:
             if points:
                 xs, ys = zip(*points, strict=True)
                 axes.plot(xs, ys, label=label, marker="." if len(points) < 50 else None)
+        _marks(axes, epoch_ends, EPOCH_COLOR, ":", "epoch end")
+        _marks(axes, checkpoints, CHECKPOINT_COLOR, "--", "checkpoint")
         if axes.has_data():
-            axes.legend(loc="best")
+            axes.legend(loc="best", fontsize="small")
         axes.grid(alpha=0.3)
     loss.set_ylabel("loss")
     accuracy.set_ylabel("token accuracy")
+    accuracy.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
     accuracy.set_xlabel("step")
-    loss.set_title(title)
+    # parse_math=False: a `$` in a dataset's name is text, not a formula to typeset.
+    loss.set_title(_clip(title), parse_math=False, loc="left", fontweight="bold")
+    if subtitle:
+        loss.set_title(_clip(subtitle), parse_math=False, loc="right", fontsize="small")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def _marks(axes: Axes, steps: Sequence[int], color: str, style: str, label: str) -> None:
+    """A vertical line at each step (one legend entry for all of them)."""
+    if not steps or len(steps) > MAX_MARKS:
+        return
+    for index, step in enumerate(steps):
+        axes.axvline(
+            step,
+            color=color,
+            linestyle=style,
+            linewidth=1,
+            alpha=0.8,
+            label=label if index == 0 else None,
+        )
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1] + "…"
