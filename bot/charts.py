@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from itertools import pairwise
 
 import matplotlib
 
@@ -19,6 +20,7 @@ TITLE_LIMIT = 100
 MAX_MARKS = 60  # more vertical lines than this would hide the curves: none are drawn then
 CHECKPOINT_COLOR = "tab:green"
 EPOCH_COLOR = "0.55"
+MAX_EPOCH_LABELS = 21  # epochs named at the top of the chart, up to 20
 
 
 def loss_chart(
@@ -29,8 +31,26 @@ def loss_chart(
     checkpoints: Sequence[int] = (),
     epoch_ends: Sequence[int] = (),
 ) -> bytes:
+    """The chart of `loss_figure` as PNG bytes."""
+    figure = loss_figure(
+        rows, title=title, subtitle=subtitle, checkpoints=checkpoints, epoch_ends=epoch_ends
+    )
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def loss_figure(
+    rows: Sequence[MetricRow],
+    *,
+    title: str,
+    subtitle: str = "",
+    checkpoints: Sequence[int] = (),
+    epoch_ends: Sequence[int] = (),
+) -> Figure:
     """Training/validation loss (top) and token accuracy in % (bottom) by step, as a PNG, with
-    a line at each checkpoint's step and at each epoch's end. `title` is drawn as plain text."""
+    a dashed line at each checkpoint's step and every other epoch shaded (`epoch_ends`: the
+    steps where an epoch ends). `title` and `subtitle` are drawn as plain text."""
     figure = Figure(figsize=(9, 6), dpi=100, layout="constrained")
     loss, accuracy = figure.subplots(2, 1, sharex=True)
     steps = [r.step for r in rows]
@@ -55,7 +75,7 @@ def loss_chart(
             if points:
                 xs, ys = zip(*points, strict=True)
                 axes.plot(xs, ys, label=label, marker="." if len(points) < 50 else None)
-        _marks(axes, epoch_ends, EPOCH_COLOR, ":", "epoch end")
+        _epochs(axes, epoch_ends, last=max(steps, default=0), label=axes is loss)
         _marks(axes, checkpoints, CHECKPOINT_COLOR, "--", "checkpoint")
         if axes.has_data():
             axes.legend(loc="best", fontsize="small")
@@ -68,9 +88,7 @@ def loss_chart(
     loss.set_title(_clip(title), parse_math=False, loc="left", fontweight="bold")
     if subtitle:
         loss.set_title(_clip(subtitle), parse_math=False, loc="right", fontsize="small")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure
 
 
 def _marks(axes: Axes, steps: Sequence[int], color: str, style: str, label: str) -> None:
@@ -86,6 +104,27 @@ def _marks(axes: Axes, steps: Sequence[int], color: str, style: str, label: str)
             alpha=0.8,
             label=label if index == 0 else None,
         )
+
+
+def _epochs(axes: Axes, ends: Sequence[int], *, last: int, label: bool) -> None:
+    """Every other epoch shaded, each epoch's number at the top (`label`) when few enough."""
+    if not ends or len(ends) > MAX_MARKS:
+        return
+    edges = [0, *ends, max(last, ends[-1])]
+    for number, (start, end) in enumerate(pairwise(edges), start=1):
+        if number % 2 == 0:
+            axes.axvspan(start, end, color=EPOCH_COLOR, alpha=0.12, linewidth=0)
+        if label and len(edges) <= MAX_EPOCH_LABELS and end > start:
+            axes.text(
+                (start + end) / 2,
+                0.99,
+                f"epoch {number}",
+                transform=axes.get_xaxis_transform(),
+                ha="center",
+                va="top",
+                fontsize="x-small",
+                color="0.35",
+            )
 
 
 def _clip(text: str) -> str:

@@ -43,10 +43,11 @@ def thread(bot: Bot, job_post: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def checkpoint_list(bot: Bot, job_post: dict[str, Any]) -> dict[str, Any]:
-    """The job's checkpoint list in its thread (as last edited)."""
+def checkpoint_list(bot: Bot, job_post: dict[str, Any]) -> dict[str, Any] | None:
+    """The job's checkpoint list in its thread (as last edited), if it is there."""
     return next(
-        m for m in thread(bot, job_post) if ids.CHECKPOINT_CHOOSE in json.dumps(m.get("blocks"))
+        (m for m in thread(bot, job_post) if ids.CHECKPOINT_CHOOSE in json.dumps(m.get("blocks"))),
+        None,
     )
 
 
@@ -161,7 +162,7 @@ def test_checkpoint_choice_is_for_the_owner_or_an_admin(watching: Bot, openai: F
     bot.click(ids.CHECKPOINT_CHOOSE, checkpoint, user="UADMIN")
     wait_for(lambda: bot.services.inspector._models.get(model).chosen == checkpoint, what="choice")
     wait_for(  # the list itself says so: its badge moved, with who chose it
-        lambda: "chosen by <@UADMIN>" in json.dumps(checkpoint_list(bot, post)["blocks"]),
+        lambda: "chosen by <@UADMIN>" in json.dumps(checkpoint_list(bot, post)),
         what="the list edited",
     )
 

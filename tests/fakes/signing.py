@@ -273,8 +273,10 @@ def action_request(
     message: dict[str, Any] | None = None,
     team_id: str = "T1",
     timestamp: int | None = None,
+    ephemeral: bool = False,
 ) -> tuple[bytes, dict[str, str]]:
-    """A ``block_actions`` payload for a button click (in a message, or in ``view``)."""
+    """A ``block_actions`` payload for a button click (in a message, or in ``view``;
+    `ephemeral`: in a message only the clicker sees)."""
     action_ts = new_ts()
     payload: dict[str, Any] = {
         "type": "block_actions",
@@ -306,7 +308,7 @@ def action_request(
             "type": "message",
             "message_ts": ts,
             "channel_id": channel_id,
-            "is_ephemeral": False,
+            "is_ephemeral": ephemeral,
         }
         if thread_ts:
             payload["container"]["thread_ts"] = thread_ts
