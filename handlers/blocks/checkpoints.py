@@ -106,5 +106,8 @@ def checkpoint_blocks(listing: CheckpointList) -> tuple[list[Block], str]:
     )
     current = listing.current
     now = f"; current: {code(current.model)}" if current else ""
-    text = f"Checkpoints of {title}: {plural(len(listing.rows), 'model')}{now}"
+    text = (
+        f"Checkpoints of {title} (job {code(listing.job_id)}): "
+        f"{plural(len(listing.rows), 'model')}{now}"
+    )
     return blocks, clip(text, SECTION)

@@ -67,7 +67,9 @@ def test_the_list_by_default_the_final_model_current() -> None:
         ("Use this checkpoint", f"{FINAL}:ckpt-step-20"),
     ]
     assert {s["accessory"]["action_id"] for s in (step10, step20)} == {ids.CHECKPOINT_CHOOSE}
-    assert text == f"Checkpoints of sports_chat.jsonl · acc: 3 models; current: `{FINAL}`"
+    assert text == (
+        f"Checkpoints of sports_chat.jsonl · acc (job `ftjob-1`): 3 models; current: `{FINAL}`"
+    )
 
 
 def test_a_chosen_checkpoint_is_current_with_who_chose_it() -> None:
