@@ -4,18 +4,53 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from itertools import pairwise
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 from bot.core.watch import MetricRow
 
+TITLE_LIMIT = 100
+MAX_MARKS = 60  # more vertical lines than this would hide the curves: none are drawn then
+CHECKPOINT_COLOR = "tab:green"
+EPOCH_COLOR = "0.55"
+MAX_EPOCH_LABELS = 21  # epochs named at the top of the chart, up to 20
 
-def loss_chart(rows: Sequence[MetricRow], *, title: str) -> bytes:
-    """Training/validation loss and token accuracy by step, as a PNG."""
+
+def loss_chart(
+    rows: Sequence[MetricRow],
+    *,
+    title: str,
+    subtitle: str = "",
+    checkpoints: Sequence[int] = (),
+    epoch_ends: Sequence[int] = (),
+) -> bytes:
+    """The chart of `loss_figure` as PNG bytes."""
+    figure = loss_figure(
+        rows, title=title, subtitle=subtitle, checkpoints=checkpoints, epoch_ends=epoch_ends
+    )
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def loss_figure(
+    rows: Sequence[MetricRow],
+    *,
+    title: str,
+    subtitle: str = "",
+    checkpoints: Sequence[int] = (),
+    epoch_ends: Sequence[int] = (),
+) -> Figure:
+    """Training/validation loss (top) and token accuracy in % (bottom) by step, as a PNG, with
+    a dashed line at each checkpoint's step and every other epoch shaded (`epoch_ends`: the
+    steps where an epoch ends). `title` and `subtitle` are drawn as plain text."""
     figure = Figure(figsize=(9, 6), dpi=100, layout="constrained")
     loss, accuracy = figure.subplots(2, 1, sharex=True)
     steps = [r.step for r in rows]
@@ -40,13 +75,58 @@ def loss_chart(rows: Sequence[MetricRow], *, title: str) -> bytes:
             if points:
                 xs, ys = zip(*points, strict=True)
                 axes.plot(xs, ys, label=label, marker="." if len(points) < 50 else None)
+        _epochs(axes, epoch_ends, last=max(steps, default=0), label=axes is loss)
+        _marks(axes, checkpoints, CHECKPOINT_COLOR, "--", "checkpoint")
         if axes.has_data():
-            axes.legend(loc="best")
+            axes.legend(loc="best", fontsize="small")
         axes.grid(alpha=0.3)
     loss.set_ylabel("loss")
     accuracy.set_ylabel("token accuracy")
+    accuracy.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
     accuracy.set_xlabel("step")
-    loss.set_title(title)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    # parse_math=False: a `$` in a dataset's name is text, not a formula to typeset.
+    loss.set_title(_clip(title), parse_math=False, loc="left", fontweight="bold")
+    if subtitle:
+        loss.set_title(_clip(subtitle), parse_math=False, loc="right", fontsize="small")
+    return figure
+
+
+def _marks(axes: Axes, steps: Sequence[int], color: str, style: str, label: str) -> None:
+    """A vertical line at each step (one legend entry for all of them)."""
+    if not steps or len(steps) > MAX_MARKS:
+        return
+    for index, step in enumerate(steps):
+        axes.axvline(
+            step,
+            color=color,
+            linestyle=style,
+            linewidth=1,
+            alpha=0.8,
+            label=label if index == 0 else None,
+        )
+
+
+def _epochs(axes: Axes, ends: Sequence[int], *, last: int, label: bool) -> None:
+    """Every other epoch shaded, each epoch's number at the top (`label`) when few enough."""
+    if not ends or len(ends) > MAX_MARKS:
+        return
+    edges = [0, *ends, max(last, ends[-1])]
+    for number, (start, end) in enumerate(pairwise(edges), start=1):
+        if number % 2 == 0:
+            axes.axvspan(start, end, color=EPOCH_COLOR, alpha=0.12, linewidth=0)
+        if label and len(edges) <= MAX_EPOCH_LABELS and end > start:
+            axes.text(
+                (start + end) / 2,
+                0.99,
+                f"epoch {number}",
+                transform=axes.get_xaxis_transform(),
+                ha="center",
+                va="top",
+                fontsize="x-small",
+                color="0.35",
+            )
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1] + "…"

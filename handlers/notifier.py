@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from pathlib import Path
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.jobs import Checkpoint, JobSnapshot, status_text
+from bot.core.checkpoints import CheckpointList
+from bot.core.jobs import JobSnapshot, status_text
 from bot.core.message import Code, Mention, Message, Text, say
 from bot.core.reports import DatasetReport
 from bot.core.status import StatusView
 from bot.services.eval_text import EvalResult
 from bot.services.ports import Clock
 from handlers import ids
+from handlers.blocks.checkpoints import checkpoint_blocks
 from handlers.blocks.evaluation import scorecard_blocks
 from handlers.blocks.jobs import (
     approval_blocks,
     approved_blocks,
-    checkpoint_blocks,
     declined_blocks,
     error_blocks,
     job_blocks,
 )
 from handlers.blocks.report import dataset_report_blocks, report_text
 from handlers.blocks.status import outcome_blocks, status_blocks
-from handlers.text import code, plain, render
+from handlers.text import code, escape, plain, render
 from storage.evaluations import HoldoutRecord
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
@@ -36,6 +39,18 @@ log = logging.getLogger(__name__)
 
 def _marker(key: str) -> dict[str, object]:
     return {"event_type": ids.MARKER_EVENT_TYPE, "event_payload": {"key": key}}
+
+
+def upload_tag(key: str) -> str:
+    """A short digest of a notice's key that an upload's file name carries (a file has no
+    metadata), so a chart is found again after a crash without showing the key to anyone."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def chart_filename(title: str, key: str) -> str:
+    """`sports_chat.jsonl-acc-loss-<tag>.png`: the title in safe characters, then the tag."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", title).strip("-.")[:80] or "job"
+    return f"{slug}-loss-{upload_tag(key)}.png"
 
 
 class SlackNotifier:
@@ -84,8 +99,8 @@ class SlackNotifier:
             payload = (message.get("metadata") or {}).get("event_payload") or {}
             if payload.get("key") == key:
                 return str(message["ts"])
-            for file in message.get("files") or []:  # uploads carry the key in their title
-                if key in (file.get("title") or ""):
+            for file in message.get("files") or []:  # uploads carry the key's tag in their name
+                if upload_tag(key) in (file.get("name") or "") or key in (file.get("title") or ""):
                     return str(message["ts"])
         return None
 
@@ -258,24 +273,27 @@ class SlackWatchNotifier(SlackNotifier):
         )
         return str(response["ts"])
 
-    def upload_chart(self, *, job: JobRecord, png: bytes, title: str) -> str | None:
-        """Upload the PNG into the thread with Slack's external upload flow."""
+    def upload_chart(self, *, job: JobRecord, png: bytes, title: str, key: str) -> str | None:
+        """Upload the PNG into the thread with Slack's external upload flow: titled by the
+        job's `title` (its dataset and suffix), its file name carrying `key`'s tag."""
         response = self._client.files_upload_v2(
             channel=job.channel_id,
             thread_ts=job.thread_ts or job.status_ts,
             content=png,
-            filename=plain(f"{job.remote_id}-loss.png", limit=200),
-            title=title,
-            initial_comment=f"Loss and accuracy by step for {code(job.remote_id or '')}.",
+            filename=chart_filename(title, key),
+            title=plain(f"Loss chart · {title}", limit=200),
+            initial_comment=(
+                f"Loss and token accuracy by step for {escape(title, limit=200)} "
+                f"(job {code(job.remote_id or '')}): dashed lines mark checkpoints, "
+                "dotted lines the end of an epoch."
+            ),
         )
         file = response.get("file") or (response.get("files") or [{}])[0]
         return str(file.get("id")) if file else None
 
-    def post_checkpoints(
-        self, *, job: JobRecord, checkpoints: list[Checkpoint], final_model: str, key: str
-    ) -> str:
-        """The checkpoint choice in the thread."""
-        blocks, text = checkpoint_blocks(job=job, checkpoints=checkpoints, final_model=final_model)
+    def post_checkpoints(self, *, job: JobRecord, listing: CheckpointList, key: str) -> str:
+        """The checkpoint list in the thread."""
+        blocks, text = checkpoint_blocks(listing)
         response = self._client.chat_postMessage(
             channel=job.channel_id,
             thread_ts=job.thread_ts or job.status_ts,
@@ -284,6 +302,11 @@ class SlackWatchNotifier(SlackNotifier):
             metadata=_marker(key),
         )
         return str(response["ts"])
+
+    def update_checkpoints(self, *, job: JobRecord, listing: CheckpointList, ts: str) -> None:
+        """The checkpoint list edited in place (its badges moved after a choice)."""
+        blocks, text = checkpoint_blocks(listing)
+        self._client.chat_update(channel=job.channel_id, ts=ts, text=text, blocks=blocks)
 
     def post_adopted(self, *, job: JobRecord, adopter: str) -> str:
         """The status message of an adopted job, at the top of the channel (its thread root)."""

@@ -24,6 +24,7 @@ class ModelRecord:
     base_model: str
     chosen: str | None
     deleted: bool
+    chosen_by: str | None = None  # who chose `chosen` (a Slack user id)
 
 
 class ModelRepository:
@@ -86,13 +87,13 @@ class ModelRepository:
             )
             return _record(row) if row else None
 
-    def choose(self, *, name: str, chosen: str, now: dt.datetime) -> None:
-        """Make `chosen` (a checkpoint or the final model) the model's default."""
+    def choose(self, *, name: str, chosen: str, now: dt.datetime, by: str | None = None) -> None:
+        """Make `chosen` (a checkpoint or the final model) the model's default (`by`: who)."""
         with self._sessions.begin() as session:
             session.execute(
                 update(FineTunedModel)
                 .where(FineTunedModel.name == name)
-                .values(chosen=chosen, updated_at=now)
+                .values(chosen=chosen, chosen_by=by, updated_at=now)
             )
 
     def listing(self, *, channel_id: str | None = None, limit: int = 500) -> list[ModelRecord]:
@@ -146,4 +147,5 @@ def _record(row: FineTunedModel) -> ModelRecord:
         base_model=row.base_model,
         chosen=row.chosen,
         deleted=row.deleted,
+        chosen_by=row.chosen_by,
     )

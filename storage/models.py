@@ -154,6 +154,7 @@ class FineTunedModel(Base):
     channel_id: Mapped[str] = mapped_column(String(32), index=True)
     base_model: Mapped[str] = mapped_column(String(128))
     chosen: Mapped[str | None] = mapped_column(String(256))
+    chosen_by: Mapped[str | None] = mapped_column(String(32))  # who made `chosen` the default
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]

@@ -161,3 +161,15 @@ class NotificationRepository:
                 .order_by(Notification.id)
             ).all()
             return [(r[0], r[1], r[2]) for r in rows]
+
+    def sent_ts(self, *, job_id: int, kind: str, key: str) -> str | None:
+        """Where a notice that was sent is in Slack (its message's ts), to edit it later."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(Notification.slack_ts).where(
+                    Notification.job_id == job_id,
+                    Notification.kind == kind,
+                    Notification.key == key,
+                    Notification.status == "sent",
+                )
+            )

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.access import Viewer, may_change, may_see
-from bot.core.jobs import Checkpoint, JobSnapshot, JobState, ServiceError
+from bot.core.checkpoints import CheckpointList, checkpoint_rows
+from bot.core.jobs import JobSnapshot, JobState, ServiceError
 from bot.core.message import Code, Conversation, Message, say
 from bot.core.permissions import may_adopt
 from bot.core.watch import Event, Metrics, metrics_from_dict
@@ -148,15 +149,25 @@ class JobInspector:
             page, _ = self._backends.get(backend).events(job_id, limit=max(1, min(count, 100)))
         return job_id, list(reversed(page)), backend
 
-    def checkpoints(
-        self, reference: str, viewer: Viewer
-    ) -> tuple[JobRecord | None, list[Checkpoint], str]:
-        """The job's checkpoints and final model."""
+    def checkpoints(self, reference: str, viewer: Viewer) -> CheckpointList:
+        """The job's checkpoint list: its checkpoints and final model, the current choice."""
         job, job_id, backend = self._job_or_id(reference, viewer)
         snapshot = self._snapshot(backend, job_id)
+        final = snapshot.fine_tuned_model or ""
         with provider_errors():
             found = self._backends.get(backend).checkpoints(job_id)
-        return job, found, snapshot.fine_tuned_model or ""
+        if job is not None:
+            return self._watcher.lists.listing(job, final_model=final, checkpoints=found)
+        rows = checkpoint_rows(  # a job started elsewhere: nothing of it is stored
+            checkpoints=found, final_model=final, final_metrics=None, chosen=None, epochs=None
+        )
+        return CheckpointList(job_id=job_id, title=job_id, rows=rows)
+
+    def refresh_checkpoints(self, job: JobRecord) -> tuple[CheckpointList, bool]:
+        """The job's checkpoint list after a choice, edited in place in its thread; whether
+        the thread had one to edit."""
+        with provider_errors():
+            return self._watcher.refresh_checkpoints(job)
 
     def chart(self, *, reference: str, viewer: Viewer) -> Message:
         """Upload the loss chart into the job's thread."""
@@ -187,7 +198,7 @@ class JobInspector:
             if model not in made:
                 raise UserError(say(Code(model), " is not a checkpoint of ", Code(final), "."))
         now = self._clock.now()
-        self._models.choose(name=final, chosen=model, now=now)
+        self._models.choose(name=final, chosen=model, now=now, by=viewer.user_id)
         self._jobs.choose_model(job_id=job.id, chosen=model, now=now)
         return job, model
 

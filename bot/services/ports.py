@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.core.backend_names import backend_name
+from bot.core.checkpoints import CheckpointList
 from bot.core.jobs import (
     Checkpoint,
     JobSnapshot,
@@ -164,11 +165,11 @@ class WatchNotifier(Protocol):
         self, *, job: JobRecord, text: Message, key: str, model: str | None, broadcast: bool
     ) -> str: ...
 
-    def upload_chart(self, *, job: JobRecord, png: bytes, title: str) -> str | None: ...
+    def upload_chart(self, *, job: JobRecord, png: bytes, title: str, key: str) -> str | None: ...
 
-    def post_checkpoints(
-        self, *, job: JobRecord, checkpoints: list[Checkpoint], final_model: str, key: str
-    ) -> str: ...
+    def post_checkpoints(self, *, job: JobRecord, listing: CheckpointList, key: str) -> str: ...
+
+    def update_checkpoints(self, *, job: JobRecord, listing: CheckpointList, ts: str) -> None: ...
 
     def find_marked(self, *, channel: str, thread_ts: str, key: str) -> str | None: ...
 

@@ -17,8 +17,9 @@ from functools import partial
 from typing import Any
 
 from bot.core.backend_names import key_variable
+from bot.core.checkpoints import CheckpointList
 from bot.core.job_events import TIMELINE_SHOWN, Timeline, TimelineEntry, job_label, plan_update
-from bot.core.jobs import JobSnapshot, ServiceError
+from bot.core.jobs import Checkpoint, JobSnapshot, ServiceError
 from bot.core.message import Code, Text, say
 from bot.core.models import UnknownModelError, resolve_model
 from bot.core.status import JobFacts, outcome_text, status_view
@@ -31,6 +32,7 @@ from bot.core.watch import (
     rows_from_events,
 )
 from bot.services.backends import Backends
+from bot.services.checkpoints import CheckpointLists
 from bot.services.job_plan import job_epochs
 from bot.services.ports import Clock, FineTuningBackend, WatchNotifier
 from storage.fine_tuned import ModelRepository
@@ -94,6 +96,7 @@ class JobWatcher:
         self._lease = lease
         self._notice_lease = max(lease, NOTICE_LEASE)
         self._owner = f"replica-{uuid.uuid4().hex[:12]}"
+        self.lists = CheckpointLists(jobs=jobs, models=models, datasets=datasets, backends=backends)
 
     def poll_once(self, now: dt.datetime | None = None) -> PollStats:
         """One cycle over every job being watched (bounded concurrency, failures isolated)."""
@@ -308,18 +311,22 @@ class JobWatcher:
         if record.kind == "chart":
             return self.post_chart(job, snapshot, key=key)
         if record.kind == "checkpoints":
-            assert job.remote_id
-            checkpoints = self._backends.get(job.backend).checkpoints(job.remote_id)
-            return self._notifier.post_checkpoints(
-                job=job,
-                checkpoints=checkpoints,
-                final_model=snapshot.fine_tuned_model or "",
-                key=key,
-            )
+            listing = self.lists.listing(job, final_model=snapshot.fine_tuned_model or "")
+            return self._notifier.post_checkpoints(job=job, listing=listing, key=key)
         return None
 
+    def refresh_checkpoints(self, job: JobRecord) -> tuple[CheckpointList, bool]:
+        """The job's checkpoint list now, edited in place in its thread (after a choice);
+        whether there was a list in the thread to edit."""
+        listing = self.lists.listing(job)
+        ts = self._notifications.sent_ts(job_id=job.id, kind="checkpoints", key="final")
+        if ts:
+            self._notifier.update_checkpoints(job=job, listing=listing, ts=ts)
+        return listing, ts is not None
+
     def post_chart(self, job: JobRecord, snapshot: JobSnapshot, *, key: str) -> str | None:
-        """The loss chart in the job's thread (from the result file, else the metrics events)."""
+        """The loss chart in the job's thread (from the result file, else the metrics events),
+        titled by the job's dataset and suffix, marking its checkpoints and epochs."""
         assert job.remote_id
         gateway = self._backends.get(job.backend)
         rows = []
@@ -332,10 +339,22 @@ class JobWatcher:
                 break
         if not rows:
             rows = rows_from_events(self._new_events(gateway, job.remote_id, None))
+        checkpoints: list[Checkpoint] = []
+        try:
+            checkpoints = gateway.checkpoints(job.remote_id)
+        except ServiceError:  # the chart without its checkpoint marks
+            log.warning("no checkpoints for the chart of %s", job.remote_id)
+        marks = self.lists.chart_marks(job, rows, checkpoints)
         from bot.charts import loss_chart  # matplotlib loads on the first chart, not at import
 
-        png = loss_chart(rows, title=f"{job.remote_id} · {job.model}")
-        return self._notifier.upload_chart(job=job, png=png, title=f"Loss chart · {key}")
+        png = loss_chart(
+            rows,
+            title=marks.title,
+            subtitle=f"{job.model} · {job.remote_id}",
+            checkpoints=marks.checkpoints,
+            epoch_ends=marks.epoch_ends,
+        )
+        return self._notifier.upload_chart(job=job, png=png, title=marks.title, key=key)
 
     def facts(self, job: JobRecord) -> JobFacts:
         """What the bot knows about the job (its dataset is None when adopted)."""

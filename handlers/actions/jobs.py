@@ -9,10 +9,10 @@ from slack_bolt import Ack, App
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
-from bot.core.access import Viewer
-from bot.core.message import Code, Mention, Message, say
+from bot.core.message import Code, say
 from bot.services.errors import UserError
 from handlers import ids, payloads
+from handlers.blocks.checkpoints import checkpoint_blocks
 from handlers.commands.dispatch import listing_page
 from handlers.deps import Deps
 from handlers.text import error_text, from_inert_value, render
@@ -85,23 +85,11 @@ def register(app: App, services: Deps) -> None:
         )
 
     @app.action(ids.CHECKPOINT_CHOOSE)
-    def handle_checkpoint_choose(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def handle_checkpoint_choose(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
         ack()
-
-        def choose(viewer: Viewer, value: str) -> Message:
-            job, model = services.inspector.choose(viewer=viewer, model=from_inert_value(value))
-            services.jobs.announce(
-                job=job,
-                text=say(
-                    Mention(viewer.user_id),
-                    " chose ",
-                    Code(model),
-                    " as the default for `/finetune try`.",
-                ),
-            )
-            return say(Code(model), " is now the default for `/finetune try`.")
-
-        _run(services, client, body, choose)
+        _choose_checkpoint(services, client, body, respond)
 
     @app.action(ids.MODEL_DELETE)
     def handle_model_delete(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -139,6 +127,33 @@ def register(app: App, services: Deps) -> None:
             body,
             lambda viewer, value: services.jobs.retry(viewer=viewer, request_key=value),
         )
+
+
+def _choose_checkpoint(
+    services: Deps, client: WebClient, body: dict[str, Any], respond: Respond
+) -> None:
+    """Make the clicked checkpoint the default (owner or admin; one the job made), then edit
+    the thread's checkpoint list in place so its badge moves, and the clicked list too when it
+    was the ephemeral answer to `/finetune checkpoints`. Anyone else is told, nothing changes."""
+    viewer = services.access.viewer(body["user"]["id"])
+    try:
+        job, model = services.inspector.choose(
+            viewer=viewer, model=from_inert_value(payloads.button_value(body))
+        )
+    except UserError as error:
+        payloads.tell_clicker(client, body, error_text(error))
+        return
+    try:
+        listing, edited = services.inspector.refresh_checkpoints(job)
+    except UserError as error:
+        log.warning("the checkpoint list of %s was not refreshed: %s", job.remote_id, error)
+        listing, edited = None, False
+    if listing is not None and (body.get("container") or {}).get("is_ephemeral"):
+        blocks, text = checkpoint_blocks(listing)
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
+    elif not edited:
+        chosen = say(Code(model), " is now the default for `/finetune try`.")
+        payloads.tell_clicker(client, body, render(chosen))
 
 
 def _run(services: Deps, client: WebClient, body: dict[str, Any], call: Any) -> None:

@@ -4,7 +4,7 @@ handlers/blocks/start_form.py)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 from bot.core.backend_names import backend_name
 from bot.core.billing import BillingLine
 from bot.core.fmt import plural
-from bot.core.jobs import Checkpoint, JobSnapshot, status_text
+from bot.core.jobs import JobSnapshot, status_text
 from bot.core.message import Message
 from bot.core.start_rules import price_words, quotes_price
 from handlers import ids
@@ -257,48 +257,3 @@ def cost_blocks(dataset: DatasetRecord, line: BillingLine) -> tuple[list[Block],
     if not line.trainable:
         text += f" (this model was shut down on {line.shutdown})"
     return [SectionBlock(text=text)], text
-
-
-def _metric(metrics: Mapping[str, float], *names: str, percent: bool = False) -> str:
-    for name in names:
-        value = metrics.get(name)
-        if isinstance(value, int | float):
-            return f"{value:.1%}" if percent else f"{value:.4f}"
-    return "—"
-
-
-def _step(value: object) -> str:
-    return f"{value:,}" if isinstance(value, int) else escape(str(value), limit=20)
-
-
-def checkpoint_blocks(
-    *, job: JobRecord, checkpoints: Sequence[Checkpoint], final_model: str
-) -> tuple[list[Block], str]:
-    """One entry per checkpoint plus the final model, each with *Use this checkpoint*."""
-    text = (
-        f"Checkpoints of {code(job.remote_id or '')}: pick the default model for `/finetune try`."
-    )
-    blocks: list[Block] = [SectionBlock(text=f"*{text}*")]
-    entries = [
-        (
-            f"Step {_step(c.step)} · validation loss "
-            f"{_metric(c.metrics, 'full_valid_loss', 'valid_loss')} · accuracy "
-            f"{_metric(c.metrics, 'full_valid_mean_token_accuracy', 'valid_mean_token_accuracy', percent=True)}",
-            c.model,
-        )
-        for c in checkpoints
-    ]
-    if final_model:
-        entries.append(("Final model", final_model))
-    for label, model in [entry for entry in entries if entry[1]][:45]:
-        blocks.append(
-            SectionBlock(
-                text=f"{label}\n{code(model)}",
-                accessory=ButtonElement(
-                    text="Use this checkpoint",
-                    action_id=ids.CHECKPOINT_CHOOSE,
-                    value=inert_value(model),
-                ),
-            )
-        )
-    return blocks, text

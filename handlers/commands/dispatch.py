@@ -6,9 +6,10 @@ from typing import Any
 
 from bot.core import commands
 from bot.core.access import Viewer
+from handlers.blocks.checkpoints import checkpoint_blocks
 from handlers.blocks.commands import datasets_blocks, help_blocks
 from handlers.blocks.inspect import events_blocks, status_answer_blocks
-from handlers.blocks.jobs import checkpoint_blocks, cost_blocks
+from handlers.blocks.jobs import cost_blocks
 from handlers.blocks.listing import jobs_blocks
 from handlers.blocks.models import (
     comparison_blocks,
@@ -48,9 +49,7 @@ def run_command(
         case commands.JobQuery(what="status"):
             return status_answer_blocks(services.inspector.status(parsed.job, viewer))
         case commands.JobQuery(what="checkpoints"):
-            job, found, final = services.inspector.checkpoints(parsed.job, viewer)
-            record = job or services.jobs.resolve(parsed.job, viewer)
-            return checkpoint_blocks(job=record, checkpoints=found, final_model=final)
+            return checkpoint_blocks(services.inspector.checkpoints(parsed.job, viewer))
         case commands.JobQuery(what="chart"):
             return [], render(services.inspector.chart(reference=parsed.job, viewer=viewer))
         case commands.Jobs():

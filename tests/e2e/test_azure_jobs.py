@@ -132,6 +132,9 @@ def test_start_on_azure_watch_pause_resume_and_finish(
         timeout=30,
     )[0]
     assert final in json.dumps(choice["blocks"]) and ":ckpt-step-5" in json.dumps(choice["blocks"])
+    assert "✅ current" in json.dumps(choice["blocks"], ensure_ascii=False)
+    assert slack.uploaded_files[0].title.startswith("Loss chart · ")
+    assert "job:" not in slack.uploaded_files[0].title
     texts = [m.get("text") or "" for m in thread(bot, root)]
     assert len([t for t in texts if final in t and "<@U5>" in t]) == 1
     # status: the settings Azure used, the tokens, and no provider page (Azure has no stable one)

@@ -156,21 +156,24 @@ def test_every_listing_names_each_jobs_backend(
     assert row(home(bot, "UADMIN"), "evil.example").endswith("· Together AI")
     assert row(home(bot, "UOWNER"), openai_model).endswith("· OpenAI")
 
-    # the Together job's checkpoint choice (its last notice; posted after the commands above
-    # most runs, so waited for): the button carries the hostile name escaped like any text, and
-    # a click on it chooses that very model
+    # the Together job's checkpoint list (its last notice; posted after the commands above
+    # most runs, so waited for): its one row, the final model, is current (no button) and shows
+    # the hostile name escaped like any text; a click carrying that name, escaped as the bot
+    # escapes button values, chooses that very model
     choice = wait_for(
         lambda: [
             c
             for c in slack.calls_to("chat.postMessage")
-            if together_job in str(c.params.get("text")) and ids.CHECKPOINT_CHOOSE in str(c.params)
+            if together_job in str(c.params.get("text")) and "Final model" in str(c.params)
         ],
-        what="the Together job's checkpoint choice",
+        what="the Together job's checkpoint list",
     )[0]
     blocks = choice.params["blocks"]
     blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
-    (value,) = [b["accessory"]["value"] for b in blocks if "accessory" in b]
-    assert value == "evil/&lt;!channel&gt;-`x`-&lt;https://evil.example|login&gt;"
+    assert not [b for b in blocks if "accessory" in b]  # the current one has no button
+    shown = json.dumps(blocks, ensure_ascii=False)
+    assert "✅ current" in shown and "evil/&lt;!channel&gt;-" in shown
+    value = "evil/&lt;!channel&gt;-`x`-&lt;https://evil.example|login&gt;"
     assert bot.click(ids.CHECKPOINT_CHOOSE, value, user="UADMIN") == 200
     wait_for(
         lambda: bot.services.inspector._models.get(EVIL_OUTPUT).chosen == EVIL_OUTPUT,  # type: ignore[union-attr]

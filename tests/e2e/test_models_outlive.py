@@ -70,7 +70,9 @@ def test_a_model_still_served_keeps_answering_after_the_last_day(
         assert ask(bot, f"try {model} hello")["text"].startswith(f"{model}: answer from {model}")
         checkpoint = f"{model}:ckpt-step-5"
         assert bot.click(ids.CHECKPOINT_CHOOSE, checkpoint, user="UOWNER") == 200
-        wait_for(lambda: any("is now the default" in e for e in ephemerals(slack)), what="choice")
+        wait_for(  # the checkpoint list, edited in place, says so
+            lambda: "chosen by <@UOWNER>" in json.dumps(slack.messages("C1")), what="choice"
+        )
         assert ask(bot, "try hello again")["text"].startswith(f"{checkpoint}: answer from")
         listing = models_text(bot)
         assert model in listing and "answers" not in listing  # no warning for gpt-4o-mini

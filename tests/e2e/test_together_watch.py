@@ -90,6 +90,10 @@ def test_a_together_job_is_adopted_watched_and_tried(
         timeout=30,
     )[0]
     assert output in json.dumps(choice["blocks"])
+    listed = json.dumps(choice["blocks"], ensure_ascii=False)
+    assert "*Step 5*" in listed and "validation loss 0.4400" in listed  # Together's figures
+    assert "*Final model* · step 10   ✅ current   ⭐ lowest validation loss" in listed
+    assert slack.uploaded_files[0].title == f"Loss chart · {job_id}"  # adopted: no dataset
     # every call about this job went to Together, none to OpenAI
     assert [c for c in openai.calls if job_id in c.path] == []
     assert together.calls_to("GET", f"/v1/fine-tunes/{job_id}")
@@ -114,6 +118,15 @@ def test_a_together_job_is_adopted_watched_and_tried(
     wait_for(
         lambda: bot.services.inspector._models.get(output).chosen == step,  # type: ignore[union-attr]
         what="the checkpoint choice",
+    )
+    wait_for(  # the list in the thread, edited in place: its badge moved
+        lambda: (
+            "✅ current (chosen by <@UADMIN>)"
+            in json.dumps(
+                [m for m in thread_of(bot, root) if m["ts"] == choice["ts"]], ensure_ascii=False
+            )
+        ),
+        what="the list edited",
     )
     answer = ask(bot, "try hello again", user="UADMIN")
     assert f"answer from {step}" in answer["text"]

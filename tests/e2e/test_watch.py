@@ -43,6 +43,14 @@ def thread(bot: Bot, job_post: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def checkpoint_list(bot: Bot, job_post: dict[str, Any]) -> dict[str, Any] | None:
+    """The job's checkpoint list in its thread (as last edited), if it is there."""
+    return next(
+        (m for m in thread(bot, job_post) if ids.CHECKPOINT_CHOOSE in json.dumps(m.get("blocks"))),
+        None,
+    )
+
+
 def texts(messages: list[dict[str, Any]]) -> list[str]:
     return [m.get("text") or "" for m in messages]
 
@@ -169,13 +177,15 @@ def test_a_job_from_start_to_success(watching: Bot, openai: FakeOpenAI) -> None:
     # the chart is a PNG in the thread
     (upload,) = bot.slack.uploaded_files
     assert upload.content.startswith(b"\x89PNG") and upload.thread_ts == post["thread_ts"]
-    # checkpoint buttons: step 10, step 20 and the final model
+    # checkpoint buttons: step 10 and step 20; the final model is current (no button)
     values = [
         b["accessory"]["value"]
         for b in choice["blocks"]
         if b.get("accessory", {}).get("action_id") == ids.CHECKPOINT_CHOOSE
     ]
-    assert values == [f"{model}:ckpt-step-10", f"{model}:ckpt-step-20", model]
+    assert values == [f"{model}:ckpt-step-10", f"{model}:ckpt-step-20"]
+    final_row = next(b for b in choice["blocks"] if "*Final model*" in json.dumps(b))
+    assert "✅ current" in final_row["text"]["text"] and "accessory" not in final_row
 
 
 def test_checkpoint_choice_is_for_the_owner_or_an_admin(watching: Bot, openai: FakeOpenAI) -> None:
@@ -197,8 +207,9 @@ def test_checkpoint_choice_is_for_the_owner_or_an_admin(watching: Bot, openai: F
     assert bot.services.inspector._models.get(model).chosen is None
     bot.click(ids.CHECKPOINT_CHOOSE, checkpoint, user="UADMIN")
     wait_for(lambda: bot.services.inspector._models.get(model).chosen == checkpoint, what="choice")
-    wait_for(
-        lambda: any("<@UADMIN> chose" in t for t in texts(thread(bot, post))), what="announcement"
+    wait_for(  # the list itself says so: its badge moved, with who chose it
+        lambda: "chosen by <@UADMIN>" in json.dumps(checkpoint_list(bot, post)),
+        what="the list edited",
     )
 
 

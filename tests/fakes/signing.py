@@ -274,9 +274,11 @@ def action_request(
     team_id: str = "T1",
     timestamp: int | None = None,
     overflow: bool = False,
+    ephemeral: bool = False,
 ) -> tuple[bytes, dict[str, str]]:
     """A ``block_actions`` payload for a button click (in a message, or in ``view``); with
-    ``overflow``, the choice of the option whose value is ``value`` in an overflow menu."""
+    ``overflow``, the choice of the option whose value is ``value`` in an overflow menu;
+    ``ephemeral``: in a message only the clicker sees."""
     action_ts = new_ts()
     payload: dict[str, Any] = {
         "type": "block_actions",
@@ -316,7 +318,7 @@ def action_request(
             "type": "message",
             "message_ts": ts,
             "channel_id": channel_id,
-            "is_ephemeral": False,
+            "is_ephemeral": ephemeral,
         }
         if thread_ts:
             payload["container"]["thread_ts"] = thread_ts

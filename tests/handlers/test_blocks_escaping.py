@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.core.billing import BillingLine
+from bot.core.checkpoints import CheckpointList, checkpoint_rows, job_title
 from bot.core.compare import Case, Outcome, Score
 from bot.core.job_events import Timeline, TimelineEntry
 from bot.core.job_settings import JobSettings
@@ -24,13 +25,13 @@ from bot.core.watch import Event, Metrics
 from bot.services.compare import Comparison
 from bot.services.inspect import StatusAnswer
 from bot.services.models import Home, JobLine
+from handlers.blocks.checkpoints import checkpoint_blocks
 from handlers.blocks.commands import datasets_blocks
 from handlers.blocks.inspect import events_blocks, status_answer_blocks
 from handlers.blocks.jobs import (
     approval_blocks,
     approved_blocks,
     cancel_actions,
-    checkpoint_blocks,
     cost_blocks,
     error_blocks,
     job_blocks,
@@ -194,12 +195,23 @@ def every_builder(text: str) -> dict[str, Callable[[], Any]]:
             model=None,
         ),
         "checkpoints": lambda: checkpoint_blocks(
-            job=job(text),
-            checkpoints=[
-                Checkpoint(step=10, model=text, metrics={"valid_loss": 0.5}),
-                Checkpoint(step=20, model=text),
-            ],
-            final_model=text,
+            CheckpointList(
+                job_id=text,
+                title=job_title(dataset=text, suffix=text, job_id=text),
+                rows=checkpoint_rows(
+                    checkpoints=[
+                        Checkpoint(step=10, model=f"{text}:10", metrics={"valid_loss": 0.5}),
+                        Checkpoint(step=20, model=f"{text}:20"),
+                    ],
+                    final_model=text,
+                    final_metrics=None,
+                    chosen=f"{text}:10",
+                    epochs=2,
+                ),
+                epochs=2,
+                chosen=f"{text}:10",
+                chosen_by="U1",
+            )
         ),
         "jobs": lambda: jobs_blocks(
             [JobLine(dataclasses.replace(job(text), backend=text), 3, 10)], scope="all", now=NOW
