@@ -20,6 +20,7 @@ from bot.services.deployments import DeploymentService
 from bot.services.evaluation import EvaluationService
 from bot.services.inspect import JobInspector
 from bot.services.jobs import JobService
+from bot.services.leaderboard import LeaderboardService
 from bot.services.models import ModelService
 from bot.services.ports import Clock, FineTuningBackend
 
@@ -35,6 +36,7 @@ class Deps:
     models: ModelService
     compare: CompareService
     evaluation: EvaluationService
+    leaderboard: LeaderboardService
     deployments: DeploymentService
     deliveries: Deliveries
     clock: Clock
