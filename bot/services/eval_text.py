@@ -93,7 +93,7 @@ def over_cap_text(plan: EvalPlan) -> Message:
         fine_usd(plan.estimate.known_usd),
         f" ({plural(len(plan.cases), 'example')} × {plural(len(plan.asked), 'model')}"
         f"{' + the grader' if plan.grader else ''}), above the FTBOT_EVAL_MAX_USD cap "
-        f"of {usd(plan.cap_usd)}: nothing was asked. ",
+        f"of {fine_usd(plan.cap_usd)}: nothing was asked. ",
     )
 
 
