@@ -68,7 +68,7 @@ def leaderboard_blocks(board: Board) -> tuple[list[Block], str]:
     if not board.standings:
         text = (
             f"No model has been evaluated on {code(name, limit=120)} yet (that you may see). "
-            f"`/finetune eval <model> {escape(board.dataset.slack_file_id)}` scores one; a job "
+            f"{code(f'/finetune eval <model> {board.dataset.slack_file_id}')} scores one; a job "
             "started with `holdout=20%` gets a scorecard when it succeeds."
         )
         return [SectionBlock(text=clip(text, MAX_TEXT))], text
