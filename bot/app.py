@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from bot.config import Settings, SettingsError, check_serve
 from bot.core.models import use_prices
+from bot.evaluating import evaluating
 from bot.report_models import ModelChoiceError, ReportModels, for_bot
 from bot.services.access import AccessService
 from bot.services.backends import Backends
@@ -29,7 +30,6 @@ from bot.services.datasets import DatasetIntake
 from bot.services.deliveries import Deliveries
 from bot.services.deployments import ControlPlane, DeploymentService
 from bot.services.doctor import DoctorService
-from bot.services.evaluation import EvalPolicy, EvaluationService
 from bot.services.inspect import JobInspector
 from bot.services.jobs import JobPolicy, JobService
 from bot.services.models import ModelService
@@ -40,8 +40,9 @@ from storage import migrate
 from storage.catchup import CatchupRepository
 from storage.db import make_engine
 from storage.deployments import DeploymentRepository
-from storage.evaluations import EvaluationRepository, HoldoutRepository
+from storage.evaluations import HoldoutRepository
 from storage.fine_tuned import ModelRepository
+from storage.job_evaluations import JobEvaluationRepository
 from storage.jobs import JobRepository
 from storage.notifications import NotificationRepository
 from storage.repositories import DatasetRepository, DeliveryRepository
@@ -65,6 +66,7 @@ class Runtime:
     watcher: JobWatcher
     executors: list[ThreadPoolExecutor] = field(default_factory=list)
     scheduler: Any = None
+    evaluations: Any = None  # claims due automatic scorecards (bot.services.auto_eval)
 
     @property
     def access(self) -> AccessService:
@@ -100,6 +102,7 @@ class Runtime:
             seconds=self.settings.FTBOT_POLL_SECONDS,
             housekeeping=self.datasets.housekeep,
             recovery=self.datasets.recover,
+            evaluations=self.evaluations,
         )
 
     def close(self) -> None:
@@ -307,7 +310,13 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
             together_model=settings.FTBOT_TOGETHER_MODEL,
         ),
         holdouts=holdouts,
+        job_evaluations=(runs := JobEvaluationRepository(engine=engine)),
     )
+    evals = evaluating(
+        settings, engine=engine, notifier=SlackEvalNotifier(client=client), clock=clock,
+        files=files, backends=registry,
+        job_service=job_service, runs=runs,
+    )  # fmt: skip
     watch_notifier = SlackWatchNotifier(client=client)
     watcher = JobWatcher(
         jobs=jobs_repo,
@@ -319,10 +328,13 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
         clock=clock,
         # A replica that dies holding jobs gives them up after a few poll intervals.
         lease=dt.timedelta(seconds=max(3 * settings.FTBOT_POLL_SECONDS, 1.0)),
+        on_success=evals.auto.job_succeeded,
     )
     background = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="background")
     command_pool = ThreadPoolExecutor(COMMAND_THREADS, thread_name_prefix="command")
-    job_service_pools = [listener_pool, intake_pool, jobs_pool, background, command_pool]
+    job_service_pools = [
+        listener_pool, intake_pool, jobs_pool, background, command_pool, evals.pool
+    ]  # fmt: skip
     chosen_models = report_models(settings, registry, today=clock.now().date())
     intake = DatasetIntake(
         repo=datasets,
@@ -373,23 +385,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
             job_service=job_service,
             clock=clock,
         ),
-        evaluation=EvaluationService(
-            models=models,
-            deployments=deployments,
-            holdouts=holdouts,
-            evaluations=EvaluationRepository(engine=engine),
-            files=files,
-            backends=registry,
-            job_service=job_service,
-            notifier=SlackEvalNotifier(client=client),
-            clock=clock,
-            policy=EvalPolicy(
-                max_examples=settings.FTBOT_EVAL_EXAMPLES,
-                max_usd=settings.FTBOT_EVAL_MAX_USD,
-                grader_model=settings.FTBOT_GRADER_MODEL,
-                concurrency=settings.FTBOT_EVAL_CONCURRENCY,
-            ),
-        ),
+        evaluation=evals.service,
+        leaderboard=evals.leaderboard,
         deployments=DeploymentService(
             models=models,
             jobs=jobs_repo,
@@ -434,6 +431,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
         deps=deps,
         watcher=watcher,
         executors=job_service_pools,
+        evaluations=evals.auto.run_due,
     )
     secret = settings.SLACK_SIGNING_SECRET
     app = App(

@@ -35,11 +35,13 @@ def start_polling(
     housekeeping_seconds: float = 60.0,
     recovery: Callable[[], object] | None = None,
     recovery_seconds: float = 2.0,
+    evaluations: Callable[[], object] | None = None,
 ) -> BackgroundScheduler:
     """Run `poll` every `seconds` (first run now); one run at a time, late runs coalesced.
 
     `housekeeping` (resuming work a crashed replica left behind, catching up on lost uploads)
-    runs now and every minute; `recovery` (a no-op unless an outage was noticed) every 2 s.
+    runs now and every minute; `recovery` (a no-op unless an outage was noticed) every 2 s;
+    `evaluations` (claiming due automatic scorecards) as often as the poll, at least every 5 s.
     """
     for name in _CHATTY:
         logging.getLogger(name).addFilter(_QUIET)  # idempotent: the same filter object
@@ -51,6 +53,8 @@ def start_polling(
         _every(
             scheduler, housekeeping, seconds=housekeeping_seconds, job_id="housekeeping", first=now
         )
+    if evaluations is not None:
+        _every(scheduler, evaluations, seconds=min(seconds, 5.0), job_id="evaluations", first=now)
     _every(
         scheduler,
         poll,

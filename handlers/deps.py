@@ -21,6 +21,7 @@ from bot.services.doctor import DoctorService
 from bot.services.evaluation import EvaluationService
 from bot.services.inspect import JobInspector
 from bot.services.jobs import JobService
+from bot.services.leaderboard import LeaderboardService
 from bot.services.models import ModelService
 from bot.services.ports import Clock, FineTuningBackend
 
@@ -36,6 +37,7 @@ class Deps:
     models: ModelService
     compare: CompareService
     evaluation: EvaluationService
+    leaderboard: LeaderboardService
     deployments: DeploymentService
     deliveries: Deliveries
     doctor: DoctorService  # Fix it and Split on dataset reports

@@ -328,14 +328,21 @@ class SlackWatchNotifier(SlackNotifier):
 class SlackEvalNotifier(SlackNotifier):
     """The EvalNotifier port: progress lines (posted, edited) and the scorecard."""
 
-    def post_scorecard(self, *, channel: str, thread_ts: str | None, result: EvalResult) -> str:
-        """The scorecard in the thread; returns its ts."""
+    def post_scorecard(
+        self, *, channel: str, thread_ts: str | None, result: EvalResult, key: str | None = None
+    ) -> str:
+        """The scorecard in the thread (carrying `key`, to be found again); returns its ts."""
         blocks, text = scorecard_blocks(result)
         response = self._client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,
             text=text,
             blocks=blocks,
-            metadata=_marker(f"evaluation:{result.evaluation_id}"),
+            metadata=_marker(key or f"evaluation:{result.evaluation_id}"),
         )
         return str(response["ts"])
+
+    def direct_channel(self, user_id: str) -> str:
+        """The bot's direct-message conversation with a user (opened if needed)."""
+        response = self._client.conversations_open(users=user_id)
+        return str((response.get("channel") or {})["id"])

@@ -261,6 +261,12 @@ class JobRepository:
                 update(Job).where(Job.id == job_id).values(updated_at=now, chosen_model=chosen)
             )
 
+    def by_id(self, job_id: int) -> JobRecord | None:
+        """A job by its stored id."""
+        with self._sessions() as session:
+            row = session.get(Job, job_id)
+            return _job(row) if row else None
+
     def by_key(self, request_key: str) -> JobRecord | None:
         """The job with this idempotency key."""
         with self._sessions() as session:
@@ -379,10 +385,12 @@ class JobRepository:
                 query = query.where(Job.owner_id == owner_id)
             return [_job(row) for row in session.scalars(query)]
 
-    def costs(self) -> list[JobCost]:
-        """Every started job's estimate and result (for usage reports)."""
+    def costs(self, job_ids: list[int] | None = None) -> list[JobCost]:
+        """Every started job's estimate and result (for usage reports), or those of `job_ids`."""
         with self._sessions() as session:
-            rows = session.scalars(select(Job).where(Job.remote_id.is_not(None)))
+            query = select(Job).where(Job.remote_id.is_not(None))
+            if job_ids is not None:
+                query = query.where(Job.id.in_(job_ids))
             return [
                 JobCost(
                     owner_id=row.owner_id,
@@ -394,8 +402,9 @@ class JobRepository:
                     trained_tokens=row.trained_tokens,
                     backend=row.backend,
                     billed_usd=_billed((row.snapshot or {}).get("billed_usd")),
+                    job_id=row.id,
                 )
-                for row in rows
+                for row in session.scalars(query)
             ]
 
     def progress_of(self, job_ids: list[int]) -> dict[int, tuple[int, int]]:

@@ -260,3 +260,23 @@ class EvaluationScore(Base):
     prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_usd: Mapped[float | None] = mapped_column(Float)
+
+
+class JobEvaluation(Base):
+    """A job's automatic scorecard: `off` (eval=off at start), or `pending` once the job
+    succeeded, `running` under a lease, then `done` or `skipped` (`note` says why)."""
+
+    __tablename__ = "job_evaluations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    progress_ts: Mapped[str | None] = mapped_column(String(32))
+    scorecard_ts: Mapped[str | None] = mapped_column(String(32))
+    evaluation_id: Mapped[int | None] = mapped_column(ForeignKey("evaluations.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]

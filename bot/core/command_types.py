@@ -28,7 +28,7 @@ class Cost:
 @dataclass(frozen=True, slots=True)
 class Start:
     """`start <dataset> [backend=] [model=] [epochs=] [batch=] [lr=] [suffix=] [validation=]
-    [seed=] [method=] [training=lora|full] [checkpoints=] [holdout=P%]`.
+    [seed=] [method=] [training=lora|full] [checkpoints=] [holdout=P%] [eval=on|off]`.
 
     `lr` is OpenAI's learning-rate multiplier or Together's absolute learning rate, by backend;
     `backend` None means: inferred from `model`, else the default backend (product §9)."""
@@ -46,6 +46,7 @@ class Start:
     training: str | None = None  # Together: "lora" (its default) or "full"
     checkpoints: int | None = None  # Together: number of intermediate checkpoints
     holdout: int | None = None  # percent of the examples kept back for evaluation
+    evaluate: bool = True  # `eval=off`: no automatic scorecard when the job succeeds
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +119,20 @@ class Compare:
 
 @dataclass(frozen=True, slots=True)
 class Eval:
-    """`eval <model> <dataset> [backend=]` (`backend`: where a base model is asked)."""
+    """`eval <model> <dataset> [backend=] [n=]` (`backend`: where a base model is asked;
+    `n`: at most that many examples, within FTBOT_EVAL_EXAMPLES)."""
 
     model: str
     dataset: str
     backend: str | None = None
+    n: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Leaderboard:
+    """`leaderboard <dataset>`: every model evaluated on it, ranked."""
+
+    dataset: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +153,7 @@ Command = (
     | Try
     | Compare
     | Eval
+    | Leaderboard
     | DeleteModel
     | Deploy
     | Usage

@@ -36,6 +36,14 @@ def parse_holdout(value: str) -> int:
     return parse_whole(text, "holdout (%)", HOLDOUT_MIN, HOLDOUT_MAX)
 
 
+def parse_eval(value: str) -> bool:
+    """`eval=off` (no automatic scorecard when the job succeeds) or `eval=on` (the default)."""
+    word = value.strip().lower()
+    if word not in ("on", "off"):
+        raise UsageError(f"`eval` must be `on` or `off`, got `{_short(value)}`")
+    return word == "on"
+
+
 def _short(value: str) -> str:
     """A user's value echoed in a code span: short, and unable to close it."""
     value = value.replace("`", "\u02cb")

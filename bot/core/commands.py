@@ -25,36 +25,21 @@ from bot.core.command_types import (
     JobAction,
     JobQuery,
     Jobs,
+    Leaderboard,
     Models,
     Start,
     Try,
     Usage,
 )
-from bot.core.command_values import UsageError, _short, parse_holdout, parse_whole
+from bot.core.command_values import UsageError, _short, parse_eval, parse_holdout, parse_whole
 from bot.core.models import UnknownModelError, resolve_model
 from bot.core.start_rules import AZURE, OPENAI, OPENAI_LR, TOGETHER, TOGETHER_LR, lr_help
 
 __all__ = [  # the command types are part of this module's interface
-    "Command",
-    "Compare",
-    "Cost",
-    "Datasets",
-    "DeleteModel",
-    "Deploy",
-    "Eval",
-    "Events",
-    "Help",
-    "JobAction",
-    "JobQuery",
-    "Jobs",
-    "Models",
-    "Start",
-    "Try",
-    "Usage",
-    "UsageError",
-    "parse_holdout",
-    "parse_whole",
-]
+    "Command", "Compare", "Cost", "Datasets", "DeleteModel", "Deploy", "Eval", "Events", "Help",
+    "JobAction", "JobQuery", "Jobs", "Leaderboard", "Models", "Start", "Try", "Usage",
+    "UsageError", "parse_eval", "parse_holdout", "parse_whole",
+]  # fmt: skip
 
 SLASH = "/finetune"
 METHODS = ("supervised", "dpo")
@@ -74,6 +59,13 @@ def _jobs(scope: str = "channel") -> Jobs:
     if scope.lower() not in ("mine", "all", "channel"):
         raise UsageError(f"`jobs` takes `mine` or `all`, not `{_short(scope)}`")
     return Jobs(scope.lower())
+
+
+def _start(dataset: str, **options: Any) -> Start:
+    """`start`: the option `eval=` fills the field `evaluate`."""
+    if "eval" in options:
+        options["evaluate"] = options.pop("eval")
+    return Start(dataset, **options)
 
 
 # ---- value parsers (shared with the start form) ----------------------------------------------
@@ -204,6 +196,7 @@ _START_OPTIONS: dict[str, Callable[[str], Any]] = {
     "training": parse_training,
     "checkpoints": parse_checkpoints,
     "holdout": parse_holdout,
+    "eval": parse_eval,
 }
 
 SPECS: tuple[Spec, ...] = (
@@ -228,10 +221,11 @@ SPECS: tuple[Spec, ...] = (
         ("dataset",),
         "starts a fine-tuning job on a dataset (file ID, name or `latest`) on `backend=openai`, "
         "`together` or `azure` (default: the backend of `model=`, else the configured default); "
-        "`holdout=20%` keeps that share of the examples back for evaluation; "
+        "`holdout=20%` keeps that share of the examples back for evaluation (a scorecard is "
+        "posted when the job succeeds; `eval=off` skips it); "
         f"`lr=` is {lr_help()}; `training=lora|full` and `checkpoints=N` are Together AI's",
         "start latest epochs=3 suffix=support-bot",
-        Start,
+        _start,
         _START_OPTIONS,
     ),
     Spec(
@@ -337,10 +331,19 @@ SPECS: tuple[Spec, ...] = (
         "eval",
         ("model", "dataset"),
         "scores any model (fine-tuned or base, on any backend) on a dataset's held-out "
-        "examples: exact and normalised match, a graded win rate against its base, latency, cost",
-        "eval ft:gpt-4o-mini-2024-07-18:acme::abc123 latest",
+        "examples (`n=`: fewer): exact and normalised match, a graded win rate against its "
+        "base, latency, cost",
+        "eval ft:gpt-4o-mini-2024-07-18:acme::abc123 latest n=20",
         Eval,
-        {"backend": parse_backend},
+        {"backend": parse_backend, "n": lambda v: parse_whole(v, "n", 1, 1000)},
+    ),
+    Spec(
+        "leaderboard",
+        ("dataset",),
+        "every model evaluated on a dataset, on every backend, ranked: scores, training cost, "
+        "inference price, this channel's chosen model, and a Use this model button",
+        "leaderboard latest",
+        Leaderboard,
     ),
     Spec(
         "usage",

@@ -325,3 +325,11 @@ def answer_tokens(cases: Sequence[Case], count: Callable[[str], int]) -> tuple[i
 def over_cap(estimate: Estimate, cap_usd: float) -> bool:
     """True when the known part of the estimate is above the cap."""
     return estimate.known_usd > cap_usd + 1e-12
+
+
+def examples_within(cases: int, estimated_usd: float, cap_usd: float) -> int:
+    """How many of `cases` examples fit under the cap, the estimate being about linear in them
+    (0: not even one)."""
+    if estimated_usd <= cap_usd:
+        return cases
+    return max(0, min(cases - 1, int(cases * cap_usd / estimated_usd)))

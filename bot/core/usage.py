@@ -27,6 +27,7 @@ class JobCost:
     trained_tokens: int | None
     backend: str = "openai"
     billed_usd: float | None = None  # the backend's own figure for the job (Together's price)
+    job_id: int | None = None
 
 
 @dataclass(slots=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core.evaluation import Case, Estimate, ModelScore, Price
+from bot.core.evaluation import Case, Estimate, ModelScore, Price, examples_within
 from bot.core.fmt import plural, usd
 from bot.core.message import Code, Message, Part, Text, say
 from bot.services.errors import UserError
@@ -33,6 +33,7 @@ class Contender:
     asked: str | None
     base_model: str | None
     missing: Message | None = None
+    channel: str | None = None  # the conversation a fine-tuned model belongs to (None: a base)
 
     @property
     def price_model(self) -> str:
@@ -83,23 +84,38 @@ def estimate_text(plan: EvalPlan) -> Message:
     return text
 
 
+def over_cap_text(plan: EvalPlan) -> Message:
+    """What an evaluation above FTBOT_EVAL_MAX_USD would have cost: nothing was asked."""
+    return say(
+        "Evaluating on ",
+        Code(plan.dataset.name),
+        " would cost about ",
+        fine_usd(plan.estimate.known_usd),
+        f" ({plural(len(plan.cases), 'example')} × {plural(len(plan.asked), 'model')}"
+        f"{' + the grader' if plan.grader else ''}), above the FTBOT_EVAL_MAX_USD cap "
+        f"of {fine_usd(plan.cap_usd)}: nothing was asked. ",
+    )
+
+
 class OverCap(UserError):
     """The estimate is above FTBOT_EVAL_MAX_USD: nothing is asked."""
 
     def __init__(self, plan: EvalPlan) -> None:
-        super().__init__(
-            say(
-                "Evaluating on ",
-                Code(plan.dataset.name),
-                " would cost about ",
-                fine_usd(plan.estimate.known_usd),
-                f" ({plural(len(plan.cases), 'example')} × {plural(len(plan.asked), 'model')}"
-                f"{' + the grader' if plan.grader else ''}), above the FTBOT_EVAL_MAX_USD cap "
-                f"of {usd(plan.cap_usd)}: nothing was asked. An admin can raise the cap or "
-                "lower FTBOT_EVAL_EXAMPLES.",
-            )
-        )
+        super().__init__(over_cap_text(plan) + fewer_text(plan))
         self.plan = plan
+
+
+def fewer_text(plan: EvalPlan, command: str | None = None) -> Message:
+    """How to evaluate within the cap: fewer examples (`n=`, added to `command`), or an admin's
+    higher cap."""
+    fitting = examples_within(len(plan.cases), plan.estimate.known_usd, plan.cap_usd)
+    if fitting < 1:
+        return say("An admin can raise the cap or lower FTBOT_EVAL_EXAMPLES.")
+    how = f"{command} n={fitting}" if command else f"n={fitting}"
+    return say(
+        f"About {plural(fitting, 'example')} fit: evaluate fewer with ", Code(how),
+        ", or an admin can raise the cap.",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

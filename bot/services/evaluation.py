@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
 
 import orjson
 
@@ -40,6 +38,7 @@ from bot.core.tokens import get_encoding, token_counter
 from bot.services.backends import AZURE, OPENAI, TOGETHER, Backends
 from bot.services.deployments import base_not_deployed
 from bot.services.errors import UserError
+from bot.services.eval_post import EvalNotifier, ProgressLine, Where, shown_in
 from bot.services.eval_runner import Asked, Budget, run_calls
 from bot.services.eval_text import Contender, EvalPlan, EvalResult, OverCap, estimate_text
 from bot.services.jobs import JobService
@@ -58,7 +57,6 @@ from storage.repositories import DatasetRecord
 log = logging.getLogger(__name__)
 
 GRADER_REPLY_TOKENS = 10
-PROGRESS_EVERY_S = 1.0
 __all__ = [
     "Contender", "EvalNotifier", "EvalPlan", "EvalPolicy", "EvalResult", "EvaluationService",
     "OverCap",
@@ -75,7 +73,7 @@ class EvalPolicy:
     concurrency: int = 8
 
 
-def _price(model: str, backend: str) -> Price | None:
+def inference_price(model: str, backend: str) -> Price | None:
     """The catalogue's per-token price of answering with `model` (a fine-tuned model's rate, an
     upper bound for its base); None when the catalogue has none (Together, Azure)."""
     try:
@@ -85,16 +83,6 @@ def _price(model: str, backend: str) -> Price | None:
     if info.inference_input_usd_per_1m <= 0 and info.inference_output_usd_per_1m <= 0:
         return None
     return Price(info.inference_input_usd_per_1m, info.inference_output_usd_per_1m)
-
-
-class EvalNotifier(Protocol):
-    """Posts and edits lines, and posts a scorecard (handlers.notifier.SlackEvalNotifier)."""
-
-    def post_text(self, *, channel: str, thread_ts: str | None, text: Message) -> str: ...
-
-    def update_text(self, *, channel: str, ts: str, text: Message) -> None: ...
-
-    def post_scorecard(self, *, channel: str, thread_ts: str | None, result: EvalResult) -> str: ...
 
 
 class EvaluationService:
@@ -127,9 +115,13 @@ class EvaluationService:
 
     # ---- who answers ---------------------------------------------------------------------------
 
-    def _contender(self, viewer: Viewer, model: str, backend: str | None) -> Contender:
+    def _contender(
+        self, viewer: Viewer, model: str, backend: str | None, *, undeployed: bool = False
+    ) -> Contender:
         """The model named by a user, if they may use it: a stored fine-tuned model (or one of
-        its checkpoints) of a conversation they are in, or a base model of the catalogue."""
+        its checkpoints) of a conversation they are in, or a base model of the catalogue.
+        `undeployed`: an Azure model without a deployment comes back unaskable (a partial
+        scorecard says how to deploy it) instead of refused."""
         record = self._models.of_checkpoint(model)
         if record is not None:
             if record.deleted or not may_see(viewer, record.channel_id):
@@ -139,8 +131,15 @@ class EvaluationService:
                 model, backend=record.backend, base=record.base_model,
                 today=self._clock.now().date(),
             )  # fmt: skip
-            asked = chat_name(record, model, self._deployments)
-            return Contender("model", model, record.backend, asked, record.base_model)
+            found = Contender(
+                "model", model, record.backend, None, record.base_model, channel=record.channel_id
+            )
+            try:
+                return replace(found, asked=chat_name(record, model, self._deployments))
+            except UserError as error:
+                if not undeployed:
+                    raise
+                return replace(found, missing=error.message)
         if model.startswith("ft:"):  # only models the bot knows (their channel says who may)
             raise UserError(unknown_model(model))
         return self._base(model, backend, role="model")
@@ -187,19 +186,26 @@ class EvaluationService:
             try:
                 found = self._contender(viewer, entry.model, entry.backend)
             except UserError:
-                continue  # deleted, not visible to the viewer, no longer served…
-            return Contender("best", found.model, found.backend, found.asked, found.base_model)
+                continue  # deleted, not visible to the viewer, no longer served, undeployed…
+            return replace(found, role="best")
         return None
 
     # ---- which examples --------------------------------------------------------------------------
 
     def cases(
-        self, dataset: DatasetRecord, *, split: HoldoutRecord | None = None
+        self,
+        dataset: DatasetRecord,
+        *,
+        split: HoldoutRecord | None = None,
+        whole: bool = False,
+        limit: int | None = None,
     ) -> tuple[list[Case], str]:
         """The held-out examples of `split` (a job's), else of the dataset's newest split, else
-        the whole dataset (a validation or test file), at most FTBOT_EVAL_EXAMPLES."""
-        limit = self.policy.max_examples
-        split = split or self._holdouts.latest_of_dataset(dataset.id)
+        (or when `whole`: a job's validation file) the whole dataset, at most
+        FTBOT_EVAL_EXAMPLES (and at most `limit`)."""
+        limit = min(limit or self.policy.max_examples, self.policy.max_examples)
+        if not whole:
+            split = split or self._holdouts.latest_of_dataset(dataset.id)
         if split is not None and split.held_out_examples:
             records = (
                 (number, orjson.loads(line), None)
@@ -224,16 +230,19 @@ class EvaluationService:
         channel_id: str,
         backend: str | None = None,
         split: HoldoutRecord | None = None,
+        whole: bool = False,
+        limit: int | None = None,
+        undeployed: bool = False,
     ) -> EvalPlan:
-        """Who answers which examples (`split`: a job's held-out part), and the estimate;
-        UserError for what the viewer may not use (the same answer as for what does not exist)
-        and OverCap above the cap."""
-        candidate = self._contender(viewer, model, backend)
+        """Who answers which examples (`split`: a job's held-out part; `whole`: all of the file;
+        `limit`: at most that many), and the estimate; UserError for what the viewer may not use
+        (the same answer as for what does not exist) and OverCap above the cap."""
+        candidate = self._contender(viewer, model, backend, undeployed=undeployed)
         if isinstance(dataset, DatasetRecord):
             record = dataset
         else:
             record = self._job_service.dataset(dataset, viewer, channel_id)
-        cases, source = self.cases(record, split=split)
+        cases, source = self.cases(record, split=split, whole=whole, limit=limit)
         if not cases:
             raise UserError(
                 say(
@@ -263,7 +272,7 @@ class EvaluationService:
         prompt, completion = answer_tokens(cases, count)
         askable = [c for c in contenders if c.asked]
         parts = [
-            Part(c.model, len(cases), prompt, completion, _price(c.price_model, c.backend))
+            Part(c.model, len(cases), prompt, completion, inference_price(c.price_model, c.backend))
             for c in askable
         ]
         texts = free_text([c.reference for c in cases])
@@ -281,7 +290,7 @@ class EvaluationService:
                         len(cases),
                         len(cases) * (rubric + answers) + prompt + completion // 2,
                         len(cases) * GRADER_REPLY_TOKENS,
-                        _price(grader, OPENAI),
+                        inference_price(grader, OPENAI),
                     )
                 )
             else:
@@ -376,46 +385,46 @@ class EvaluationService:
     # ---- on demand: `/finetune eval` --------------------------------------------------------------
 
     def evaluate(
-        self, *, viewer: Viewer, model: str, dataset: str, channel_id: str, backend: str | None
+        self,
+        *,
+        viewer: Viewer,
+        model: str,
+        dataset: str,
+        channel_id: str,
+        backend: str | None,
+        limit: int | None = None,
     ) -> Message:
-        """Plan (refusals come back as UserError), then post the estimate and the progress in
-        the dataset's thread, run, and post the scorecard there; returns the asker's answer."""
+        """Plan (refusals come back as UserError), then post the estimate and the progress,
+        run, and post the scorecard: in the dataset's thread when every model it names belongs
+        to the dataset's conversation or is a base model, else in the requester's DM with the
+        bot (eval_post); returns the asker's answer."""
         plan = self.plan(
-            viewer=viewer, model=model, dataset=dataset, channel_id=channel_id, backend=backend
-        )
-        where = plan.dataset
-        head = say(
-            Mention(viewer.user_id), " is evaluating ", Code(model), " on ",
-            Code(where.name), ": ", estimate_text(plan), ".",
+            viewer=viewer, model=model, dataset=dataset, channel_id=channel_id, backend=backend,
+            limit=limit,
         )  # fmt: skip
-        ts = self._notifier.post_text(
-            channel=where.channel_id, thread_ts=where.thread_ts,
-            text=say(":hourglass_flowing_sand: ", head, f" 0/{len(plan.cases)} answered."),
-        )  # fmt: skip
-        last = [0.0]
-
-        def progress(done: int, total: int) -> None:
-            now = time.monotonic()
-            if done < total and now - last[0] < PROGRESS_EVERY_S:
-                return
-            last[0] = now
-            mark = ":white_check_mark: " if done == total else ":hourglass_flowing_sand: "
-            try:
-                self._notifier.update_text(
-                    channel=where.channel_id, ts=ts,
-                    text=say(mark, head, f" {done}/{total} answered."),
-                )  # fmt: skip
-            except Exception:  # progress is best effort; the scorecard follows anyway
-                log.exception("could not edit the evaluation progress")
-
+        data = plan.dataset
+        if shown_in(plan, data.channel_id):
+            where = Where(data.channel_id, data.thread_ts)
+            who: Message = say(Mention(viewer.user_id), " is evaluating ")
+        else:
+            where = Where(self._notifier.direct_channel(viewer.user_id), None, private=True)
+            who = say("Evaluating ")
+        head = who + say(Code(model), " on ", Code(data.name), ": ", estimate_text(plan), ".")
+        line = ProgressLine(self._notifier, where, head)
+        ts = line.start(len(plan.cases))
         result = self.run(
-            plan, channel_id=where.channel_id, thread_ts=where.thread_ts,
-            requester_id=viewer.user_id, progress=progress,
+            plan, channel_id=where.channel, thread_ts=where.thread_ts,
+            requester_id=viewer.user_id, progress=line,
         )  # fmt: skip
         self._notifier.post_scorecard(
-            channel=where.channel_id, thread_ts=where.thread_ts or ts, result=result
+            channel=where.channel, thread_ts=where.thread_ts or ts, result=result
         )
+        if where.private:
+            return say(
+                "Evaluated ", Code(model), " on ", Code(data.name), ": the scorecard is in our "
+                "direct messages, since it names a model of another conversation.",
+            )  # fmt: skip
         return say(
-            "Evaluated ", Code(model), " on ", Code(where.name),
+            "Evaluated ", Code(model), " on ", Code(data.name),
             ": the scorecard is in the dataset's thread.",
         )  # fmt: skip

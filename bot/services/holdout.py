@@ -3,6 +3,7 @@ is what the backend gets, the held-out part is stored for evaluation and never t
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import tempfile
 from pathlib import Path
@@ -17,6 +18,7 @@ from bot.core.message import Code, say
 from bot.services.errors import UserError
 from bot.services.ports import Clock, FileSource, FineTuningBackend
 from storage.evaluations import HoldoutRecord, HoldoutRepository, SplitResult
+from storage.job_evaluations import JobEvaluationRepository
 from storage.repositories import DatasetRecord
 
 MIN_TRAINING = 10  # every backend wants at least 10 examples to train on
@@ -47,6 +49,27 @@ def check(cmd: Start, dataset: DatasetRecord) -> None:
                 f"at least {MIN_TRAINING}. Use a smaller `holdout=` or more data.",
             )
         )
+
+
+def record_request(
+    cmd: Start,
+    job_id: int,
+    dataset: DatasetRecord,
+    backend: str,
+    *,
+    holdouts: HoldoutRepository | None,
+    evaluations: JobEvaluationRepository | None,
+    now: dt.datetime,
+) -> None:
+    """Record with a new job what it keeps back (`holdout=P%`) and whether it gets an automatic
+    scorecard (`eval=off`: none)."""
+    if cmd.holdout and holdouts is not None:
+        holdouts.request(
+            job_id=job_id, dataset_id=dataset.id, backend=backend, percent=cmd.holdout,
+            seed=seed_for(cmd, dataset), now=now,
+        )  # fmt: skip
+    if not cmd.evaluate and evaluations is not None:
+        evaluations.turn_off(job_id=job_id, now=now)
 
 
 def split_and_upload(

@@ -24,6 +24,7 @@ from bot.services.ports import Clock, FileSource, JobNotifier
 from bot.services.uploads import create_once, ensure_uploaded, quote, uploaded_text
 from bot.services.wind_down import Elsewhere
 from storage.evaluations import HoldoutRepository
+from storage.job_evaluations import JobEvaluationRepository
 from storage.jobs import JobRecord, JobRepository, NewJob
 from storage.repositories import DatasetRecord, DatasetRepository
 
@@ -49,8 +50,10 @@ class JobService:
         executor: Executor,
         policy: JobPolicy,
         holdouts: HoldoutRepository | None = None,
+        job_evaluations: JobEvaluationRepository | None = None,
     ) -> None:
         self._holdouts = holdouts  # `holdout=P%` splits (None: jobs train on the whole file)
+        self._job_evaluations = job_evaluations  # `eval=off` recorded with the job
         self._jobs = jobs
         self._datasets = datasets
         self._files = files
@@ -175,11 +178,10 @@ class JobService:
         )
         if not created:
             return say("That request was already received; I'm on it (see the dataset's thread).")
-        if cmd.holdout and self._holdouts is not None:
-            self._holdouts.request(
-                job_id=job.id, dataset_id=plan.dataset.id, backend=plan.backend,
-                percent=cmd.holdout, seed=holdout.seed_for(cmd, plan.dataset), now=self._clock.now(),
-            )  # fmt: skip
+        holdout.record_request(
+            cmd, job.id, plan.dataset, plan.backend, holdouts=self._holdouts,
+            evaluations=self._job_evaluations, now=self._clock.now(),
+        )  # fmt: skip
         if needs_approval and threshold is not None:
             ts = self._notifier.post_approval_request(
                 job=job, dataset=plan.dataset, threshold=threshold, epochs=plan.epochs

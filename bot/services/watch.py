@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -83,7 +84,9 @@ class JobWatcher:
         concurrency: int = 8,
         batch: int = 5000,
         lease: dt.timedelta = LEASE,
+        on_success: Callable[[JobRecord], None] | None = None,
     ) -> None:
+        self._on_success = on_success  # the automatic scorecard (bot.services.auto_eval)
         self._jobs = jobs
         self._notifications = notifications
         self._models = models
@@ -224,6 +227,8 @@ class JobWatcher:
                 now=now,
                 backend=job.backend,
             )
+            if self._on_success is not None:
+                self._on_success(job)
         self.deliver(job, snapshot)
         if snapshot.finished and not self._notifications.has_due(job_id=job.id):
             self._jobs.mark_finished(job_id=job.id, now=now)

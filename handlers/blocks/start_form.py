@@ -299,6 +299,19 @@ def _method(data: StartFormData) -> InputBlock:
     return _select("method", "Method", [_option(method, METHOD_NAMES[method])], method)
 
 
+EVAL_BLOCK = "eval"
+EVAL_CHOICES = {
+    "on": "Post a scorecard on the held-out data when it succeeds",
+    "off": "No scorecard (eval=off)",
+}
+
+
+def _scorecard(chosen: str | None) -> InputBlock:
+    """Whether the job gets its automatic scorecard (`eval=on|off`, on by default)."""
+    options = [_option(k, v) for k, v in EVAL_CHOICES.items()]
+    return _select(EVAL_BLOCK, "Evaluation", options, chosen if chosen in EVAL_CHOICES else "on")
+
+
 def start_form(data: StartFormData) -> View:
     """The *Start fine-tuning…* modal for `data.backend`."""
     form = backend_form(data.backend)
@@ -366,6 +379,7 @@ def start_form(data: StartFormData) -> View:
         )
     for text_field in form.text_fields:
         blocks.append(_field(text_field, data.backend, values.get(text_field.block_id)))
+    blocks.append(_scorecard(values.get(EVAL_BLOCK)))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=form.lr_note)]))
     if data.backend == "openai" and data.closing:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"⏳ {data.closing}.")]))

@@ -10,6 +10,7 @@ from handlers.blocks.checkpoints import checkpoint_blocks
 from handlers.blocks.commands import datasets_blocks, help_blocks
 from handlers.blocks.inspect import events_blocks, status_answer_blocks
 from handlers.blocks.jobs import cost_blocks
+from handlers.blocks.leaderboard import leaderboard_blocks
 from handlers.blocks.listing import jobs_blocks
 from handlers.blocks.models import (
     comparison_blocks,
@@ -64,6 +65,11 @@ def run_command(
             return models_blocks(services.models.models(viewer), today=services.clock.now().date())
         case commands.Usage():
             return usage_blocks(services.models.usage(viewer))
+        case commands.Leaderboard():
+            board = services.leaderboard.board(
+                viewer=viewer, dataset=parsed.dataset, channel_id=channel
+            )
+            return leaderboard_blocks(board)
         case commands.DeleteModel():
             model = services.models.check_delete(viewer=viewer, model=parsed.model)
             return delete_confirmation(model)

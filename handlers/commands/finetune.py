@@ -116,6 +116,7 @@ def register(app: App, services: Deps) -> None:
                 dataset=parsed.dataset,
                 channel_id=command["channel_id"],
                 backend=parsed.backend,
+                limit=parsed.n,
             )
         except UserError as error:
             respond(text=error_text(error), response_type="ephemeral", replace_original=True)

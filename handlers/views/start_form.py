@@ -101,6 +101,7 @@ _SHARED: Parsers = {
     "batch": ("batch", commands.parse_batch),
     "suffix": ("suffix", commands.parse_suffix),
     "holdout": ("holdout", commands.parse_holdout),
+    "eval": ("evaluate", commands.parse_eval),
 }
 PARSERS: dict[str, Parsers] = {
     "openai": {**_SHARED, "lr": ("lr", parse_multiplier), "seed": ("seed", commands.parse_seed)},

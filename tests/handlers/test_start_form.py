@@ -82,7 +82,7 @@ def test_one_backend_has_no_picker_and_the_openai_fields() -> None:
     blocks = blocks_by_id(view)
     assert BACKEND_BLOCK not in blocks
     assert list(blocks) == [
-        "model", "method", ESTIMATE_BLOCK, "epochs", "batch", "lr", "suffix", "seed", "holdout",
+        "model", "method", ESTIMATE_BLOCK, "epochs", "batch", "lr", "suffix", "seed", "holdout", "eval",
     ]  # fmt: skip
     assert blocks["lr"]["label"]["text"] == "Learning-rate multiplier"
     assert "multiplier" in blocks["lr"]["element"]["placeholder"]["text"]
