@@ -247,6 +247,7 @@ def report_models(
 
 def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runtime]:
     """Wire the bot for `settings`: migrate the database, check the token, register listeners."""
+    from bot.moderation import content_checks
     from handlers.notifier import (
         SlackEvalNotifier,
         SlackJobNotifier,
@@ -368,6 +369,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
             backends=registry,
             job_service=job_service,
             clock=clock,
+        ),
+        content_check=content_checks(
+            settings, engine=engine, files=files, notifier=SlackNotifier(client=client), clock=clock
         ),
         evaluation=EvaluationService(
             models=models,

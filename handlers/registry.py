@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from handlers import errors
-from handlers.actions import elsewhere
+from handlers.actions import elsewhere, moderation
 from handlers.actions import jobs as job_actions
 from handlers.actions import listing as listing_actions
 from handlers.commands import finetune
@@ -28,5 +28,6 @@ def register_all(app: App, services: Deps) -> None:
     finetune.register(app, services)
     job_actions.register(app, services)
     elsewhere.register(app, services)
+    moderation.register(app, services)
     listing_actions.register(app, services)
     start_form.register(app, services)

@@ -34,6 +34,7 @@ from bot.core.reports import (
 from bot.core.wind_down import closing_notice
 from bot.services.backends import OPENAI_CLOSES
 from handlers import ids
+from handlers.blocks.moderation import check_content_button
 from handlers.text import (
     CONTEXT_TEXT,
     HEADER_TEXT,
@@ -214,19 +215,16 @@ def dataset_report_blocks(
                 ]
             )
         )
+    buttons: list[ButtonElement] = []
     if report.valid:
-        blocks += [
-            DividerBlock(),
-            ActionsBlock(
-                elements=[
-                    ButtonElement(
-                        text="Start fine-tuning…",
-                        action_id=ids.DATASET_START,
-                        value=file_id,
-                        style="primary",
-                    ),
-                    ButtonElement(text="Upload only", action_id=ids.DATASET_UPLOAD, value=file_id),
-                ]
+        buttons += [
+            ButtonElement(
+                text="Start fine-tuning…",
+                action_id=ids.DATASET_START,
+                value=file_id,
+                style="primary",
             ),
+            ButtonElement(text="Upload only", action_id=ids.DATASET_UPLOAD, value=file_id),
         ]
-    return blocks
+    buttons.append(check_content_button(file_id))  # on every report (product §11)
+    return [*blocks, DividerBlock(), ActionsBlock(elements=buttons)]
