@@ -88,11 +88,13 @@ def result_text(
             if flagged_count
             else say("\nNothing was flagged in the examples checked so far.")
         )
+        stop = "" if str(error).rstrip().endswith((".", "!", "?")) else "."
         return say(
             "⚠️ ",
             head(name),
             f" stopped after {checked:,} of {total:,} examples: ",
             error,
+            stop,
             found,
             f"\n{AGAIN}",
         )
