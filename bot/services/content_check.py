@@ -231,12 +231,13 @@ class ContentCheckService:
                 error=str(reason),
                 now=self._clock.now(),
             )
+            stop = "" if str(reason).rstrip().endswith((".", "!", "?")) else "."
             text = say(
                 "⚠️ ",
                 content_text.head(dataset.name),
-                ": ",
+                " did not finish: ",
                 reason,
-                ". Nothing was checked. ",
+                f"{stop} ",
                 content_text.AGAIN,
             )
             self._show(dataset, check, ts or stored.message_ts, text)
