@@ -142,10 +142,18 @@ def test_a_failing_batch_leaves_a_partial_answer_and_the_next_click_retries(
     bot: Bot, openai: FakeOpenAI
 ) -> None:
     file = reported(bot, planted())
+    bot.slack.fail_next("files.info", error="file_not_found")  # the file cannot be read
+    assert bot.click(ids.DATASET_MODERATE, file["id"]) == 200
+    text = wait_for(lambda: finished(bot.slack, file), what="the failure")
+    assert "did not finish: something went wrong on our side" in text, text
+    assert text.endswith("Click *Check content* on the report to try again.")
+    assert not requests(openai)
     openai.fail_next("POST", MODERATIONS, status=429, times=2, retry_after_ms=1)  # retried
     openai.fail_next("POST", MODERATIONS, status=400)  # a batch that fails for good
     assert bot.click(ids.DATASET_MODERATE, file["id"]) == 200
-    text = wait_for(lambda: finished(bot.slack, file), what="the partial result")
+    text = wait_for(
+        lambda: (t := finished(bot.slack, file)) and "stopped" in t and t, what="the partial result"
+    )
     assert "stopped after" in text and "of 103 examples" in text, text
     assert "Click *Check content* on the report to try again." in text
     assert "Traceback" not in text
