@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from sqlalchemy import Engine
 
+from bot.backend_clients import azure_control, backends
 from bot.config import Settings, SettingsError, check_serve
 from bot.core.models import use_prices
 from bot.evaluating import evaluating
@@ -28,12 +29,12 @@ from bot.services.backends import Backends
 from bot.services.compare import CompareService
 from bot.services.datasets import DatasetIntake
 from bot.services.deliveries import Deliveries
-from bot.services.deployments import ControlPlane, DeploymentService
+from bot.services.deployments import DeploymentService
 from bot.services.doctor import DoctorService
 from bot.services.inspect import JobInspector
 from bot.services.jobs import JobPolicy, JobService
 from bot.services.models import ModelService
-from bot.services.ports import Clock, FineTuningBackend, NotConfigured, SystemClock
+from bot.services.ports import Clock, FineTuningBackend, SystemClock
 from bot.services.watch import JobWatcher
 from handlers.deps import Deps
 from storage import migrate
@@ -135,81 +136,6 @@ def web_client(settings: Settings) -> WebClient:
     )
 
 
-def openai_gateway(settings: Settings) -> FineTuningBackend:
-    """The OpenAI backend (NotConfigured without OPENAI_API_KEY); OPENAI_BASE_URL is honoured."""
-    if settings.OPENAI_API_KEY is None:
-        return NotConfigured("openai")
-    from openai import OpenAI
-
-    from bot.openai_gateway import OpenAIGateway
-
-    client = OpenAI(
-        api_key=settings.OPENAI_API_KEY.get_secret_value(),
-        base_url=settings.OPENAI_BASE_URL,
-        max_retries=2,
-        timeout=120.0,
-    )
-    return OpenAIGateway(client)
-
-
-def azure_backend(settings: Settings) -> FineTuningBackend:
-    """The Azure OpenAI backend on `openai.AzureOpenAI` (the SDK's own variables, product §9)."""
-    if settings.AZURE_OPENAI_API_KEY is None or settings.AZURE_OPENAI_ENDPOINT is None:
-        return NotConfigured("azure")  # the settings refuse a key without an endpoint
-    from openai import AzureOpenAI
-
-    from bot.backends.azure import AzureBackend
-
-    client = AzureOpenAI(
-        api_key=settings.AZURE_OPENAI_API_KEY.get_secret_value(),
-        azure_endpoint=settings.AZURE_OPENAI_ENDPOINT,
-        api_version=settings.OPENAI_API_VERSION,
-        max_retries=2,
-        timeout=120.0,
-    )
-    return AzureBackend(client)
-
-
-def backends(settings: Settings) -> Backends:
-    """Every backend whose key is set, keyed by its contract name."""
-    found: dict[str, FineTuningBackend] = {"openai": openai_gateway(settings)}
-    if settings.TOGETHER_API_KEY is not None:
-        from together import Together
-
-        from bot.backends.together import TogetherBackend
-
-        client = Together(
-            api_key=settings.TOGETHER_API_KEY.get_secret_value(),
-            base_url=settings.TOGETHER_BASE_URL,
-            max_retries=2,
-            timeout=120.0,
-        )
-        found["together"] = TogetherBackend(client)
-    if settings.AZURE_OPENAI_API_KEY is not None:
-        found["azure"] = azure_backend(settings)
-    return Backends(found, chosen_default=settings.FTBOT_DEFAULT_BACKEND)
-
-
-def azure_control(settings: Settings) -> ControlPlane | None:
-    """Azure's control plane for `/finetune deploy`, when its subscription, resource group and
-    resource are all set (credentials: azure-identity's DefaultAzureCredential)."""
-    parts = (
-        settings.AZURE_SUBSCRIPTION_ID,
-        settings.AZURE_RESOURCE_GROUP,
-        settings.AZURE_OPENAI_RESOURCE,
-    )
-    if not all(parts):
-        return None
-    from bot.backends.azure_control import control_plane
-
-    return control_plane(
-        subscription_id=settings.AZURE_SUBSCRIPTION_ID or "",
-        resource_group=settings.AZURE_RESOURCE_GROUP or "",
-        resource=settings.AZURE_OPENAI_RESOURCE or "",
-        management_url=settings.FTBOT_AZURE_MANAGEMENT_URL,
-    )
-
-
 def chat_backend(settings: Settings, registry: Backends) -> FineTuningBackend:
     """The backend whose chat completions serve FTBOT_CHAT_MODEL (mentions and DMs, product §9);
     when it is not configured, mentions get commands only, and the log says why."""
@@ -251,6 +177,7 @@ def report_models(
 
 def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runtime]:
     """Wire the bot for `settings`: migrate the database, check the token, register listeners."""
+    from bot.moderation import content_checks
     from handlers.notifier import (
         SlackEvalNotifier,
         SlackJobNotifier,
@@ -333,8 +260,13 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
     background = ThreadPoolExecutor(INTAKE_THREADS, thread_name_prefix="background")
     command_pool = ThreadPoolExecutor(COMMAND_THREADS, thread_name_prefix="command")
     job_service_pools = [
-        listener_pool, intake_pool, jobs_pool, background, command_pool, evals.pool
-    ]  # fmt: skip
+        listener_pool,
+        intake_pool,
+        jobs_pool,
+        background,
+        command_pool,
+        evals.pool,
+    ]
     chosen_models = report_models(settings, registry, today=clock.now().date())
     intake = DatasetIntake(
         repo=datasets,
@@ -387,6 +319,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> tuple[App, Runti
         ),
         evaluation=evals.service,
         leaderboard=evals.leaderboard,
+        content_check=content_checks(
+            settings, engine=engine, files=files, notifier=SlackNotifier(client=client), clock=clock
+        ),
         deployments=DeploymentService(
             models=models,
             jobs=jobs_repo,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.services.access import AccessService
 from bot.services.backends import Backends
 from bot.services.compare import CompareService
+from bot.services.content_check import ContentCheckService
 from bot.services.datasets import DatasetIntake
 from bot.services.deliveries import Deliveries
 from bot.services.deployments import DeploymentService
@@ -36,6 +37,7 @@ class Deps:
     inspector: JobInspector
     models: ModelService
     compare: CompareService
+    content_check: ContentCheckService  # Check content on dataset reports
     evaluation: EvaluationService
     leaderboard: LeaderboardService
     deployments: DeploymentService

@@ -9,6 +9,7 @@ JOB_CANCEL = "job_cancel"
 CHECKPOINT_CHOOSE = "checkpoint_choose"
 JOB_APPROVE = "job_approve"
 DATASET_START = "dataset_start"
+DATASET_MODERATE = "dataset_moderate"  # Check content: the dataset doctor (product §11)
 JOB_START_ELSEWHERE = "job_start_elsewhere"  # the wind-down path (product §9)
 DATASET_FIX = "dataset_fix"  # the dataset doctor (product §11)
 DATASET_SPLIT = "dataset_split"

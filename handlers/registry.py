@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from handlers import errors
-from handlers.actions import doctor, elsewhere, next_steps
+from handlers.actions import doctor, elsewhere, moderation, next_steps
 from handlers.actions import jobs as job_actions
 from handlers.actions import listing as listing_actions
 from handlers.commands import finetune
@@ -29,6 +29,7 @@ def register_all(app: App, services: Deps) -> None:
     job_actions.register(app, services)
     next_steps.register(app, services)
     elsewhere.register(app, services)
+    moderation.register(app, services)
     listing_actions.register(app, services)
     doctor.register(app, services)
     start_form.register(app, services)

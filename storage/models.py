@@ -280,3 +280,29 @@ class JobEvaluation(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+
+
+class ContentCheck(Base):
+    """A dataset's content check through a moderation endpoint (product §11): claimed before any
+    call (one per dataset), its progress message, and the flagged lines once done. A finished
+    check of the same content (`sha256`) is reused instead of calling the endpoint again."""
+
+    __tablename__ = "content_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), unique=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    model: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running|done|failed
+    requester_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))  # progress, then the result
+    total: Mapped[int] = mapped_column(Integer, default=0)  # examples with text
+    checked: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)  # unreadable or without text
+    flagged_count: Mapped[int] = mapped_column(Integer, default=0)
+    flagged: Mapped[dict[str, Any] | None]  # {"unit": "line", "lines": [[line, [category…]]…]}
+    error: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]

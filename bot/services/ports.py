@@ -17,6 +17,7 @@ from bot.core.jobs import (
     not_configured,
 )
 from bot.core.message import Message
+from bot.core.moderation import Verdict
 from bot.core.reports import DatasetReport
 from bot.core.status import StatusView
 from bot.core.watch import Event
@@ -238,3 +239,19 @@ class NotConfigured:
 
     upload = create_job = find_job = retrieve = act = events = _refuse
     checkpoints = file_content = chat = chat_with_tools = delete_model = _refuse
+
+
+class Moderator(Protocol):
+    """A moderation endpoint (the content check, product §11). Failures are ServiceError."""
+
+    def moderate(self, texts: list[str], *, model: str) -> list[Verdict]:
+        """One verdict per text, in order, from one request."""
+        ...
+
+
+class ThreadPoster(Protocol):
+    """A message in a thread that is posted once and then edited in place (progress lines)."""
+
+    def post_text(self, *, channel: str, thread_ts: str | None, text: Message) -> str: ...
+
+    def update_text(self, *, channel: str, ts: str, text: Message) -> None: ...

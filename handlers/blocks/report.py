@@ -37,6 +37,7 @@ from bot.core.validation import min_examples
 from bot.core.wind_down import closing_notice
 from bot.services.backends import OPENAI_CLOSES
 from handlers import ids
+from handlers.blocks.moderation import check_content_button
 from handlers.text import (
     CONTEXT_TEXT,
     HEADER_TEXT,
@@ -217,10 +218,8 @@ def dataset_report_blocks(
                 ]
             )
         )
-    buttons = doctor_buttons(report, file_id)
-    if buttons:
-        blocks += [DividerBlock(), ActionsBlock(elements=buttons)]
-    return blocks
+    buttons = [*doctor_buttons(report, file_id), check_content_button(file_id)]
+    return [*blocks, DividerBlock(), ActionsBlock(elements=buttons)]
 
 
 def doctor_buttons(report: DatasetReport, file_id: str) -> list[ButtonElement]:

@@ -137,7 +137,13 @@ class OpenAIRoutes(OpenAIState):
             ("GET", re.compile(r"/v1/models/(.+)"), self._models_retrieve),
             ("DELETE", re.compile(r"/v1/models/(.+)"), self._models_delete),
             ("POST", re.compile(r"/v1/chat/completions"), self._chat),
+            ("POST", re.compile(r"/v1/moderations"), self._moderations),
         ]
+
+    def _moderations(self, call: Call) -> dict[str, Any]:
+        from tests.fakes.openai_moderation import moderations
+
+        return moderations(call.json or {}, self.moderation_markers)
 
     # -- files ---------------------------------------------------------------------------
     def _stored(self, file_id: str) -> StoredFile:

@@ -90,6 +90,11 @@ class OpenAIState:
         self.result_file_base64 = False
         self.azure = False  # Azure OpenAI's shapes (see FakeOpenAI(azure=True))
         self.chat_responder: ChatResponder = default_chat_responder
+        # /v1/moderations: text containing a marker is flagged with its categories.
+        self.moderation_markers: dict[str, tuple[str, ...]] = {
+            "FLAG-VIOLENCE": ("violence",),
+            "FLAG-HATE": ("hate", "harassment"),
+        }
         self._job_extra: dict[str, _JobExtra] = {}
         self._seq = 0
         for model in (*sorted(DEFAULT_FINE_TUNABLE), "gpt-4o-mini", "gpt-4o", "gpt-4.1-mini"):

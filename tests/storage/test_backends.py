@@ -101,7 +101,7 @@ def test_migration_moves_uploads_and_puts_everything_on_openai(at_0004: Engine) 
     migrate.upgrade(at_0004)
 
     engine = at_0004
-    assert rows(engine, "SELECT version_num FROM alembic_version") == [("0012_job_evaluations",)]
+    assert rows(engine, "SELECT version_num FROM alembic_version") == [("0013_content_checks",)]
     assert "remote_id" in columns(engine, "jobs") and "openai_job_id" not in columns(engine, "jobs")
     assert not {"openai_file_id", "upload_claim", "upload_claimed_at"} & columns(engine, "datasets")
     datasets = DatasetRepository(engine=engine)
@@ -199,7 +199,7 @@ def test_a_migration_is_all_or_nothing_on_sqlite(tmp_path: Path) -> None:
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM notifications WHERE job_id = 99"))
     migrate.upgrade(engine)
-    assert rows(engine, "SELECT version_num FROM alembic_version") == [("0012_job_evaluations",)]
+    assert rows(engine, "SELECT version_num FROM alembic_version") == [("0013_content_checks",)]
     engine.dispose()
 
 
