@@ -116,6 +116,41 @@ def test_fix_asks_drop_or_trim_and_trims_the_oldest_turn(bot: Bot) -> None:
     wait_for(lambda: report_of(bot.slack, upload.id), what="the fixed file's report")
 
 
+def test_fix_drops_the_over_limit_example_when_the_user_picks_drop(bot: Bot) -> None:
+    long_example = json.dumps(
+        {"messages": [
+            {"role": "user", "content": "word " * 70_000},
+            {"role": "assistant", "content": "an answer"},
+        ]}
+    ).encode()  # fmt: skip
+    file = drop(bot, b"\n".join([*DRONE[:10], long_example, *DRONE[10:20]]), "long.jsonl")
+    report = wait_for(lambda: report_of(bot.slack, file["id"]), what="the report")
+    assert ids.DATASET_FIX in buttons(report)  # valid, but over the limit: it can be fixed
+    assert bot.click(ids.DATASET_FIX, file["id"], user="U4") == 200
+    choice = wait_for(lambda: bot.slack.calls_to("chat.postEphemeral"), what="the choice")[0]
+    drop_value = next(
+        e["value"]
+        for b in choice.params["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if json.loads(e["value"])["m"] == "drop"
+    )
+    assert bot.click(ids.DATASET_FIX_MODE, drop_value, user="U4") == 200
+    upload = wait_for(lambda: bot.slack.uploaded_files, what="the upload")[0]
+    assert upload.filename == "long.fixed.jsonl" and upload.thread_ts == root_ts(file)
+    assert upload.content.splitlines() == DRONE[:20]  # the long example gone, nothing else
+    comment = upload.initial_comment or ""
+    assert "Removed 1 example over " in comment and "tokens (line 11)." in comment, comment
+    assert "20 of 21 examples remain." in comment and "Trimmed" not in comment
+    # the repaired copy gets its own report, with its own buttons
+    fixed = wait_for(lambda: report_of(bot.slack, upload.id), what="the fixed file's report")
+    assert fixed["thread_ts"] == root_ts(file) and "Ready to train" in block_text(fixed)
+    assert buttons(fixed) == [
+        ids.DATASET_START, ids.DATASET_UPLOAD, ids.DATASET_SPLIT, ids.DATASET_MODERATE
+    ]  # fmt: skip
+    assert stored(bot, upload.id).uploader_id == "U4"
+
+
 def test_split_uploads_both_parts_and_the_training_form_preselects_validation(bot: Bot) -> None:
     file = drop(bot, b"\n".join(DRONE), "drone.jsonl")
     report = wait_for(lambda: report_of(bot.slack, file["id"]), what="the report")
