@@ -46,7 +46,10 @@ def test_the_code_defines_them() -> None:
     assert set(PII) == PRIVATE_KINDS
     fields = Settings.model_fields
     assert all(name in fields for name in SETTINGS)
-    assert (fields["FTBOT_EVAL_EXAMPLES"].default, fields["FTBOT_EVAL_MAX_USD"].default) == (50, 1.0)
+    assert (fields["FTBOT_EVAL_EXAMPLES"].default, fields["FTBOT_EVAL_MAX_USD"].default) == (
+        50,
+        1.0,
+    )
 
 
 def test_the_cli_takes_them() -> None:

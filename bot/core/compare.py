@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The cases and the matching are the evaluation's (one scoring code for compare and eval).
+# The cases, the matching and the counting are the evaluation's (one scoring code for compare
+# and eval).
+from bot.core import evaluation
 from bot.core.evaluation import Case as Case
 from bot.core.evaluation import cases_from as cases_from
-from bot.core.evaluation import exact_match, normalised_match
 from bot.core.evaluation import normalise as normalise
 
 
@@ -35,10 +36,9 @@ class Score:
 
 
 def score(outcomes: list[Outcome], *, tuned: bool) -> Score:
-    """Exact and normalised matches against the reference answers."""
-    answers = [(o.tuned if tuned else o.base, o.case.reference) for o in outcomes]
-    return Score(
-        exact=sum(exact_match(a, r) for a, r in answers),
-        normalised=sum(normalised_match(a, r) for a, r in answers),
-        total=len(answers),
+    """Exact and normalised matches against the reference answers (bot.core.evaluation.score)."""
+    counted = evaluation.score(
+        [o.case for o in outcomes],
+        [evaluation.Answer(o.tuned if tuned else o.base) for o in outcomes],
     )
+    return Score(exact=counted.exact, normalised=counted.normalised, total=counted.cases)

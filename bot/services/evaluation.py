@@ -263,6 +263,8 @@ class EvaluationService:
         best = self._best(record, viewer, {c.model for c in contenders})
         if best is not None:
             contenders.append(best)
+        if not any(c.asked for c in contenders):  # e.g. Azure: neither model has a deployment
+            raise UserError(candidate.missing or say("none of its models can be asked."))
         return self._priced(record, source, cases, contenders)
 
     def _priced(

@@ -1,13 +1,13 @@
 """The automatic scorecard on every backend, and an evaluation through provider faults (issue 16
 points 2 and 6), end to end: a Together AI job with `holdout=20%` gets its scorecard (Together
 answers, the grader on OpenAI, the price unknown said so); an Azure OpenAI job whose model has no
-deployment gets a partial scorecard naming what is missing and how to deploy it; a 429 and a 500
+deployment gets a partial scorecard naming what is missing and how to deploy it (one line, and
+no scorecard, when its base model has none either); a 429 and a 500
 on a model call are retried by the SDK and the scorecard is whole; a call failing past the SDK's
 retries leaves a partial scorecard that says so."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -92,17 +92,32 @@ def test_an_azure_model_without_a_deployment_gets_a_partial_scorecard_saying_how
             FTBOT_ADMINS="UADMIN", FTBOT_EVAL_CONCURRENCY=4, **azure_settings(azure),
         )  # fmt: skip
         try:
+            file = ready(bot, "sums.jsonl", content=questions(30))
+            root = file["shares"]["public"]["C1"][0]["ts"]
+            # neither the model nor its base has a deployment: one line says how, no scorecard
+            first = start_holdout_job(bot, azure.jobs, "azure")
+            azure.succeed(first, trained_tokens=10_000)
+            unasked = azure.jobs[first]["fine_tuned_model"]
+            wait_for(lambda: state(bot.services.engine, first) == "skipped", what="skipped")
+            (line,) = [m for m in slack.thread("C1", root) if "No scorecard" in m["text"]]
+            assert (
+                f"📊 No scorecard for `{unasked}`: `{unasked}` is an Azure OpenAI model"
+                in (line["text"])
+            )
+            assert f"`/finetune deploy {unasked}` makes one" in line["text"]
+            assert not scorecards(slack) and not [
+                c for c in azure.calls if "/deployments/" in c.path
+            ]
             # the base model's shared deployment (an admin's), so the base can answer
             assert "Recorded" in deploy(bot, f"deploy {BASE} name=base-mini", user="UADMIN")
             azure.add_model("base-mini")
             azure.chat_responder = EvalChat(answers={"base-mini": doubles})
-            file = ready(bot, "sums.jsonl", content=questions(30))
             job_id = start_holdout_job(bot, azure.jobs, "azure")
             azure.succeed(job_id, trained_tokens=10_000)
             model = azure.jobs[job_id]["fine_tuned_model"]
             wait_for(lambda: settled(bot.services.engine, job_id), what="the job finished")
             card = wait_for(lambda: scorecards(slack), timeout=30, what="the scorecard")[0]
-            assert card["thread_ts"] == file["shares"]["public"]["C1"][0]["ts"]
+            assert card["thread_ts"] == root
             body = card_text(card)
             assert f"*Scorecard* for `{model}`" in body
             assert f"*`{BASE}`* — the base model, Azure OpenAI" in body
