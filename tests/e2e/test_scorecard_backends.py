@@ -8,16 +8,20 @@ retries leaves a partial scorecard that says so."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from handlers import ids
+from handlers.blocks.start_form import START_CALLBACK
 from tests.e2e.conftest import Bot, start_bot, wait_for
 from tests.e2e.test_azure_deploy import answer as deploy
 from tests.e2e.test_azure_jobs import azure_settings
 from tests.e2e.test_evaluation import BASE, CHAT, TUNED, add_model, doubles, evaluate, questions
-from tests.e2e.test_jobs import ready
+from tests.e2e.test_jobs import creates, job_posts, ready
 from tests.e2e.test_scorecard import HELD, card_text, posted, scorecards, state
+from tests.e2e.test_start_form_backends import select, submission
 from tests.e2e.test_watch import settled
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
@@ -184,3 +188,61 @@ def test_a_call_failing_past_the_retries_leaves_a_partial_scorecard(
         assert [c.status for c in openai.calls_to("POST", CHAT)[:4]] == [500, 500, 500, 200]
     finally:
         bot.stop()
+
+
+@pytest.fixture
+def polling(slack: FakeSlack, database_url: str, openai: FakeOpenAI) -> Iterator[Bot]:
+    running = start_bot(
+        slack, database_url, openai, poll=True, FTBOT_POLL_SECONDS=0.2, FTBOT_EVAL_CONCURRENCY=4
+    )
+    yield running
+    running.stop()
+
+
+def finish(bot: Bot, openai: FakeOpenAI, job_id: str, model: str) -> None:
+    openai.add_model(model)
+    openai.succeed(job_id, trained_tokens=10_000, fine_tuned_model=model)
+    wait_for(lambda: settled(bot.services.engine, job_id), what="the job finished")
+
+
+def test_the_start_form_holds_out_and_turns_the_scorecard_off(
+    polling: Bot, openai: FakeOpenAI
+) -> None:
+    bot = polling
+    file = ready(bot, "sums.jsonl", content=questions(30))
+    assert bot.click(ids.DATASET_START, file["id"], trigger_id=bot.slack.new_trigger_id()) == 200
+    view = wait_for(lambda: bot.slack.calls_to("views.open"), what="views.open")[0].response
+    values = submission(BASE, holdout="20%", eval=select("off"))
+    status, payload = bot.submit(
+        START_CALLBACK, values, private_metadata=view["view"]["private_metadata"]
+    )
+    assert status == 200 and payload is None, payload
+    (job_id,) = wait_for(lambda: list(openai.jobs), what="the job")
+    post = wait_for(lambda: job_posts(bot.slack), what="the job post")[0]
+    assert f"Holding out 20% = {HELD} examples for evaluation" in post["text"], post["text"]
+    (create,) = creates(openai)
+    assert len(openai.files[create.json["training_file"]].content.splitlines()) == 30 - HELD
+    openai.chat_responder = EvalChat(answers={TUNED: doubles})
+    finish(bot, openai, job_id, TUNED)
+    assert state(bot.services.engine, job_id) == "off"
+    assert not scorecards(bot.slack) and openai.calls_to("POST", CHAT) == []
+
+
+def test_a_jobs_validation_file_is_its_held_out_data(polling: Bot, openai: FakeOpenAI) -> None:
+    bot = polling
+    validation = ready(bot, "sums-val.jsonl", content=b"".join(questions(40).splitlines(True)[30:]))
+    ready(bot, "sums.jsonl", content=questions(30))
+    before = set(openai.jobs)
+    _, answer = bot.command(f"start sums.jsonl validation={validation['id']}")
+    assert "Starting fine-tuning" in answer["text"], answer
+    (job_id,) = wait_for(lambda: set(openai.jobs) - before, what="the job")
+    wait_for(lambda: posted(bot.services.engine, job_id), what="the job post")
+    openai.chat_responder = EvalChat(answers={TUNED: doubles, BASE: dont_know})
+    finish(bot, openai, job_id, TUNED)
+    card = wait_for(lambda: scorecards(bot.slack), what="the scorecard")[0]
+    body = card_text(card)
+    assert "on `sums-val.jsonl`: 10 examples" in body  # the whole validation file
+    assert "normalised 100% (10/10) · exact 100% (10/10)" in body and "(0/10)" in body
+    asked = [c.json["messages"][-1]["content"] for c in openai.calls_to("POST", CHAT)]
+    assert any("Question number 35" in q for q in asked)
+    assert not any("Question number 5:" in q for q in asked)  # never the training data
