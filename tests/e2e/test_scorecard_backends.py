@@ -8,7 +8,6 @@ retries leaves a partial scorecard that says so."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from tests.e2e.test_azure_jobs import azure_settings
 from tests.e2e.test_evaluation import BASE, CHAT, TUNED, add_model, doubles, evaluate, questions
 from tests.e2e.test_jobs import creates, job_posts, ready
 from tests.e2e.test_scorecard import HELD, card_text, posted, scorecards, state
+from tests.e2e.test_scorecard import bot as bot  # polling, evaluating at concurrency 4
 from tests.e2e.test_start_form_backends import select, submission
 from tests.e2e.test_watch import settled
 from tests.fakes.fake_openai import FakeOpenAI
@@ -190,25 +190,13 @@ def test_a_call_failing_past_the_retries_leaves_a_partial_scorecard(
         bot.stop()
 
 
-@pytest.fixture
-def polling(slack: FakeSlack, database_url: str, openai: FakeOpenAI) -> Iterator[Bot]:
-    running = start_bot(
-        slack, database_url, openai, poll=True, FTBOT_POLL_SECONDS=0.2, FTBOT_EVAL_CONCURRENCY=4
-    )
-    yield running
-    running.stop()
-
-
 def finish(bot: Bot, openai: FakeOpenAI, job_id: str, model: str) -> None:
     openai.add_model(model)
     openai.succeed(job_id, trained_tokens=10_000, fine_tuned_model=model)
     wait_for(lambda: settled(bot.services.engine, job_id), what="the job finished")
 
 
-def test_the_start_form_holds_out_and_turns_the_scorecard_off(
-    polling: Bot, openai: FakeOpenAI
-) -> None:
-    bot = polling
+def test_the_start_form_holds_out_and_turns_the_scorecard_off(bot: Bot, openai: FakeOpenAI) -> None:
     file = ready(bot, "sums.jsonl", content=questions(30))
     assert bot.click(ids.DATASET_START, file["id"], trigger_id=bot.slack.new_trigger_id()) == 200
     view = wait_for(lambda: bot.slack.calls_to("views.open"), what="views.open")[0].response
@@ -228,8 +216,7 @@ def test_the_start_form_holds_out_and_turns_the_scorecard_off(
     assert not scorecards(bot.slack) and openai.calls_to("POST", CHAT) == []
 
 
-def test_a_jobs_validation_file_is_its_held_out_data(polling: Bot, openai: FakeOpenAI) -> None:
-    bot = polling
+def test_a_jobs_validation_file_is_its_held_out_data(bot: Bot, openai: FakeOpenAI) -> None:
     validation = ready(bot, "sums-val.jsonl", content=b"".join(questions(40).splitlines(True)[30:]))
     ready(bot, "sums.jsonl", content=questions(30))
     before = set(openai.jobs)
