@@ -178,6 +178,10 @@ class JobWatcher:
                 job_id=job.id, kind=notice.kind, key=notice.key, payload=notice.payload, now=now
             )
         view = stored.get("view")
+        if update.edit_status and not job.status_ts:
+            # Claimed a moment before its status message was recorded (just created, or being
+            # adopted): look again, or a job finished by now would never show it finished.
+            job = self._jobs.by_key(job.request_key) or job
         if update.edit_status and job.status_ts:
             self._notifier.update_status(
                 job=job,
