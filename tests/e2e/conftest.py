@@ -36,9 +36,12 @@ SECRET = "test-signing-secret"
 
 
 def wait_for(
-    predicate: Callable[[], Any], *, timeout: float = 15.0, what: str = "condition"
+    predicate: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition"
 ) -> Any:
-    """Poll until `predicate()` is truthy; fail the test after `timeout` seconds."""
+    """Poll until `predicate()` is truthy; fail the test after `timeout` seconds.
+
+    A passing test waits only as long as its condition takes; the generous default is for a
+    loaded machine (the suite runs on parallel workers, more than the CPUs)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
