@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,15 @@ def _catalogue_prices() -> object:
     use_prices(())
     yield
     use_prices(())
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Workers for `-n auto` (pyproject's addopts): twice the CPUs, at least 4, at most 8.
+
+    Most of the suite waits (on sockets between the bot and the fakes, on pollers, on child
+    processes), so more workers than CPUs pay. PYTEST_XDIST_AUTO_NUM_WORKERS overrides."""
+    override = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+    if override:
+        return int(override)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(max(4, 2 * (cpus or 1)), 8)

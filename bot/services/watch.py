@@ -202,6 +202,10 @@ class JobWatcher:
             now=int(now.timestamp()),
         )
         view = stored.get("view")
+        if str(current) != view and not job.status_ts:
+            # Claimed a moment before its status message was recorded (just created, or being
+            # adopted): look again, or a job finished by now would never show it finished.
+            job = self._jobs.by_key(job.request_key) or job
         if str(current) != view and job.status_ts:
             self._notifier.update_status(job=job, view=current)
             view = str(current)
