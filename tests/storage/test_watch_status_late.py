@@ -66,6 +66,10 @@ class Notifier:
         self.posts.append(render(text))
         return f"{len(self.posts)}.0"
 
+    def post_outcome(self, *, job: JobRecord, text: Message, key: str, **_: Any) -> str:
+        self.posts.append(render(text))
+        return f"{len(self.posts)}.0"
+
     def find_marked(self, **_: Any) -> str | None:
         return None
 
