@@ -111,13 +111,7 @@ def iter_raw_records(path: str | Path, *, document: bool | None = None) -> Itera
             for number, value, error in _iter_document(f):
                 yield number, value, error, None
             return
-        number = 0
-        for raw in _split_lines(f):
-            number += 1
-            if number == 1 and raw.startswith(BOM):
-                raw = raw[3:]
-            if not raw or raw.isspace():
-                continue
+        for number, raw in _numbered_lines(f):
             try:
                 yield number, orjson.loads(raw), None, raw
             except orjson.JSONDecodeError:
@@ -180,6 +174,16 @@ def _iter_lines(f: BinaryIO) -> Iterator[Record]:
     # Big reads, split here: a read per line would drop the GIL thousands of times and
     # stall on worker threads taking it (the convoy effect).
     loads = orjson.loads
+    for number, raw in _numbered_lines(f):
+        try:
+            yield number, loads(raw), None
+        except orjson.JSONDecodeError:
+            yield _parse_slow(number, raw)
+
+
+def _numbered_lines(f: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """The JSONL lines that hold something, with their line numbers from 1 (the BOM dropped,
+    blank lines skipped but counted)."""
     number = 0
     for raw in _split_lines(f):
         number += 1
@@ -187,10 +191,7 @@ def _iter_lines(f: BinaryIO) -> Iterator[Record]:
             raw = raw[3:]
         if not raw or raw.isspace():
             continue
-        try:
-            yield number, loads(raw), None
-        except orjson.JSONDecodeError:
-            yield _parse_slow(number, raw)
+        yield number, raw
 
 
 def _split_lines(f: BinaryIO) -> Iterator[bytes]:

@@ -70,6 +70,23 @@ class Timeline:
     entries: tuple[TimelineEntry, ...] = ()
     earlier: int = 0
 
+    def payload(self) -> dict[str, Any]:
+        """As kept with the job's watch state (read back instead of the notices)."""
+        return {"entries": [e.payload() for e in self.entries], "earlier": self.earlier}
+
+    @staticmethod
+    def from_payload(payload: object) -> Timeline | None:
+        """From the watch state; None when it holds no timeline (read the notices then)."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("entries"), list):
+            return None
+        earlier = payload.get("earlier")
+        return Timeline(
+            entries=tuple(
+                TimelineEntry.from_payload(e) for e in payload["entries"] if isinstance(e, dict)
+            ),
+            earlier=earlier if isinstance(earlier, int) and not isinstance(earlier, bool) else 0,
+        )
+
 
 def classify(event: Event, *, failed_with: str | None = None) -> Kind:
     """Where an event goes. `failed_with`: the job's error message when it ended failed; the

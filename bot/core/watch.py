@@ -1,4 +1,4 @@
-"""Watching a job, purely: metrics, the status view, new events, and what must be posted once.
+"""Watching a job, purely: events, metrics, the progress bar and the expected finish.
 
 `bot.core.job_events.plan_update` turns one poll into notices, each with a unique key, that
 the service records in the database before posting; `bot.core.status` builds the message.
@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.fmt import duration, moment, relative
-from bot.core.jobs import JobSnapshot, status_text
-from bot.core.message import Message, Part, Text, say
+from bot.core.fmt import moment, relative
+from bot.core.message import Message, say
 
 BAR_WIDTH = 20
 ELAPSED_STEP_S = 600
@@ -154,43 +153,6 @@ def finish_words(estimated_finish: int, now: int) -> Message:
     if left >= 20 * 60:  # coarse when far off, so the status message isn't edited every minute
         left = round(left / 300) * 300
     return say("finishes around ", at, f" ({relative(left)})")
-
-
-def status_view(snapshot: JobSnapshot, metrics: Metrics, now: int) -> Message:
-    """The status message: status, progress, metrics, times."""
-    lines: list[Message] = [say("*Status:* ", Text(status_text(snapshot.status)))]
-    if metrics.total_steps:
-        lines.append(say(f"`{progress_bar(metrics.step, metrics.total_steps)}`"))
-    figures = []
-    for label, value, fmt in (
-        ("training loss", metrics.train_loss, "{:.4f}"),
-        ("validation loss", metrics.valid_loss, "{:.4f}"),
-        ("training accuracy", metrics.train_accuracy, "{:.1%}"),
-        ("validation accuracy", metrics.valid_accuracy, "{:.1%}"),
-    ):
-        if value is not None:
-            figures.append(f"{label} {fmt.format(value)}")
-    if figures:
-        lines.append(say(" · ".join(figures)))
-    times: list[Part] = []
-    if snapshot.created_at:
-        end = snapshot.finished_at or now
-        # Coarse while running, so an unchanged job does not need an edit on every poll.
-        elapsed = end - snapshot.created_at
-        if not snapshot.finished:
-            elapsed -= elapsed % ELAPSED_STEP_S
-        shown = duration(elapsed)
-        if not snapshot.finished and elapsed < ELAPSED_STEP_S:
-            shown = f"under {duration(ELAPSED_STEP_S)}"
-        times.append(f"elapsed {shown}")
-    if snapshot.estimated_finish and not snapshot.finished:
-        times += [" · " if times else "", *finish_words(snapshot.estimated_finish, now).parts]
-    if times:
-        lines.append(say(*times))
-    joined: list[Part | Message] = []
-    for line in lines:
-        joined += ["\n", line] if joined else [line]
-    return say(*joined)
 
 
 def new_events_since(page: list[Event], cursor: str | None) -> tuple[list[Event], bool]:

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.core.access import Viewer, may_see
+from bot.core.access import Viewer
 from bot.core.datasets import is_document, iter_records
 from bot.core.message import Message, say
 from bot.core.moderation import MODEL, batches, pieces, should_report, tally
@@ -25,6 +25,7 @@ from bot.services import content_text
 from bot.services.errors import UserError
 from bot.services.moderation_runner import run_batches
 from bot.services.ports import Clock, DownloadRefused, FileSource, Moderator, ThreadPoster
+from bot.services.reported import reported_dataset
 from storage.content_checks import DONE, FAILED, Claim, ContentCheckRecord, ContentCheckRepository
 from storage.repositories import DatasetRecord, DatasetRepository
 
@@ -72,9 +73,7 @@ class ContentCheckService:
 
     def request(self, *, viewer: Viewer, slack_file_id: str) -> Requested:
         """Claim the dataset's check for this click (or find the one that runs or ran)."""
-        dataset = self._datasets.get(slack_file_id=slack_file_id)
-        if dataset is None or dataset.report is None or not may_see(viewer, dataset.channel_id):
-            raise UserError(content_text.NOT_FOUND)
+        dataset = reported_dataset(self._datasets, viewer=viewer, slack_file_id=slack_file_id)
         if self._moderator is None:
             raise UserError(content_text.NO_KEY)
         claim: Claim = self._checks.claim(

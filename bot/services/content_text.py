@@ -13,7 +13,6 @@ from storage.content_checks import DONE, RUNNING, ContentCheckRecord
 NO_KEY = (
     "The content check uses OpenAI's moderation endpoint; this bot has no OpenAI key configured."
 )
-NOT_FOUND = "I can't find that dataset (it may have been shared where you can't see it)."
 SHOWN_FLAGS = 25  # flagged examples listed with their categories
 SHOWN_MORE = 40  # line numbers listed after those
 AGAIN = "Click *Check content* on the report to try again."

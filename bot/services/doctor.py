@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.core.access import Viewer, may_see
+from bot.core.access import Viewer
 from bot.core.doctor import CannotFix, Repair, change_text, repair, summary_text
 from bot.core.message import Code, Mention, Message, Text, say
 from bot.core.models import ModelInfo, UnknownModelError, resolve_model
@@ -32,11 +32,11 @@ from bot.services.datasets import DatasetIntake
 from bot.services.deliveries import Deliveries
 from bot.services.errors import UserError
 from bot.services.ports import Clock, FileSource, UploadNotifier
+from bot.services.reported import reported_dataset
 from storage.repositories import DatasetRecord, DatasetRepository
 
 log = logging.getLogger(__name__)
 
-NOT_FOUND = "I can't find that dataset (it may have been shared where you can't see it)."
 SHOWN_LINES = 20  # line numbers per change in the thread (the count is always exact)
 
 
@@ -66,10 +66,7 @@ class DoctorService:
 
     def dataset(self, *, viewer: Viewer, slack_file_id: str) -> DatasetRecord:
         """The reported dataset of that file, if the viewer may see it (else one refusal)."""
-        found = self._datasets.get(slack_file_id=slack_file_id)
-        if found is None or found.report is None or not may_see(viewer, found.channel_id):
-            raise UserError(NOT_FOUND)
-        return found
+        return reported_dataset(self._datasets, viewer=viewer, slack_file_id=slack_file_id)
 
     def fix(self, *, viewer: Viewer, slack_file_id: str, over_limit: str) -> Message | None:
         """Repair the dataset and upload `<name>.fixed.jsonl` to its thread (once per dataset).

@@ -168,7 +168,9 @@ class JobWatcher:
 
         Routine events are recorded as shown by the status message (its timeline is read back
         from them), so a replayed event is listed once and a crash before the edit only
-        delays it: the view differs from the stored one until an edit succeeded."""
+        delays it: the view differs from the stored one until an edit succeeded. The timeline
+        is kept with the watch state too, so a poll that recorded no routine event reads it
+        from there, without a query: only this poll, under the job's lease, adds to it."""
         gateway = self._backends.get(job.backend)
         remote_id = job.remote_id
         assert remote_id
@@ -194,11 +196,15 @@ class JobWatcher:
                 now=now,
                 shown_in=(job.status_ts or "status") if notice.kind == "timeline" else None,
             )
+        timeline = None
+        if not any(notice.kind == "timeline" for notice in update.notices):
+            timeline = Timeline.from_payload(stored.get("timeline"))
+        timeline = timeline or self.timeline(job)
         current = status_view(
             facts=self.facts(job),
             snapshot=snapshot,
             metrics=update.metrics,
-            timeline=self.timeline(job),
+            timeline=timeline,
             now=int(now.timestamp()),
         )
         view = stored.get("view")
@@ -209,7 +215,11 @@ class JobWatcher:
         if str(current) != view and job.status_ts:
             self._notifier.update_status(job=job, view=current)
             view = str(current)
-        stored_state: dict[str, Any] = {"metrics": metrics_to_dict(update.metrics), "view": view}
+        stored_state: dict[str, Any] = {
+            "metrics": metrics_to_dict(update.metrics),
+            "view": view,
+            "timeline": timeline.payload(),
+        }
         if snapshot.billed_usd is not None:  # the backend's own price (usage reports)
             stored_state["billed_usd"] = snapshot.billed_usd
         poll = PollResult(

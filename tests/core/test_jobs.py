@@ -320,9 +320,18 @@ def test_snapshot_from_treats_mistyped_fields_as_missing(
 
 
 def test_a_mistyped_snapshot_still_renders_a_status_view() -> None:
-    from bot.core.watch import Metrics, status_view
+    from bot.core.job_events import Timeline
+    from bot.core.status import JobFacts, status_view
+    from bot.core.watch import Metrics
 
     snapshot = snapshot_from(
         {"id": "ftjob-1", "status": "running", "created_at": "yesterday", "metadata": [1]}
     )
-    assert "running" in str(status_view(snapshot, Metrics(), 1700000000))
+    view = status_view(
+        facts=JobFacts(owner_id="U1", model="m", remote_id="ftjob-1"),
+        snapshot=snapshot,
+        metrics=Metrics(),
+        timeline=Timeline(),
+        now=1700000000,
+    )
+    assert "Training" in str(view)

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from bot.core.job_events import Timeline
 from bot.core.jobs import JobSnapshot
+from bot.core.status import JobFacts, status_view
 from bot.core.watch import (
     BAR_WIDTH,
     Event,
@@ -22,7 +24,6 @@ from bot.core.watch import (
     progress_bar,
     row_from,
     rows_from_events,
-    status_view,
 )
 from handlers.text import render
 
@@ -249,63 +250,74 @@ def test_progress_bar(step: int, total: int, expected: str) -> None:
     assert progress_bar(step, total) == expected
 
 
-# -- the status message ------------------------------------------------------------------
+# -- the status message's body (bot.core.status builds it from these parts) ---------------
 
 T0 = 1_700_000_000
+STARTED = "Started <!date^1700000000^{time}|22:13 UTC>"
+STARTED_DAY = "Started <!date^1700000000^{date_short_pretty} {time}|2023-11-14 22:13 UTC>"
+
+
+def body(job: JobSnapshot, latest: Metrics, now: int) -> list[str]:
+    facts = JobFacts(owner_id="U1", model=job.model, remote_id=job.id)
+    view = status_view(facts=facts, snapshot=job, metrics=latest, timeline=Timeline(), now=now)
+    return [render(line) for line in view.body]
 
 
 @pytest.mark.parametrize(
     ("job", "latest", "now", "expected"),
     [
-        (snapshot("validating_files"), Metrics(), T0, "*Status:* validating files"),
-        (snapshot("queued"), Metrics(), T0, "*Status:* queued"),
-        (snapshot("some_new_status"), Metrics(), T0, "*Status:* some_new_status"),
-        (snapshot("<!channel>"), Metrics(), T0, "*Status:* &lt;!channel&gt;"),  # made inert
-        (snapshot(""), Metrics(), T0, "*Status:* unknown"),
         (
             snapshot(),
             Metrics(8, 20, 0.51234, None, 0.756, None),
             T0,
-            "*Status:* running\n"
-            f"`{FULL * 8}{EMPTY * 12} 40% (8/20 steps)`\n"
-            "training loss 0.5123 · training accuracy 75.6%",
+            [
+                f"`{FULL * 8}{EMPTY * 12} 40% (8/20 steps)`",
+                "training loss 0.5123 · training accuracy 75.6%",
+            ],
         ),
         (
             snapshot(),
             Metrics(0, 0, None, 0.25, None, 0.5),  # no steps known yet: no bar
             T0,
-            "*Status:* running\nvalidation loss 0.2500 · validation accuracy 50.0%",
+            ["validation loss 0.2500 · validation accuracy 50.0%"],
         ),
         # elapsed time while running: in whole 10 minutes, so an idle job needs no edit
-        (snapshot(created_at=T0), Metrics(), T0 + 599, "*Status:* running\nelapsed under 10 min"),
-        (snapshot(created_at=T0), Metrics(), T0 + 3725, "*Status:* running\nelapsed 1 h"),
+        (snapshot(created_at=T0), Metrics(), T0 + 599, [f"{STARTED} · elapsed under 10 min"]),
+        (snapshot(created_at=T0), Metrics(), T0 + 3725, [f"{STARTED} · elapsed 1 h"]),
         (
             snapshot(created_at=T0, estimated_finish=T0 + 7200),
             Metrics(),
             T0 + 60,
-            "*Status:* running\n"
-            "elapsed under 10 min · finishes around "
-            f"<!date^{T0 + 7200}^{{date_short_pretty}} {{time}}|2023-11-15 00:13 UTC> (in 2 h)",
+            [
+                f"{STARTED} · elapsed under 10 min · finishes around "
+                f"<!date^{T0 + 7200}^{{date_short_pretty}} {{time}}|2023-11-15 00:13 UTC> (in 2 h)"
+            ],
         ),
         # finished: the exact duration, no estimate
         (
             snapshot("succeeded", created_at=T0, finished_at=T0 + 3725, estimated_finish=T0),
             Metrics(),
             T0 + 10**6,
-            "*Status:* succeeded\nelapsed 1 h 2 min",
+            [
+                f"{STARTED_DAY} · finished <!date^{T0 + 3725}^{{date_short_pretty}} {{time}}|"
+                "2023-11-14 23:15 UTC> (1 h 2 min)"
+            ],
         ),
         (
             snapshot("cancelled", created_at=T0, finished_at=T0 + 125),
             Metrics(),
             T0 + 10**6,
-            "*Status:* cancelled\nelapsed 2 min 5 s",
+            [
+                f"{STARTED_DAY} · ended <!date^{T0 + 125}^{{date_short_pretty}} {{time}}|"
+                "2023-11-14 22:15 UTC> (2 min 5 s)"
+            ],
         ),
         # a clock behind the job's creation never shows negative time
-        (snapshot(created_at=T0), Metrics(), T0 - 500, "*Status:* running\nelapsed under 10 min"),
+        (snapshot(created_at=T0), Metrics(), T0 - 500, [f"{STARTED} · elapsed under 10 min"]),
     ],
 )
-def test_status_view(job: JobSnapshot, latest: Metrics, now: int, expected: str) -> None:
-    assert render(status_view(job, latest, now)) == expected
+def test_status_body(job: JobSnapshot, latest: Metrics, now: int, expected: list[str]) -> None:
+    assert body(job, latest, now) == expected
 
 
 NOON = 1_700_049_600  # 2023-11-15 12:00 UTC
@@ -340,9 +352,9 @@ def test_finish_estimate_reads_as_a_time_and_how_long(finish: int, expected: str
 
 def test_status_view_moves_only_every_ten_minutes_while_running() -> None:
     job = snapshot(created_at=T0)
-    views = {status_view(job, Metrics(), T0 + second) for second in range(0, 600, 7)}
+    views = {str(body(job, Metrics(), T0 + second)) for second in range(0, 600, 7)}
     assert len(views) == 1
-    assert status_view(job, Metrics(), T0 + 600) not in views
+    assert str(body(job, Metrics(), T0 + 600)) not in views
 
 
 # -- paging events -----------------------------------------------------------------------

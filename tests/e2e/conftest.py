@@ -195,6 +195,17 @@ def bot(slack: FakeSlack, database_url: str, openai: FakeOpenAI) -> Iterator[Bot
     running.stop()
 
 
+@pytest.fixture
+def watching(slack: FakeSlack, database_url: str, openai: FakeOpenAI) -> Iterator[Bot]:
+    """The bot with its poller running (every 0.2 s) and UADMIN as its admin."""
+    slack.add_user("UADMIN")
+    running = start_bot(
+        slack, database_url, openai, poll=True, FTBOT_POLL_SECONDS=0.2, FTBOT_ADMINS="UADMIN"
+    )
+    yield running
+    running.stop()
+
+
 def form(body: bytes) -> dict[str, str]:
     """A form-encoded body as a flat dict."""
     return {k: v[0] for k, v in parse_qs(body.decode()).items()}

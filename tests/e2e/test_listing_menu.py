@@ -5,17 +5,15 @@ failed job shows the error and what to do; the Home tab has Start, Try and Cance
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from handlers import ids
 from handlers.blocks.listing import TRY_PROMPT_ACTION, TRY_PROMPT_BLOCK
-from tests.e2e.conftest import Bot, start_bot, wait_for
+from tests.e2e.conftest import Bot, wait_for
 from tests.e2e.test_jobs import job_posts, ready
 from tests.fakes.fake_openai import FakeOpenAI
-from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.signing import app_home_opened_event
 from tests.fakes.slack_state import WORKSPACE_URL
 from tests.inert import check_payload, check_sent
@@ -23,16 +21,6 @@ from tests.inert import check_payload, check_sent
 pytestmark = pytest.mark.db
 
 USERS = ("U1", "UOWNER", "UADMIN")
-
-
-@pytest.fixture
-def watching(slack: FakeSlack, database_url: str, openai: FakeOpenAI) -> Iterator[Bot]:
-    slack.add_user("UADMIN")
-    bot = start_bot(
-        slack, database_url, openai, poll=True, FTBOT_POLL_SECONDS=0.2, FTBOT_ADMINS="UADMIN"
-    )
-    yield bot
-    bot.stop()
 
 
 def start_job(bot: Bot, openai: FakeOpenAI, **options: Any) -> tuple[str, dict[str, Any]]:

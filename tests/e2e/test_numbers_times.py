@@ -13,12 +13,10 @@ import pytest
 
 from tests.e2e.conftest import Bot, wait_for
 from tests.e2e.test_jobs import job_posts, ready
-from tests.e2e.test_watch import thread, watching
+from tests.e2e.test_watch import thread
 from tests.fakes.fake_openai import FakeOpenAI
 
 pytestmark = pytest.mark.db
-
-__all__ = ["watching"]  # the fixture, used by name
 
 MONEY = r"(?:\$[\d,]+\.\d\d|< \$0\.01|&lt; \$0\.01)"
 

@@ -9,7 +9,6 @@ import json
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
@@ -20,7 +19,7 @@ from tests.e2e.test_jobs import creates, ready
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.fake_together import FakeTogether
-from tests.fakes.signing import new_ts, sign
+from tests.fakes.signing import input_action_request
 
 pytestmark = pytest.mark.db
 
@@ -69,30 +68,17 @@ def pick(
     """The block_actions Slack sends when the picker changes in `view` (with its state)."""
     option = {"text": {"type": "plain_text", "text": backend, "emoji": True}, "value": backend}
     state = {**typed, "backend": select(backend, ids.START_BACKEND)}
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T1"},
-        "api_app_id": "A1",
-        "token": "verification-token",
-        "container": {"type": "view", "view_id": view["id"]},
-        "trigger_id": bot.slack.new_trigger_id(),
-        "team": {"id": "T1", "domain": "fake-workspace"},
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "view": {**view, "state": {"values": state}},
-        "actions": [
-            {
-                "type": "static_select",
-                "action_id": ids.START_BACKEND,
-                "block_id": "backend",
-                "selected_option": option,
-                "action_ts": new_ts(),
-            }
-        ],
+    action = {
+        "type": "static_select",
+        "action_id": ids.START_BACKEND,
+        "block_id": "backend",
+        "selected_option": option,
     }
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    headers = sign(body, SECRET, content_type="application/x-www-form-urlencoded")
-    return bot.send(body, headers)[0]
+    request = input_action_request(
+        view, action, state=state, secret=SECRET, trigger_id=bot.slack.new_trigger_id(),
+        user_id=user,
+    )  # fmt: skip
+    return bot.send(*request)[0]
 
 
 def test_the_picker_appears_with_two_backends(two: Bot) -> None:

@@ -5,10 +5,8 @@ view's hash), and errors under the field they are about."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
@@ -21,7 +19,7 @@ from tests.e2e.conftest import SECRET, Bot, wait_for
 from tests.e2e.test_jobs import creates, job_posts, ready
 from tests.e2e.test_start_form_backends import by_id, open_form, select, submission
 from tests.fakes.fake_openai import FakeOpenAI
-from tests.fakes.signing import new_ts, sign
+from tests.fakes.signing import input_action_request
 
 pytestmark = pytest.mark.db
 
@@ -37,21 +35,10 @@ def number(value: str) -> dict[str, Any]:
 
 def change(bot: Bot, view: dict[str, Any], action: dict[str, Any], state: dict[str, Any]) -> int:
     """The block_actions Slack sends when a dispatching input of `view` changes."""
-    payload = {
-        "type": "block_actions",
-        "user": {"id": "U1", "username": "u1", "name": "u1", "team_id": "T1"},
-        "api_app_id": "A1",
-        "token": "verification-token",
-        "container": {"type": "view", "view_id": view["id"]},
-        "trigger_id": bot.slack.new_trigger_id(),
-        "team": {"id": "T1", "domain": "fake-workspace"},
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "view": {**view, "state": {"values": state}},
-        "actions": [{**action, "action_ts": new_ts()}],
-    }
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    return bot.send(body, sign(body, SECRET, content_type="application/x-www-form-urlencoded"))[0]
+    request = input_action_request(
+        view, action, state=state, secret=SECRET, trigger_id=bot.slack.new_trigger_id()
+    )
+    return bot.send(*request)[0]
 
 
 def estimate(view: dict[str, Any]) -> tuple[str, int, int, str]:

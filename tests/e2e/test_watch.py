@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
 from handlers import ids
-from tests.e2e.conftest import Bot, start_bot, wait_for
+from tests.e2e.conftest import Bot, wait_for
 from tests.e2e.test_jobs import job_posts, ready
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
@@ -25,16 +24,6 @@ MESSAGES = [
     "New fine-tuned model created",
     "The job has successfully completed",
 ]
-
-
-@pytest.fixture
-def watching(slack: FakeSlack, database_url: str, openai: FakeOpenAI) -> Iterator[Bot]:
-    slack.add_user("UADMIN")
-    bot = start_bot(
-        slack, database_url, openai, poll=True, FTBOT_POLL_SECONDS=0.2, FTBOT_ADMINS="UADMIN"
-    )
-    yield bot
-    bot.stop()
 
 
 def thread(bot: Bot, job_post: dict[str, Any]) -> list[dict[str, Any]]:

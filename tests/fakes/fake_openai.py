@@ -14,14 +14,12 @@ State and simulation controls are in :mod:`tests.fakes.openai_state`.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from tests.fakes._http import DROP, FakeServer, Request, Response, parse_multipart
+from tests.fakes._http import Request, Response
 from tests.fakes.openai_routes import (
     AZURE_NO_KEY_MESSAGE,
     AZURE_NO_VERSION_MESSAGE,
@@ -32,6 +30,7 @@ from tests.fakes.openai_routes import (
     OpenAIRoutes,
 )
 from tests.fakes.openai_state import StoredFile
+from tests.fakes.recording import RecordingServer
 
 __all__ = ["Call", "FakeOpenAI", "OpenAIFault", "StoredFile"]
 
@@ -60,13 +59,17 @@ class OpenAIFault:
             self.slow_ms and self.status is None and self.body is None and not self.malformed
         )
 
+    def matches(self, request: Request) -> bool:
+        """Same method (or ``*``) and the path under ``path_prefix``."""
+        return self.method in ("*", request.method) and request.path.startswith(self.path_prefix)
+
 
 # Azure: chat completions go to /openai/deployments/<deployment>/chat/completions (a deployment
 # is registered in the fake like a model: add_model(<deployment name>)).
 DEPLOYMENT_CHAT = re.compile(r"/v1/deployments/([^/]+)/chat/completions")
 
 
-class FakeOpenAI(OpenAIRoutes, FakeServer):
+class FakeOpenAI(OpenAIRoutes, RecordingServer[OpenAIFault]):
     """Fake OpenAI: files, uploads, fine-tuning jobs/events/checkpoints, models, chat.
 
     Any ``Authorization: Bearer <key>`` is accepted (recorded); a missing one gets 401.
@@ -76,13 +79,7 @@ class FakeOpenAI(OpenAIRoutes, FakeServer):
     def __init__(self, host: str | None = None, *, azure: bool = False) -> None:
         OpenAIRoutes.__init__(self)
         self.azure = azure
-        FakeServer.__init__(self, host)
-        self.calls: list[Call] = []
-        self.valid_keys: set[str] | None = None
-        self._faults: list[OpenAIFault] = []
-        # Every chat completion takes this long (outside the fake's lock, so concurrent calls
-        # overlap as on the real service): the evaluation benchmark's fixed per-call latency.
-        self.chat_latency_ms = 0
+        RecordingServer.__init__(self, host)
         self._routes = self.routes()
 
     @property
@@ -95,12 +92,7 @@ class FakeOpenAI(OpenAIRoutes, FakeServer):
         """What ``OpenAI(base_url=...)`` gets: ``http://127.0.0.1:PORT/v1``."""
         return f"{self.origin}/v1"
 
-    # -- recording & faults --------------------------------------------------------------
-    def calls_to(self, method: str, path: str) -> list[Call]:
-        """Recorded requests with this HTTP method and exact path (no query)."""
-        with self.lock:
-            return [c for c in self.calls if c.method == method and c.path == path]
-
+    # -- faults --------------------------------------------------------------------------
     def fail_next(
         self,
         method: str,
@@ -128,23 +120,22 @@ class FakeOpenAI(OpenAIRoutes, FakeServer):
         - ``apply_then_fail``: perform the request (create the job...) then fail/drop/stall;
         - ``malformed``: answer 200 with a truncated JSON body.
         """
-        fault = OpenAIFault(
-            method.upper(),
-            path_prefix,
-            status,
-            times,
-            retry_after_ms,
-            retry_after,
-            should_retry,
-            drop,
-            slow_ms,
-            apply_then_fail,
-            body,
-            malformed,
+        return self._schedule(
+            OpenAIFault(
+                method.upper(),
+                path_prefix,
+                status,
+                times,
+                retry_after_ms,
+                retry_after,
+                should_retry,
+                drop,
+                slow_ms,
+                apply_then_fail,
+                body,
+                malformed,
+            )
         )
-        with self.lock:
-            self._faults.append(fault)
-        return fault
 
     def chaos(self, rate_429: float, rate_500: float, *, seed: int = 1) -> None:
         """Fail a random share of requests with 429 (retry-after-ms 20) or a bare 500."""
@@ -153,31 +144,19 @@ class FakeOpenAI(OpenAIRoutes, FakeServer):
         with self.lock:
             self._chaos = (rate_429, rate_500, random.Random(seed))
 
-    def _take_fault(self, request: Request) -> OpenAIFault | None:
-        with self.lock:
-            for fault in self._faults:
-                if fault.method in ("*", request.method) and request.path.startswith(
-                    fault.path_prefix
-                ):
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self._faults.remove(fault)
-                    return fault
-            chaos = getattr(self, "_chaos", None)
-            if chaos and (chaos[0] or chaos[1]):
-                roll = chaos[2].random()
-                if roll < chaos[0]:
-                    return OpenAIFault(
-                        "*", "", 429, 1, 20, None, None, False, None, False, None, False
-                    )
-                if roll < chaos[0] + chaos[1]:
-                    return OpenAIFault(
-                        "*", "", 500, 1, None, None, None, False, None, False, None, False
-                    )
+    def _unscheduled_fault(self) -> OpenAIFault | None:
+        chaos = getattr(self, "_chaos", None)
+        if chaos and (chaos[0] or chaos[1]):
+            roll = chaos[2].random()
+            if roll < chaos[0]:
+                return OpenAIFault("*", "", 429, 1, 20, None, None, False, None, False, None, False)
+            if roll < chaos[0] + chaos[1]:
+                return OpenAIFault(
+                    "*", "", 500, 1, None, None, None, False, None, False, None, False
+                )
         return None
 
-    @staticmethod
-    def _fault_response(fault: OpenAIFault) -> Response:
+    def _fault_response(self, fault: OpenAIFault) -> Response:
         headers: dict[str, str] = {}
         if fault.retry_after_ms is not None:
             headers["retry-after-ms"] = str(fault.retry_after_ms)
@@ -198,51 +177,11 @@ class FakeOpenAI(OpenAIRoutes, FakeServer):
         return Response.json(APIError(status, message, code=code, type=kind).body, status, headers)
 
     # -- HTTP ----------------------------------------------------------------------------
-    def handle(self, request: Request) -> Response:
-        """Record, inject faults, authenticate and route one request."""
-        call = Call(
-            request.method,
-            request.path,
-            dict(request.query),
-            None,
-            None,
-            None,
-            dict(request.headers),
-            time.time(),
-        )
-        if request.content_type == "application/json" and request.body:
-            try:
-                call.json = json.loads(request.body)
-            except ValueError:
-                call.json = None
-        elif request.content_type == "multipart/form-data":
-            call.form, call.files = parse_multipart(
-                request.body, request.header("Content-Type") or ""
-            )
-        with self.lock:
-            self.calls.append(call)
-        if self.chat_latency_ms and request.path.endswith("/chat/completions"):
-            time.sleep(self.chat_latency_ms / 1000)
-        fault = self._take_fault(request)
-        if fault is not None:
-            call.fault = "apply_then_fail" if fault.apply_then_fail else "fault"
-            real = self._respond(request, call) if fault.apply_then_fail else None
-            if fault.slow_ms:
-                time.sleep(fault.slow_ms / 1000)
-            if fault.drop:
-                return DROP
-            if fault.answers_error:
-                response = self._fault_response(fault)
-            else:
-                response = real or self._respond(request, call)
-        else:
-            response = self._respond(request, call)
-        call.status = response.status
+    def _stamp(self, response: Response) -> None:
         response.headers.setdefault("x-request-id", f"req_{secrets.token_hex(16)}")
         response.headers.setdefault("openai-organization", "org-test")
         response.headers.setdefault("openai-version", "2020-10-01")
         response.headers.setdefault("openai-processing-ms", "7")
-        return response
 
     def _respond(self, request: Request, call: Call) -> Response:
         path = request.path

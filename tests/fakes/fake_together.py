@@ -16,15 +16,14 @@ State and simulation controls are in :mod:`tests.fakes.together_state`, endpoint
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from tests.fakes._http import DROP, FakeServer, Request, Response, parse_multipart
+from tests.fakes._http import Request, Response
 from tests.fakes.openai_routes import Call
+from tests.fakes.recording import RecordingServer
 from tests.fakes.together_routes import DEFAULT_ERRORS, TogetherAPIError, TogetherRoutes
 from tests.fakes.together_state import StoredFile
 
@@ -63,7 +62,7 @@ class TogetherFault:
         return not (self.slow_ms and self.status is None and self.body is None)
 
 
-class FakeTogether(TogetherRoutes, FakeServer):
+class FakeTogether(TogetherRoutes, RecordingServer[TogetherFault]):
     """Fake Together AI: files (presigned upload, preprocessing), fine-tunes, metrics, chat.
 
     Any ``Authorization: Bearer <key>`` is accepted (recorded); a missing one gets 401.
@@ -72,13 +71,7 @@ class FakeTogether(TogetherRoutes, FakeServer):
 
     def __init__(self, host: str | None = None) -> None:
         TogetherRoutes.__init__(self)
-        FakeServer.__init__(self, host)
-        self.calls: list[Call] = []
-        self.valid_keys: set[str] | None = None
-        self._faults: list[TogetherFault] = []
-        # Every chat completion takes this long (outside the fake's lock, so concurrent calls
-        # overlap as on the real service): the evaluation benchmark's fixed per-call latency.
-        self.chat_latency_ms = 0
+        RecordingServer.__init__(self, host)
         self._routes = self.routes()
 
     @property
@@ -87,11 +80,6 @@ class FakeTogether(TogetherRoutes, FakeServer):
         return self.origin
 
     # -- recording & faults --------------------------------------------------------------
-    def calls_to(self, method: str, path: str) -> list[Call]:
-        """Recorded requests with this HTTP method and exact path (no query)."""
-        with self.lock:
-            return [c for c in self.calls if c.method == method and c.path == path]
-
     def chat_models_called(self) -> list[str]:
         """The ``model`` of every chat completion request, in order."""
         with self.lock:
@@ -123,35 +111,23 @@ class FakeTogether(TogetherRoutes, FakeServer):
         - ``apply_then_fail``: perform the request (create the job…) then fail/drop/stall;
         - ``exact``: match the path exactly (``/v1/fine-tunes`` but not ``…/estimate-price``).
         """
-        fault = TogetherFault(
-            method.upper(),
-            path_prefix,
-            status,
-            times,
-            retry_after,
-            should_retry,
-            drop,
-            slow_ms,
-            apply_then_fail,
-            body,
-            exact,
+        return self._schedule(
+            TogetherFault(
+                method.upper(),
+                path_prefix,
+                status,
+                times,
+                retry_after,
+                should_retry,
+                drop,
+                slow_ms,
+                apply_then_fail,
+                body,
+                exact,
+            )
         )
-        with self.lock:
-            self._faults.append(fault)
-        return fault
 
-    def _take_fault(self, request: Request) -> TogetherFault | None:
-        with self.lock:
-            for fault in self._faults:
-                if fault.matches(request):
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
-
-    @staticmethod
-    def _fault_response(fault: TogetherFault) -> Response:
+    def _fault_response(self, fault: TogetherFault) -> Response:
         headers: dict[str, str] = {}
         if fault.retry_after is not None:
             headers["retry-after"] = str(fault.retry_after)
@@ -169,48 +145,8 @@ class FakeTogether(TogetherRoutes, FakeServer):
         return Response.json(error.body, status, headers)
 
     # -- HTTP ----------------------------------------------------------------------------
-    def handle(self, request: Request) -> Response:
-        """Record, inject faults, authenticate and route one request."""
-        call = Call(
-            request.method,
-            request.path,
-            dict(request.query),
-            None,
-            None,
-            None,
-            dict(request.headers),
-            time.time(),
-        )
-        if request.content_type == "application/json" and request.body:
-            try:
-                call.json = json.loads(request.body)
-            except ValueError:
-                call.json = None
-        elif request.content_type == "multipart/form-data":
-            call.form, call.files = parse_multipart(
-                request.body, request.header("Content-Type") or ""
-            )
-        with self.lock:
-            self.calls.append(call)
-        if self.chat_latency_ms and request.path.endswith("/chat/completions"):
-            time.sleep(self.chat_latency_ms / 1000)
-        fault = self._take_fault(request)
-        if fault is not None:
-            call.fault = "apply_then_fail" if fault.apply_then_fail else "fault"
-            real = self._respond(request, call) if fault.apply_then_fail else None
-            if fault.slow_ms:
-                time.sleep(fault.slow_ms / 1000)
-            if fault.drop:
-                return DROP
-            if fault.answers_error:
-                response = self._fault_response(fault)
-            else:
-                response = real or self._respond(request, call)
-        else:
-            response = self._respond(request, call)
-        call.status = response.status
+    def _stamp(self, response: Response) -> None:
         response.headers.setdefault("x-request-id", secrets.token_hex(16))
-        return response
 
     def _respond(self, request: Request, call: Call) -> Response:
         presigned = _PRESIGNED.fullmatch(request.path)

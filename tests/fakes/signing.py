@@ -338,6 +338,35 @@ def action_request(
     return _form({"payload": json.dumps(payload)}, secret, timestamp)
 
 
+def input_action_request(
+    view: dict[str, Any],
+    action: dict[str, Any],
+    *,
+    state: dict[str, Any],
+    secret: str,
+    trigger_id: str | None = None,
+    user_id: str = "U1",
+    team_id: str = "T1",
+    timestamp: int | None = None,
+) -> tuple[bytes, dict[str, str]]:
+    """The ``block_actions`` Slack sends when a dispatching input of ``view`` (a modal or the
+    Home tab) changes: ``action`` as Slack reports it, ``state`` the view's values then."""
+    payload = {
+        "type": "block_actions",
+        "user": _user(user_id, team_id),
+        "api_app_id": "A1",
+        "token": VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": trigger_id or new_trigger_id(),
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {**view, "state": {"values": state}},
+        "actions": [{**action, "action_ts": new_ts()}],
+    }
+    return _form({"payload": json.dumps(payload)}, secret, timestamp)
+
+
 def _state_values(values: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for block_id, actions in values.items():
