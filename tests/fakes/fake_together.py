@@ -20,6 +20,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,7 @@ class FakeTogether(TogetherRoutes, FakeServer):
         FakeServer.__init__(self, host)
         self.calls: list[Call] = []
         self.valid_keys: set[str] | None = None
+        self._after: list[tuple[str, str, Callable[[], None]]] = []
         self._faults: list[TogetherFault] = []
         # Every chat completion takes this long (outside the fake's lock, so concurrent calls
         # overlap as on the real service): the evaluation benchmark's fixed per-call latency.
@@ -97,6 +99,21 @@ class FakeTogether(TogetherRoutes, FakeServer):
         with self.lock:
             calls = [c for c in self.calls if c.path == "/v1/chat/completions"]
             return [str((c.json or {}).get("model")) for c in calls]
+
+    def after_answer(self, method: str, path: str, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once, after the next ``method`` request to exactly ``path`` is answered
+        and before the client reads the answer: a change landing between two of the bot's
+        calls (a job failing right after it was read, before its events are listed)."""
+        with self.lock:
+            self._after.append((method.upper(), path, hook))
+
+    def _take_after(self, request: Request) -> Callable[[], None] | None:
+        with self.lock:
+            for entry in self._after:
+                if entry[0] == request.method and entry[1] == request.path:
+                    self._after.remove(entry)
+                    return entry[2]
+        return None
 
     def fail_next(
         self,
@@ -209,6 +226,9 @@ class FakeTogether(TogetherRoutes, FakeServer):
         else:
             response = self._respond(request, call)
         call.status = response.status
+        hook = self._take_after(request)
+        if hook is not None:
+            hook()
         response.headers.setdefault("x-request-id", secrets.token_hex(16))
         return response
 
