@@ -143,11 +143,14 @@ def job_label(remote_id: str | None, suffix: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What one poll of one job learnt: the latest metrics, and notices to record once."""
+    """What one poll of one job learnt: the latest metrics, notices to record once, the event
+    cursor to store, and the error events held back for the next poll."""
 
     metrics: Metrics
     notices: tuple[Notice, ...]
     finished_now: bool
+    cursor: str | None = None
+    held: frozenset[str] = frozenset()
 
 
 def plan_update(
@@ -156,14 +159,29 @@ def plan_update(
     previous_status: str | None,
     snapshot: JobSnapshot,
     new_events: list[Event],
+    cursor: str | None = None,
+    held: frozenset[str] = frozenset(),
 ) -> Plan:
     """One poll as notices: routine events for the timeline, warnings and errors as replies,
-    the outcome once, and after a success the chart and the checkpoint choice."""
+    the outcome once, and after a success the chart and the checkpoint choice.
+
+    A poll reads the job, then its events: a job failing in between shows as still running
+    with its failure's error event already listed. So an error event of an unfinished job is
+    held back once (not recorded, the cursor stays before it, its id in `held`): the next
+    poll sees it again, folded into the timeline if the job has failed with that error (the
+    outcome says it), else a reply then. `cursor`, `held`: as the last poll stored them."""
     metrics = previous_metrics
     notices: list[Notice] = []
     failed_with = snapshot.error_message if snapshot.status == "failed" else None
+    holding: set[str] = set()
+    new_cursor = cursor
     for event in new_events:  # oldest first
         kind = classify(event, failed_with=failed_with)
+        if kind == "error" and not snapshot.finished and event.id not in held:
+            holding.add(event.id)
+            continue
+        if not holding:  # the cursor never passes an event held back
+            new_cursor = event.id
         if kind == "metrics":
             metrics = metrics_from(event, metrics)
         elif kind == "routine":
@@ -182,4 +200,10 @@ def plan_update(
         if snapshot.status == "succeeded":
             notices.append(Notice("chart", "final", {}))
             notices.append(Notice("checkpoints", "final", {}))
-    return Plan(metrics=metrics, notices=tuple(notices), finished_now=finished_now)
+    return Plan(
+        metrics=metrics,
+        notices=tuple(notices),
+        finished_now=finished_now,
+        cursor=new_cursor,
+        held=frozenset(holding),
+    )

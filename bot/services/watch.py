@@ -68,6 +68,14 @@ def marker(job: JobRecord, kind: str, key: str) -> str:
     return f"job:{job.request_key}:{kind}:{key}"
 
 
+def held_of(stored: dict[str, Any]) -> frozenset[str]:
+    """The error events the last poll held back (tolerant of an odd stored value)."""
+    held = stored.get("held")
+    if not isinstance(held, list):
+        return frozenset()
+    return frozenset(item for item in held if isinstance(item, str))
+
+
 class JobWatcher:
     """Polls each watched job's backend and keeps the jobs' threads up to date."""
 
@@ -186,6 +194,8 @@ class JobWatcher:
             previous_status=job.status,
             snapshot=snapshot,
             new_events=events,
+            cursor=cursor,
+            held=held_of(stored),
         )
         for notice in update.notices:
             self._notifications.add(
@@ -220,12 +230,14 @@ class JobWatcher:
             "view": view,
             "timeline": timeline.payload(),
         }
+        if update.held:  # error events seen while the job ran: decided on the next poll
+            stored_state["held"] = sorted(update.held)
         if snapshot.billed_usd is not None:  # the backend's own price (usage reports)
             stored_state["billed_usd"] = snapshot.billed_usd
         poll = PollResult(
             status=snapshot.status,
             snapshot=stored_state,
-            events_cursor=events[-1].id if events else cursor,
+            events_cursor=update.cursor,
             trained_tokens=snapshot.trained_tokens,
             fine_tuned_model=snapshot.fine_tuned_model,
             finished=snapshot.finished,

@@ -223,7 +223,7 @@ def test_routine_events_go_to_the_timeline_warnings_and_errors_are_replies() -> 
         message("ftevent-d", "Something broke", level="error"),
         metrics(2, train_loss=0.5),
     ]
-    update = plan(snapshot(), events)
+    update = plan(snapshot(), events, held=frozenset({"ftevent-d"}))  # seen by the last poll
     assert update.notices == (
         Notice(
             "timeline",
@@ -236,6 +236,60 @@ def test_routine_events_go_to_the_timeline_warnings_and_errors_are_replies() -> 
     )
     assert update.metrics == Metrics(2, 4, 0.5, None, None, None)
     assert not update.finished_now
+    assert update.cursor == "ftevent-m2" and update.held == frozenset()
+
+
+RUNNING_ERROR = message("ftevent-e", "Too few examples", level="error")
+FAILED = snapshot("failed", error_code="invalid_n_examples", error_message="Too few examples")
+OTHER = snapshot("failed", error_code="server", error_message="Internal error")
+TIMELINE_E = Notice("timeline", "ftevent-e", {"at": T0, "text": "Too few examples"})
+REPLY_E = Notice("event", "ftevent-e", {"message": "Too few examples", "level": "error"})
+
+
+@pytest.mark.parametrize(
+    ("job", "held", "recorded", "cursor", "holding"),
+    [
+        # first seen while the job runs: held back, the cursor stays before it
+        (snapshot(), frozenset(), (), "ftevent-a", {"ftevent-e"}),
+        (snapshot("queued"), frozenset(), (), "ftevent-a", {"ftevent-e"}),
+        # the job failed in between: the same error folds into the timeline, once
+        (FAILED, frozenset({"ftevent-e"}), (TIMELINE_E, Notice("completion", "failed", {"status": "failed"})), "ftevent-b", set()),
+        (FAILED, frozenset(), (TIMELINE_E, Notice("completion", "failed", {"status": "failed"})), "ftevent-b", set()),
+        # still running a poll later: a genuine error, a reply now (never lost)
+        (snapshot(), frozenset({"ftevent-e"}), (REPLY_E,), "ftevent-b", set()),
+        # failed with another error: both are said
+        (OTHER, frozenset(), (REPLY_E, Notice("completion", "failed", {"status": "failed"})), "ftevent-b", set()),
+        # cancelled meanwhile: the error is a reply, not held (the job is over)
+        (snapshot("cancelled"), frozenset(), (REPLY_E, Notice("completion", "cancelled", {"status": "cancelled"})), "ftevent-b", set()),
+    ],
+)  # fmt: skip
+def test_an_error_of_a_running_job_is_held_back_one_poll(
+    job: JobSnapshot,
+    held: frozenset[str],
+    recorded: tuple[Notice, ...],
+    cursor: str,
+    holding: set[str],
+) -> None:
+    events = [
+        message("ftevent-a", "Fine-tuning job started"),
+        RUNNING_ERROR,
+        message("ftevent-b", "Loss is spiking", level="warn"),
+    ]
+    update = plan(job, events, cursor="ftevent-0", held=held)
+    assert [n for n in update.notices if n.key != "ftevent-a" and n.key != "ftevent-b"] == list(
+        recorded
+    )
+    # the events around it are recorded now (recorded again later: the store keeps one)
+    assert [n.key for n in update.notices[:1]] == ["ftevent-a"]
+    assert any(n.key == "ftevent-b" for n in update.notices)
+    assert update.cursor == cursor and update.held == holding
+
+
+def test_a_held_error_first_in_the_page_keeps_the_stored_cursor() -> None:
+    update = plan(snapshot(), [RUNNING_ERROR, metrics(3, train_loss=0.3)], cursor="ftevent-0")
+    assert update.notices == () and update.cursor == "ftevent-0"
+    assert update.held == {"ftevent-e"} and update.metrics.step == 3
+    assert plan(snapshot(), [], cursor="ftevent-0").cursor == "ftevent-0"
 
 
 def test_a_failure_event_folds_into_the_timeline_and_the_outcome_says_it() -> None:

@@ -14,6 +14,7 @@ from bot.backends.together import TogetherBackend
 from handlers import ids
 from tests.e2e.conftest import Bot, start_bot, wait_for
 from tests.e2e.test_models import ask
+from tests.e2e.test_watch import settled
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.fake_together import FakeTogether
@@ -133,3 +134,39 @@ def test_a_together_job_is_adopted_watched_and_tried(
     # a job the store knows is not adopted twice
     _, again = bot.command(f"watch {job_id}", user="UADMIN")
     assert "already watched" in again["text"]
+
+
+def test_a_together_job_failing_between_its_read_and_its_events_gets_one_notice(
+    watching: Bot, together: FakeTogether
+) -> None:
+    """The job fails right after a poll read it (still running, its answer without the events
+    a retrieve usually carries) and before it listed its events: its `job_error` event is held
+    back, then folds into the failure's outcome."""
+    bot, slack = watching, watching.slack
+    job_id = started_elsewhere(together)
+    bot.command(f"watch {job_id}", user="UADMIN")
+    root = wait_for(
+        lambda: [m for m in slack.messages("C1") if job_id in json.dumps(m.get("blocks") or [])],
+        what="the adopted job's status message",
+    )[0]
+    together.advance(job_id, status="running", total_steps=10)
+    wait_for(
+        lambda: (
+            "Training" in json.dumps([m for m in slack.messages("C1") if m["ts"] == root["ts"]])
+        ),
+        what="running",
+    )
+    error = "Training crashed: CUDA out of memory"
+    path = f"/v1/fine-tunes/{job_id}"
+    running = json.loads(json.dumps(together.truncated(together.jobs[job_id])))
+    together.fail_next("GET", path, status=200, body=running, exact=True)
+    together.after_answer("GET", path, lambda: together.fail(job_id, error))
+    notice = wait_for(
+        lambda: [m for m in thread_of(bot, root) if m.get("reply_broadcast")],
+        what="the failure notice",
+        timeout=30,
+    )[0]
+    assert error in notice["text"]
+    wait_for(lambda: settled(bot.services.engine, job_id), what="the poller done with the job")
+    replies = [m for m in thread_of(bot, root) if m["ts"] != root["ts"]]
+    assert sum(error in (m.get("text") or "") for m in replies) == 1, replies

@@ -246,6 +246,51 @@ def test_a_failed_job_gets_one_notice_and_a_final_status(watching: Bot, openai: 
     assert actions_in(status_of(bot, post)) == []  # no Cancel left, nothing to try
 
 
+def test_a_job_failing_between_its_read_and_its_events_gets_one_notice(
+    watching: Bot, openai: FakeOpenAI
+) -> None:
+    """The job fails right after a poll read it (still running) and before it listed its
+    events: the error event is held back, then folds into the failure's outcome."""
+    bot = watching
+    ready(bot)
+    bot.command("start latest", user="UOWNER")
+    post = wait_for(lambda: job_posts(bot.slack), what="job post")[0]
+    job_id = next(iter(openai.jobs))
+    openai.advance_job(job_id, status="running")
+    wait_for(lambda: "Training" in (status_of(bot, post).get("text") or ""), what="running")
+    error = "The job failed due to an internal error"
+    openai.after_answer(
+        "GET", f"/v1/fine_tuning/jobs/{job_id}", lambda: openai.fail(job_id, "server", error)
+    )
+    wait_for(lambda: settled(bot.services.engine, job_id), what="the poller done with the job")
+    replies = thread(bot, post)
+    assert len(replies) == 3, texts(replies)  # the report, the status message, the outcome
+    assert sum(error in text for text in texts(replies)) == 1, texts(replies)
+    assert replies[-1].get("reply_broadcast")
+
+
+def test_an_error_while_the_job_runs_is_a_reply_a_poll_later(
+    watching: Bot, openai: FakeOpenAI
+) -> None:
+    bot = watching
+    ready(bot)
+    bot.command("start latest", user="UOWNER")
+    post = wait_for(lambda: job_posts(bot.slack), what="job post")[0]
+    job_id = next(iter(openai.jobs))
+    openai.advance_job(job_id, status="running")
+    wait_for(lambda: "Training" in (status_of(bot, post).get("text") or ""), what="running")
+    openai.add_event(job_id, "GPU lost, resuming from the last checkpoint", level="error")
+    label = job_id[:14]
+    reply = wait_for(
+        lambda: [m for m in thread(bot, post) if m["text"].startswith(f"❌ `{label}`")],
+        what="the error reply",
+    )
+    assert reply[0]["text"] == f"❌ `{label}`: GPU lost, resuming from the last checkpoint"
+    openai.advance_job(job_id, status="succeeded")
+    wait_for(lambda: settled(bot.services.engine, job_id), what="the poller done with the job")
+    assert sum("GPU lost" in text for text in texts(thread(bot, post))) == 1
+
+
 def test_a_cancel_is_one_line_in_the_thread(watching: Bot, openai: FakeOpenAI) -> None:
     bot = watching
     ready(bot)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 from tests.fakes._http import DROP, FakeServer, Request, Response, parse_multipart
@@ -42,6 +43,7 @@ class RecordingServer(FakeServer, Generic[F]):
         self.calls: list[Call] = []
         self.valid_keys: set[str] | None = None
         self._faults: list[F] = []
+        self._after: list[tuple[str, str, Callable[[], None]]] = []
         # Every chat completion takes this long (outside the fake's lock, so concurrent calls
         # overlap as on the real service): the evaluation benchmark's fixed per-call latency.
         self.chat_latency_ms = 0
@@ -50,6 +52,21 @@ class RecordingServer(FakeServer, Generic[F]):
         """Recorded requests with this HTTP method and exact path (no query)."""
         with self.lock:
             return [c for c in self.calls if c.method == method and c.path == path]
+
+    def after_answer(self, method: str, path: str, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once, after the next ``method`` request to exactly ``path`` is answered
+        and before the client reads the answer: a change landing between two of the bot's
+        calls (a job failing right after it was read, before its events are listed)."""
+        with self.lock:
+            self._after.append((method.upper(), path, hook))
+
+    def _take_after(self, request: Request) -> Callable[[], None] | None:
+        with self.lock:
+            for entry in self._after:
+                if entry[0] == request.method and entry[1] == request.path:
+                    self._after.remove(entry)
+                    return entry[2]
+        return None
 
     def _schedule(self, fault: F) -> F:
         with self.lock:
@@ -110,6 +127,9 @@ class RecordingServer(FakeServer, Generic[F]):
         else:
             response = self._respond(request, call)
         call.status = response.status
+        hook = self._take_after(request)
+        if hook is not None:
+            hook()
         self._stamp(response)
         return response
 
