@@ -68,7 +68,13 @@ class Bot:
         self.slack.ensure_user(user)
         body, headers = command_request(text=text, secret=SECRET, user_id=user, channel_id=channel)
         status, payload = self.send(body, headers)
-        return status, json.loads(payload) if payload else None
+        answer = json.loads(payload) if payload else None
+        if isinstance(answer, dict):
+            with self.slack.lock:
+                self.slack.command_answers.append(
+                    {"command": f"/finetune {text}", "user": user, "channel": channel, **answer}
+                )
+        return status, answer
 
     def click(
         self, action_id: str, value: str, *, user: str = "U1", channel: str = "C1", **kwargs: Any

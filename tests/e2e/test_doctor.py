@@ -52,7 +52,10 @@ def test_fix_uploads_the_repaired_copy_once_and_it_gets_its_own_report(bot: Bot)
     lines = [*DRONE[:50], b"{not json", DRONE[3], *DRONE[50:], NO_REPLY]
     file = drop(bot, b"\xef\xbb\xbf" + b"\n".join(lines), "drone <!here>.jsonl")
     report = wait_for(lambda: report_of(bot.slack, file["id"]), what="the report")
-    assert buttons(report) == [ids.DATASET_FIX, ids.DATASET_MODERATE]  # needs fixes: no Start, no Split
+    assert buttons(report) == [
+        ids.DATASET_FIX,
+        ids.DATASET_MODERATE,
+    ]  # needs fixes: no Start, no Split
     for _ in range(2):  # a double click
         assert bot.click(ids.DATASET_FIX, file["id"], user="U2") == 200
     upload = wait_for(lambda: bot.slack.uploaded_files, what="the upload")[0]
