@@ -147,7 +147,7 @@ def test_every_listing_names_each_jobs_backend(
     assert f"• OpenAI: 1 job · estimated ${openai_cost.estimated_cost_usd:,.2f}" in by_backend
     assert "actual $0.52 (173,148 trained tokens)" in by_backend  # 173,148 × $3/1M
     assert (
-        "• Together AI: 1 job · estimated unknown (0 tokens) · "
+        "• Together AI: 1 job · estimated unknown · "
         "actual $1.23 (12,345 trained tokens)" in by_backend
     )
     assert "$0.00" not in json.dumps(usage)

@@ -18,7 +18,7 @@ from bot.services.models import Home, JobLine
 from handlers import ids
 from handlers.blocks.inspect import provider_link, status_answer_blocks
 from handlers.blocks.listing import age, ago, home_view, job_menu, jobs_blocks, permalink
-from handlers.blocks.usage import usage_blocks
+from handlers.blocks.usage import figures, usage_blocks
 from storage.fine_tuned import ModelRecord
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
@@ -340,3 +340,10 @@ def test_status_answer_reads_a_together_learning_rate_and_a_missing_seed() -> No
     shown = json.dumps([b.to_dict() for b in blocks], ensure_ascii=False)
     assert "learning rate 0.00001" in shown and "seed not reported" in shown
     assert "1e-05" not in shown and "seed not known yet" not in shown
+
+
+def test_usage_says_no_zero_token_counts_beside_unknown_costs() -> None:
+    """An adopted job has no estimate and one not trained yet no tokens: "(0 tokens)" beside
+    "unknown" read as if it were known."""
+    adopted = Tally(jobs=1, unestimated=1, trained_tokens=5, unpriced=1)
+    assert figures(adopted) == "1 job · estimated unknown · actual unknown (5 trained tokens)"
