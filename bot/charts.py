@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from bot.core.watch import MetricRow
 
@@ -48,47 +48,63 @@ def loss_figure(
     checkpoints: Sequence[int] = (),
     epoch_ends: Sequence[int] = (),
 ) -> Figure:
-    """Training/validation loss (top) and token accuracy in % (bottom) by step, as a PNG, with
-    a dashed line at each checkpoint's step and every other epoch shaded (`epoch_ends`: the
-    steps where an epoch ends). `title` and `subtitle` are drawn as plain text."""
-    figure = Figure(figsize=(9, 6), dpi=100, layout="constrained")
-    loss, accuracy = figure.subplots(2, 1, sharex=True)
+    """Training/validation loss (top) and token accuracy in % (bottom, only when the backend
+    reports accuracy: Together AI does not) by step, as a PNG, with a dashed line at each
+    checkpoint's step and every other epoch shaded (`epoch_ends`: the steps where an epoch
+    ends). `title` (over the chart) and `subtitle` (under it) are drawn as plain text."""
+    with_accuracy = has_accuracy(rows)
+    figure = Figure(figsize=(9, 6 if with_accuracy else 4), dpi=100, layout="constrained")
+    panels = figure.subplots(2 if with_accuracy else 1, 1, sharex=True, squeeze=False)[:, 0]
+    loss = panels[0]
     steps = [r.step for r in rows]
-    for axes, series in (
+    series_of = [
         (
             loss,
             (
                 ("training loss", [r.train_loss for r in rows]),
                 ("validation loss", [r.valid_loss for r in rows]),
             ),
-        ),
-        (
-            accuracy,
+        )
+    ]
+    if with_accuracy:
+        series_of.append(
             (
-                ("training accuracy", [r.train_accuracy for r in rows]),
-                ("validation accuracy", [r.valid_accuracy for r in rows]),
-            ),
-        ),
-    ):
+                panels[1],
+                (
+                    ("training accuracy", [r.train_accuracy for r in rows]),
+                    ("validation accuracy", [r.valid_accuracy for r in rows]),
+                ),
+            )
+        )
+    for axes, series in series_of:
         for label, values in series:
             points = [(s, v) for s, v in zip(steps, values, strict=True) if v is not None]
             if points:
                 xs, ys = zip(*points, strict=True)
                 axes.plot(xs, ys, label=label, marker="." if len(points) < 50 else None)
-        _epochs(axes, epoch_ends, last=max(steps, default=0), label=axes is loss)
+        _epochs(axes, epoch_ends, first=min(steps, default=0), last=max(steps, default=0),
+                label=axes is loss)  # fmt: skip
         _marks(axes, checkpoints, CHECKPOINT_COLOR, "--", "checkpoint")
         if axes.has_data():
             axes.legend(loc="best", fontsize="small")
         axes.grid(alpha=0.3)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
     loss.set_ylabel("loss")
-    accuracy.set_ylabel("token accuracy")
-    accuracy.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
-    accuracy.set_xlabel("step")
-    # parse_math=False: a `$` in a dataset's name is text, not a formula to typeset.
+    if with_accuracy:
+        panels[1].set_ylabel("token accuracy")
+        panels[1].yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    panels[-1].set_xlabel("step")
+    # parse_math=False: a `$` in a dataset's name is text, not a formula to typeset. The
+    # subtitle (model and job id) goes on its own line: beside a long title they overlapped.
     loss.set_title(_clip(title), parse_math=False, loc="left", fontweight="bold")
     if subtitle:
-        loss.set_title(_clip(subtitle), parse_math=False, loc="right", fontsize="small")
+        figure.supxlabel(_clip(subtitle), fontsize="small", color="0.35")
     return figure
+
+
+def has_accuracy(rows: Sequence[MetricRow]) -> bool:
+    """Whether any row has a token accuracy (Together AI reports none: no empty panel)."""
+    return any(r.train_accuracy is not None or r.valid_accuracy is not None for r in rows)
 
 
 def _marks(axes: Axes, steps: Sequence[int], color: str, style: str, label: str) -> None:
@@ -106,17 +122,20 @@ def _marks(axes: Axes, steps: Sequence[int], color: str, style: str, label: str)
         )
 
 
-def _epochs(axes: Axes, ends: Sequence[int], *, last: int, label: bool) -> None:
-    """Every other epoch shaded, each epoch's number at the top (`label`) when few enough."""
+def _epochs(axes: Axes, ends: Sequence[int], *, first: int, last: int, label: bool) -> None:
+    """Every other epoch shaded, each epoch's number at the top (`label`) when few enough,
+    within the steps drawn (`first` to `last`: a label left of the first step was drawn
+    outside the chart)."""
     if not ends or len(ends) > MAX_MARKS:
         return
     edges = [0, *ends, max(last, ends[-1])]
     for number, (start, end) in enumerate(pairwise(edges), start=1):
         if number % 2 == 0:
             axes.axvspan(start, end, color=EPOCH_COLOR, alpha=0.12, linewidth=0)
-        if label and len(edges) <= MAX_EPOCH_LABELS and end > start:
+        shown = max(start, first)
+        if label and len(edges) <= MAX_EPOCH_LABELS and end > shown:
             axes.text(
-                (start + end) / 2,
+                (shown + end) / 2,
                 0.99,
                 f"epoch {number}",
                 transform=axes.get_xaxis_transform(),

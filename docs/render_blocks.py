@@ -10,8 +10,9 @@ Input: a recording written by the e2e tests (``tests/fakes/slack_record.py``), o
 holding Slack messages/views: one object with ``blocks`` (or ``text``), a ``view``, or a list
 of them (e.g. ``chat.postMessage`` params pasted from a log). Output: one self-contained HTML
 page (no script, a Content-Security-Policy that forbids any, nothing loaded from the network)
-showing each conversation as it ends, threads expanded, then ephemerals, modals and Home tabs;
-``--calls`` adds every message/view call in the order the bot made them (each edit separately).
+showing each conversation as it ends, threads expanded, then ephemerals, the answers to slash
+commands, modals and Home tabs; ``--calls`` adds every message/view call in the order the bot
+made them (each edit separately).
 ``--fallback`` shows ``<!date^…>`` tokens as their fallback text (what a notification shows).
 ``--png`` screenshots the page with headless Chromium (``apt-get install chromium``).
 
@@ -567,6 +568,18 @@ def render_recording(data: Any, names: Names | None = None, *, calls: bool = Fal
                         badge=f"only visible to {who} · in {names.channels.get(str(entry.get('channel')), entry.get('channel'))}",
                     )
                 )
+        answers = data.get("answers") or []
+        if answers:
+            out.append("<h2>Answers to slash commands</h2>")
+            for entry in answers:
+                who = names.users.get(str(entry.get("user")), str(entry.get("user")))
+                shown = "only visible to " + who
+                if entry.get("response_type") == "in_channel":
+                    shown = "in the channel"
+                msg = {**entry, "user": "UBOT", "bot_id": "BBOT", "ts": None}
+                out.append(
+                    message_html(msg, names, badge=f"{who}: {entry.get('command')} · {shown}")
+                )
         recorded = data.get("calls") or []
         modals = [
             c
@@ -724,6 +737,9 @@ def main(argv: list[str] | None = None, *, shoot: Callable[[Path, Path], None] =
     parser.add_argument(
         "--png", type=Path, help="also screenshot the page to this PNG (headless Chromium)"
     )
+    parser.add_argument(
+        "--height", type=int, default=6000, help="the PNG's height at most, in pixels (6000)"
+    )
     parser.add_argument("--calls", action="store_true", help="also show every call in order")
     parser.add_argument(
         "--fallback", action="store_true", help="show <!date^…> as their fallback text"
@@ -744,7 +760,10 @@ def main(argv: list[str] | None = None, *, shoot: Callable[[Path, Path], None] =
     output.write_text(page(body, title=args.input.name), encoding="utf-8")
     print(output)
     if args.png:
-        shoot(output, args.png)
+        if shoot is screenshot:
+            screenshot(output, args.png, height=max(args.height, 200))
+        else:
+            shoot(output, args.png)
         print(args.png)
     return 0
 

@@ -18,7 +18,7 @@ from bot.core.status import StatusView
 from bot.services.eval_text import EvalResult
 from bot.services.ports import Clock
 from handlers import ids
-from handlers.blocks.checkpoints import checkpoint_blocks
+from handlers.blocks.checkpoints import chart_comment, checkpoint_blocks
 from handlers.blocks.evaluation import scorecard_blocks
 from handlers.blocks.jobs import (
     approval_blocks,
@@ -29,7 +29,7 @@ from handlers.blocks.jobs import (
 )
 from handlers.blocks.report import dataset_report_blocks, report_text
 from handlers.blocks.status import outcome_blocks, status_blocks
-from handlers.text import code, escape, plain, render
+from handlers.text import plain, render
 from storage.evaluations import HoldoutRecord
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
@@ -273,19 +273,32 @@ class SlackWatchNotifier(SlackNotifier):
         )
         return str(response["ts"])
 
-    def upload_chart(self, *, job: JobRecord, png: bytes, title: str, key: str) -> str | None:
+    def upload_chart(
+        self,
+        *,
+        job: JobRecord,
+        png: bytes,
+        title: str,
+        key: str,
+        accuracy: bool = True,
+        checkpoints: bool = True,
+        epochs: bool = True,
+    ) -> str | None:
         """Upload the PNG into the thread with Slack's external upload flow: titled by the
-        job's `title` (its dataset and suffix), its file name carrying `key`'s tag."""
+        job's `title` (its dataset and suffix), its file name carrying `key`'s tag; the comment
+        says what the chart draws (`accuracy`, `checkpoints`, `epochs`)."""
         response = self._client.files_upload_v2(
             channel=job.channel_id,
             thread_ts=job.thread_ts or job.status_ts,
             content=png,
             filename=chart_filename(title, key),
             title=plain(f"Loss chart · {title}", limit=200),
-            initial_comment=(
-                f"Loss and token accuracy by step for {escape(title, limit=200)} "
-                f"(job {code(job.remote_id or '')}): dashed lines mark checkpoints, "
-                "dotted lines the end of an epoch."
+            initial_comment=chart_comment(
+                title,
+                job.remote_id or "",
+                accuracy=accuracy,
+                checkpoints=checkpoints,
+                epochs=epochs,
             ),
         )
         file = response.get("file") or (response.get("files") or [{}])[0]

@@ -32,6 +32,7 @@ from bot.core.command_types import (
     Usage,
 )
 from bot.core.command_values import UsageError, _short, parse_eval, parse_holdout, parse_whole
+from bot.core.fmt import number
 from bot.core.models import UnknownModelError, resolve_model
 from bot.core.start_rules import AZURE, OPENAI, OPENAI_LR, TOGETHER, TOGETHER_LR, lr_help
 
@@ -89,7 +90,7 @@ def parse_lr(value: str) -> float:
     lr = float(value)
     if not LR_MIN <= lr <= LR_MAX:
         raise UsageError(
-            f"`lr` must be between {LR_MIN:g} and {LR_MAX:g} (OpenAI's multiplier or Together AI's "
+            f"`lr` must be between {number(LR_MIN)} and {number(LR_MAX)} (OpenAI's multiplier or Together AI's "
             f"absolute rate), got {_short(value)}"
         )
     return lr

@@ -27,6 +27,26 @@ def usd(amount: float) -> str:
     return f"{sign}${cents // 100:,}.{cents % 100:02d}"
 
 
+def number(value: float) -> str:
+    """A setting as people write it, never in exponent notation: `1.8`, `0.00001`, `2,048`."""
+    if not math.isfinite(value):
+        return "—"
+    if value == int(value) and abs(value) < 1e15:
+        return f"{int(value):,}"
+    shown = f"{float(f'{value:.6g}'):.12f}".rstrip("0").rstrip(".")
+    return shown if shown not in ("", "-0") else "0"
+
+
+def loss(value: float) -> str:
+    """A loss to four decimals, trailing zeros dropped down to two: `0.4823`, `0.11`, `1.50`."""
+    if not math.isfinite(value):
+        return "—"
+    shown = f"{value:.4f}"
+    while shown.endswith("0") and len(shown.split(".")[1]) > 2:
+        shown = shown[:-1]
+    return shown
+
+
 def plural(count: int, word: str, many: str | None = None) -> str:
     """`1 dataset`, `2 datasets`, `1,204 examples`, `0 jobs` (`many`: an irregular plural)."""
     if count == 1:

@@ -29,7 +29,7 @@ def may_modify(
         return Decision(True, say("you own it"))
     if is_admin(actor_id=actor_id, admins=admins, workspace_admin=workspace_admin):
         return Decision(True, say("you are an admin"))
-    return Decision(False, say("only its owner ", Mention(owner_id), " or an admin can do that"))
+    return Decision(False, say("only its owner ", Mention(owner_id), " or an admin can"))
 
 
 def may_approve(

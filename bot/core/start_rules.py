@@ -12,6 +12,7 @@ from bot.core.backend_names import OPENAI as OPENAI
 from bot.core.backend_names import TOGETHER as TOGETHER
 from bot.core.backend_names import backend_name
 from bot.core.command_types import Start
+from bot.core.fmt import number
 from bot.core.message import Code, Message, say
 from bot.core.models import ModelInfo, UnknownModelError, resolve_model
 from bot.core.reports import usd
@@ -84,9 +85,9 @@ def lr_help() -> str:
     """Which learning rate `lr=` means on which backend (help, errors)."""
     return (
         f"on OpenAI and Azure OpenAI the learning-rate multiplier "
-        f"({OPENAI_LR[0]:g}–{OPENAI_LR[1]:g}), on "
-        f"Together AI the absolute learning rate ({TOGETHER_LR[0]:g}–{TOGETHER_LR[1]:g}, "
-        f"default {TOGETHER_DEFAULT_LR:g})"
+        f"({number(OPENAI_LR[0])}–{number(OPENAI_LR[1])}), on "
+        f"Together AI the absolute learning rate ({number(TOGETHER_LR[0])}–{number(TOGETHER_LR[1])}, "
+        f"default {number(TOGETHER_DEFAULT_LR)})"
     )
 
 
@@ -126,16 +127,16 @@ def refusal_of(cmd: Start, backend: str) -> tuple[str, Message] | None:
         low, high = OPENAI_LR
         if cmd.lr is not None and not low <= cmd.lr <= high:
             return "lr", say(
-                f"On {backend_name(shown)} `lr=` is the learning-rate multiplier: between {low:g} and "
-                f"{high:g} (0.02–0.2 usually works best), not {cmd.lr:g}."
+                f"On {backend_name(shown)} `lr=` is the learning-rate multiplier: between {number(low)} and "
+                f"{number(high)} (0.02–0.2 usually works best), not {number(cmd.lr)}."
             )
         return None
     if backend == TOGETHER:
         low, high = TOGETHER_LR
         if cmd.lr is not None and not low <= cmd.lr <= high:
             return "lr", say(
-                f"On Together AI `lr=` is the absolute learning rate: between {low:g} and "
-                f"{high:g} (its default is {TOGETHER_DEFAULT_LR:g}), not {cmd.lr:g}."
+                f"On Together AI `lr=` is the absolute learning rate: between {number(low)} and "
+                f"{number(high)} (its default is {number(TOGETHER_DEFAULT_LR)}), not {number(cmd.lr)}."
             )
         if cmd.suffix is not None and len(cmd.suffix) > TOGETHER_SUFFIX_MAX:
             return "suffix", say(

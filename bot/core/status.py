@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.backend_names import OPENAI, backend_name
-from bot.core.fmt import duration, moment, plural, usd
+from bot.core.fmt import duration, loss, moment, number, plural, usd
 from bot.core.job_events import Timeline, job_label
 from bot.core.job_settings import JobSettings
 from bot.core.jobs import JobSnapshot, status_text
@@ -45,6 +45,7 @@ class JobFacts:
     estimated_tokens: int | None = None
     usd_per_1m: float | None = None  # the catalogue's training price (None: unknown or quoted)
     cancelled_by: str | None = None
+    dataset_file_id: str | None = None  # the dataset's Slack file: what "Start again" opens
 
     @property
     def label(self) -> str:
@@ -63,6 +64,7 @@ class StatusView:
     body: tuple[Message, ...]
     timeline: tuple[Message, ...]
     model: str | None = None  # the fine-tuned model, once there is one
+    restart: str | None = None  # after a failure or a cancel: the dataset to start again on
 
     def __str__(self) -> str:
         parts = [self.header, self.subject, self.settings, *self.body, *self.timeline]
@@ -110,7 +112,7 @@ def subject(facts: JobFacts) -> Message:
 
 def _value(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:g}"
+        return number(value)
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
@@ -232,13 +234,13 @@ def figures(metrics: Metrics) -> str | None:
     """`training loss 0.5200 · validation loss 0.6100 · …` (what was measured)."""
     shown = []
     for label, value, fmt in (
-        ("training loss", metrics.train_loss, "{:.4f}"),
-        ("validation loss", metrics.valid_loss, "{:.4f}"),
-        ("training accuracy", metrics.train_accuracy, "{:.1%}"),
-        ("validation accuracy", metrics.valid_accuracy, "{:.1%}"),
+        ("training loss", metrics.train_loss, loss),
+        ("validation loss", metrics.valid_loss, loss),
+        ("training accuracy", metrics.train_accuracy, "{:.1%}".format),
+        ("validation accuracy", metrics.valid_accuracy, "{:.1%}".format),
     ):
         if value is not None:
-            shown.append(f"{label} {fmt.format(value)}")
+            shown.append(f"{label} {fmt(value)}")
     return " · ".join(shown) or None
 
 
@@ -284,6 +286,7 @@ def status_view(
         body=tuple(body),
         timeline=timeline_lines(timeline, now),
         model=snapshot.fine_tuned_model if snapshot.status == "succeeded" else None,
+        restart=facts.dataset_file_id if snapshot.status in ("failed", "cancelled") else None,
     )
 
 
@@ -296,7 +299,8 @@ def outcome_text(
     took = None
     if snapshot.created_at and snapshot.finished_at:
         took = duration(snapshot.finished_at - snapshot.created_at)
-    what: Message = say(Code(facts.dataset_name)) if facts.dataset_name else say("Job")
+    # a job started outside the bot has no dataset: it goes by its suffix or short id
+    what: Message = say(Code(facts.dataset_name or facts.label))
     if snapshot.status == "succeeded":
         parts: list[Part | Message] = [
             "✅ ",
@@ -315,16 +319,17 @@ def outcome_text(
             quote = f"{backend_name(facts.backend)}'s quote {usd(facts.estimated_cost)}"
             parts += [" · ", Text(quote)]
         if valid_loss is not None:
-            parts.append(f" · validation loss {valid_loss:.2f}")
+            parts.append(f" · validation loss {valid_loss:.2f}")  # a summary: the status has 4
         return say(*parts, " · ", Mention(facts.owner_id))
     if snapshot.status == "failed":
         reason, advice = failure(snapshot, facts.backend)
         after = f" after {took}" if took else ""
+        job: list[Part | Message] = (
+            [what, " → ", Code(facts.label)] if facts.dataset_name else [what]
+        )
         return say(
             "❌ ",
-            what,
-            " → ",
-            Code(facts.label),
+            *job,
             f" failed{after}, ",
             Mention(facts.owner_id),
             ": ",

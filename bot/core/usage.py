@@ -74,13 +74,14 @@ class Usage:
 
 
 def usage(
-    jobs: Iterable[JobCost], *, today: dt.date, price: Callable[[str], float | None]
+    jobs: Iterable[JobCost], *, today: dt.date, price: Callable[[str, str], float | None]
 ) -> Usage:
     """Aggregate job costs; actual cost = the backend's own figure, else trained tokens × the
-    model's per-token training price (`price` answers None for a model without one)."""
+    model's per-token training price on its backend (`price(model, backend)` answers None for
+    a model without one)."""
     result = Usage({}, {}, {}, {}, {}, {})
     for job in jobs:
-        unit = price(job.model)
+        unit = price(job.model, job.backend)
         this_month = (job.created_at.year, job.created_at.month) == (today.year, today.month)
         for table, key, counts in (
             (result.by_user, job.owner_id, True),

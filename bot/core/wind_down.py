@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.core.backend_names import backend_name
+from bot.core.fmt import number
 from bot.core.message import Message, say
 
 # How each backend is configured, as an admin reads it (product §9, the `openai` SDK's and the
@@ -107,7 +108,7 @@ def carried_values(
         if target not in SAME_MEANING[block_id] or value is None or isinstance(value, bool):
             continue
         if isinstance(value, float):
-            values[block_id] = f"{value:g}"
+            values[block_id] = f"{number(value)}"
         elif isinstance(value, int | str) and str(value).strip():
             values[block_id] = str(value)
     return values

@@ -18,7 +18,10 @@ ROLE_WORDS = {"model": "the model", "base": "the base model", "best": "the datas
 
 
 def fine_usd(amount: float) -> str:
-    """Dollars with cents, or four decimals below a cent (an evaluation is often cheap)."""
+    """Dollars with cents, or four decimals below a cent (an evaluation is often cheap), and
+    `< $0.0001` below that (never `$0.0000` for a cost that is not nothing)."""
+    if 0 < amount < 0.0001:
+        return "< $0.0001"
     return f"${amount:.4f}" if 0 < amount < 0.01 else usd(amount)
 
 
@@ -92,7 +95,7 @@ def over_cap_text(plan: EvalPlan) -> Message:
         " would cost about ",
         fine_usd(plan.estimate.known_usd),
         f" ({plural(len(plan.cases), 'example')} × {plural(len(plan.asked), 'model')}"
-        f"{' + the grader' if plan.grader else ''}), above the FTBOT_EVAL_MAX_USD cap "
+        f"{' + the grader' if plan.grader else ''}), above the evaluation cost cap "
         f"of {fine_usd(plan.cap_usd)}: nothing was asked. ",
     )
 
@@ -110,7 +113,7 @@ def fewer_text(plan: EvalPlan, command: str | None = None) -> Message:
     higher cap."""
     fitting = examples_within(len(plan.cases), plan.estimate.known_usd, plan.cap_usd)
     if fitting < 1:
-        return say("An admin can raise the cap or lower FTBOT_EVAL_EXAMPLES.")
+        return say("Not even one example fits: an admin can raise the cap.")
     how = f"{command} n={fitting}" if command else f"n={fitting}"
     return say(
         f"About {plural(fitting, 'example')} fit: evaluate fewer with ", Code(how),
@@ -162,7 +165,7 @@ class EvalResult:
             missing.append(
                 say(
                     f"{plural(outcome.budget.refused, 'call')} not made: they would have passed "
-                    f"the FTBOT_EVAL_MAX_USD cap of {usd(plan.cap_usd)}"
+                    f"the evaluation cost cap of {usd(plan.cap_usd)}"
                 )
             )
         if plan.grader_missing:

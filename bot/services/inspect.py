@@ -24,12 +24,12 @@ from storage.repositories import DatasetRepository
 STARTED_EVENT = "Fine-tuning job started"  # OpenAI's and Azure's event when training begins
 
 
-def actual_cost(snapshot: JobSnapshot) -> float | None:
+def actual_cost(snapshot: JobSnapshot, backend: str | None = None) -> float | None:
     """What the job cost: the backend's own price, else trained tokens × the model's training
-    price; None while unknown."""
+    price on its backend; None while unknown."""
     if snapshot.billed_usd is not None:
         return snapshot.billed_usd
-    price = training_price(snapshot.model)
+    price = training_price(snapshot.model, backend)
     if snapshot.trained_tokens is None or price is None:
         return None
     return snapshot.trained_tokens * price / 1_000_000
@@ -126,7 +126,7 @@ class JobInspector:
             training_name=training.name if training else None,
             validation_name=validation.name if validation else None,
             estimated_usd=job.estimated_cost_usd if job else None,
-            actual_usd=actual_cost(snapshot),
+            actual_usd=actual_cost(snapshot, backend),
             started_at=snapshot.started_at or self._started(backend, snapshot),
         )
 

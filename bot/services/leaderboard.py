@@ -87,7 +87,9 @@ class LeaderboardService:
                     normalised=row.normalised,
                     win_rate=(row.wins + row.ties / 2) / row.graded if row.graded else None,
                     opponent=row.opponent if row.graded else None,
-                    training_usd=training_usd(cost, training_price(cost.model)) if cost else None,
+                    training_usd=training_usd(cost, training_price(cost.model, cost.backend))
+                    if cost
+                    else None,
                     price=inference_price(owner.base_model if owner else row.model, row.backend),
                     chosen=_is_chosen(row.model, chosen, chosen_model),
                     may_choose=owner is not None

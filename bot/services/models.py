@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bot.core.access import Viewer, may_see, visible
-from bot.core.jobs import ACTIVE_STATES, ServiceError
+from bot.core.jobs import ACTIVE_STATES, TERMINAL, ServiceError
 from bot.core.message import Code, Mention, Message, Text, say
 from bot.core.models import UnknownModelError, inference_notice, resolve_model
 from bot.core.usage import Usage, usage
@@ -68,11 +68,13 @@ def chat_name(record: ModelRecord | None, name: str, deployments: DeploymentRepo
     return deployment
 
 
-def training_price(model: str) -> float | None:
-    """USD per 1M trained tokens; None for a model the backend quotes itself (Together AI's:
-    no per-token rate is known offline) or one not in the catalogue."""
+def training_price(model: str, backend: str | None = None) -> float | None:
+    """USD per 1M trained tokens on `backend` (its catalogue entry: Azure OpenAI's GPT models
+    share OpenAI's names, not its prices); None for a model the backend quotes itself
+    (Together AI's: no per-token rate is known offline), one whose price is unknown (Azure
+    OpenAI's) or one not in the catalogue."""
     try:
-        info = resolve_model(model)
+        info = resolve_model(model, backend)
     except UnknownModelError:
         return None
     return None if info.quoted else info.training_usd_per_1m
@@ -236,7 +238,8 @@ class ModelService:
         running = [
             line
             for line in self.jobs(scope="mine", viewer=viewer, channel_id="")
-            if line.job.state in ACTIVE_STATES
+            # still watched (its last notices not yet posted) but finished: not running
+            if line.job.state in ACTIVE_STATES and (line.job.status or "") not in TERMINAL
         ]
         models = [m for m in self.models(viewer) if m.owner_id == user_id][:10]
         datasets = visible(

@@ -166,7 +166,17 @@ class WatchNotifier(Protocol):
         self, *, job: JobRecord, text: Message, key: str, model: str | None, broadcast: bool
     ) -> str: ...
 
-    def upload_chart(self, *, job: JobRecord, png: bytes, title: str, key: str) -> str | None: ...
+    def upload_chart(
+        self,
+        *,
+        job: JobRecord,
+        png: bytes,
+        title: str,
+        key: str,
+        accuracy: bool = True,
+        checkpoints: bool = True,
+        epochs: bool = True,
+    ) -> str | None: ...
 
     def post_checkpoints(self, *, job: JobRecord, listing: CheckpointList, key: str) -> str: ...
 

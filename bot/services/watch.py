@@ -376,7 +376,8 @@ class JobWatcher:
         except ServiceError:  # the chart without its checkpoint marks
             log.warning("no checkpoints for the chart of %s", job.remote_id)
         marks = self.lists.chart_marks(job, rows, checkpoints)
-        from bot.charts import loss_chart  # matplotlib loads on the first chart, not at import
+        # matplotlib loads on the first chart, not at import
+        from bot.charts import has_accuracy, loss_chart
 
         png = loss_chart(
             rows,
@@ -385,13 +386,23 @@ class JobWatcher:
             checkpoints=marks.checkpoints,
             epoch_ends=marks.epoch_ends,
         )
-        return self._notifier.upload_chart(job=job, png=png, title=marks.title, key=key)
+        return self._notifier.upload_chart(
+            job=job,
+            png=png,
+            title=marks.title,
+            key=key,
+            accuracy=has_accuracy(rows),
+            checkpoints=bool(marks.checkpoints),
+            epochs=bool(marks.epoch_ends),
+        )
 
     def facts(self, job: JobRecord) -> JobFacts:
         """What the bot knows about the job (its dataset is None when adopted)."""
         dataset = self._datasets.by_id(job.dataset_id) if job.dataset_id else None
         try:
-            price = resolve_model(job.model, job.backend).training_usd_per_1m
+            info = resolve_model(job.model, job.backend)
+            # a backend that quotes its own price (or none): no per-token rate, never $0
+            price = None if info.quoted else info.training_usd_per_1m
         except UnknownModelError:
             price = None
         return JobFacts(
@@ -408,6 +419,7 @@ class JobWatcher:
             estimated_tokens=job.estimated_tokens,
             usd_per_1m=price,
             cancelled_by=job.cancelled_by,
+            dataset_file_id=dataset.slack_file_id if dataset else None,
         )
 
     def timeline(self, job: JobRecord) -> Timeline:

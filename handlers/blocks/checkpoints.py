@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.core.checkpoints import CheckpointList, CheckpointRow
-from bot.core.fmt import plural
+from bot.core.fmt import loss, plural
 from handlers import ids
 from handlers.text import clip, code, escape, inert_value, user
 
@@ -26,7 +26,7 @@ LOWEST = "⭐ lowest validation loss"
 
 
 def _loss(value: float | None) -> str | None:
-    return None if value is None else f"{value:.4f}"
+    return None if value is None else loss(value)
 
 
 def _percent(value: float | None) -> str | None:
@@ -34,7 +34,7 @@ def _percent(value: float | None) -> str | None:
 
 
 def figures(row: CheckpointRow) -> str:
-    """`training loss 0.2000 · validation loss 0.2200 · token accuracy 83.3% (validation 70.0%)`."""
+    """`training loss 0.20 · validation loss 0.22 · token accuracy 83.3% (validation 70.0%)`."""
     parts = []
     for label, shown in (
         ("training loss", _loss(row.train_loss)),
@@ -77,7 +77,9 @@ def checkpoint_blocks(listing: CheckpointList) -> tuple[list[Block], str]:
     """The list: a header naming the job, one section per row (the button as its accessory,
     none on the current one), and what choosing does."""
     title = escape(listing.title, limit=150)
-    head = f"*Checkpoints of {title}* · job {code(listing.job_id)}"
+    head = f"*Checkpoints of {title}*"
+    if listing.title != listing.job_id:  # a job started outside the bot: titled by its id
+        head += f" · job {code(listing.job_id)}"
     blocks: list[Block] = [SectionBlock(text=clip(head, SECTION))]
     rows = listing.rows[-MAX_ROWS:]
     for row in rows:
@@ -111,3 +113,17 @@ def checkpoint_blocks(listing: CheckpointList) -> tuple[list[Block], str]:
         f"{plural(len(listing.rows), 'model')}{now}"
     )
     return blocks, clip(text, SECTION)
+
+
+def chart_comment(
+    title: str, job_id: str, *, accuracy: bool, checkpoints: bool, epochs: bool
+) -> str:
+    """The chart's comment: what it draws, for which job (its id once: a job started outside
+    the bot is titled by its id), and only the marks it has."""
+    what = "Loss and token accuracy" if accuracy else "Loss"
+    head = f"{what} by step for {escape(title, limit=200)}"
+    if title != job_id:
+        head += f" (job {code(job_id)})"
+    notes = ["dashed lines mark checkpoints"] if checkpoints else []
+    notes += ["every other epoch is shaded"] if epochs else []
+    return head + (": " + ", ".join(notes) if notes else "") + "."

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
 from bot.core.backend_names import backend_name
-from bot.core.fmt import duration, moment, plural
+from bot.core.fmt import duration, loss, moment, number, plural
 from bot.core.job_settings import epoch_of, method_name
 from bot.core.jobs import status_text
 from bot.core.message import say
@@ -51,12 +51,13 @@ def _settings(answer: StatusAnswer) -> str:
     if settings.batch_size is not None:
         rates.append(f"batch size {settings.batch_size:,}")
     if settings.lr_multiplier is not None:
-        rates.append(f"learning-rate multiplier {settings.lr_multiplier:g}")
+        rates.append(f"learning-rate multiplier {number(settings.lr_multiplier)}")
     if settings.learning_rate is not None:
-        rates.append(f"learning rate {settings.learning_rate:g}")
+        rates.append(f"learning rate {number(settings.learning_rate)}")
     if settings.beta is not None:
-        rates.append(f"beta {settings.beta:g}")
-    rest = [f"seed {settings.seed}" if settings.seed is not None else "seed not known yet"]
+        rates.append(f"beta {number(settings.beta)}")
+    unknown = "seed not reported" if answer.snapshot.finished else "seed not known yet"
+    rest = [f"seed {settings.seed}" if settings.seed is not None else unknown]
     if settings.suffix:
         rest.append(f"suffix {code(settings.suffix, limit=80)}")
     lines = [" · ".join(part) for part in (pairs, rates, rest) if part]
@@ -125,12 +126,12 @@ def _progress(answer: StatusAnswer) -> str:
             bar += f" · epoch {epoch} of {snapshot.settings.epochs}"
         lines.append(bar)
     figures = [
-        f"{label} {fmt.format(value)}"
+        f"{label} {fmt(value)}"
         for label, value, fmt in (
-            ("training loss", metrics.train_loss, "{:.4f}"),
-            ("validation loss", metrics.valid_loss, "{:.4f}"),
-            ("training accuracy", metrics.train_accuracy, "{:.1%}"),
-            ("validation accuracy", metrics.valid_accuracy, "{:.1%}"),
+            ("training loss", metrics.train_loss, loss),
+            ("validation loss", metrics.valid_loss, loss),
+            ("training accuracy", metrics.train_accuracy, "{:.1%}".format),
+            ("validation accuracy", metrics.valid_accuracy, "{:.1%}".format),
         )
         if value is not None
     ]

@@ -22,6 +22,7 @@ from bot.core.fmt import plural
 from bot.core.jobs import JobSnapshot, status_text
 from bot.core.message import Message
 from bot.core.start_rules import price_words, quotes_price
+from bot.core.status import JobFacts, settings
 from handlers import ids
 from handlers.blocks.start_form import START_CALLBACK as START_CALLBACK  # moved there
 from handlers.text import (
@@ -96,16 +97,21 @@ def job_blocks(
             f" Holding out {holdout.percent}% = {plural(holdout.held_out_count, 'example')} for "
             f"evaluation (seed {holdout.seed}); training on {holdout.training_count or 0:,}."
         )
-    details = [f"method {code(job.method)}"]
-    details += [
-        f"{escape(str(k), limit=50)} {code(str(v), limit=100)}"
-        for k, v in (job.hyperparameters or {}).items()
-    ]
-    if job.suffix:
-        details.append(f"suffix {code(job.suffix, limit=100)}")
+    # the settings line the status message keeps once the job is watched (no request keys)
+    facts = JobFacts(
+        owner_id=job.owner_id,
+        model=job.model,
+        backend=job.backend,
+        remote_id=snapshot.id,
+        method=job.method,
+        suffix=job.suffix,
+        requested=dict(job.hyperparameters or {}),
+        planned_epochs=epochs,
+    )
+    details = render(settings(facts, snapshot))
     blocks: list[Block] = [
         SectionBlock(text=text),
-        ContextBlock(elements=[MarkdownTextObject(text=clip(" · ".join(details), MAX_TEXT))]),
+        ContextBlock(elements=[MarkdownTextObject(text=clip(details, MAX_TEXT))]),
         cancel_actions(snapshot.id),
     ]
     return blocks, text

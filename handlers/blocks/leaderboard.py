@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 
 from bot.core.backend_names import backend_name
 from bot.core.evaluation import Price
+from bot.core.fmt import usd
 from bot.core.leaderboard import Standing
 from bot.services.eval_text import fine_usd
 from bot.services.leaderboard import Board
@@ -27,19 +28,23 @@ USE = "Use this model"
 
 
 def price_text(price: Price | None) -> str:
-    """`$0.30 in / $1.20 out` per 1M tokens, or `—` when the catalogue has no price."""
+    """`inference $0.30 in / $1.20 out per 1M tokens`, or that the catalogue has no price."""
     if price is None:
-        return "—"
+        return "inference price unknown"
     return escape(
-        f"{fine_usd(price.input_usd_per_1m)} in / {fine_usd(price.output_usd_per_1m)} out"
+        f"inference {fine_usd(price.input_usd_per_1m)} in / "
+        f"{fine_usd(price.output_usd_per_1m)} out per 1M tokens"
     )
 
 
 def training_text(standing: Standing) -> str:
-    """What the model's training cost, `—` when unknown, `base model` for a base model."""
+    """`training $0.52` (the job's cost as its status message says it), `training cost unknown`,
+    `no training (base model)`."""
     if not standing.fine_tuned:
-        return "base model"
-    return "—" if standing.training_usd is None else escape(fine_usd(standing.training_usd))
+        return "no training (base model)"
+    if standing.training_usd is None:
+        return "training cost unknown"
+    return f"training {escape(usd(standing.training_usd))}"
 
 
 def row_text(place: int, standing: Standing) -> str:
@@ -55,9 +60,7 @@ def row_text(place: int, standing: Standing) -> str:
     ]
     if standing.win_rate is not None and standing.opponent:
         lines[-1] += f" · win rate {standing.win_rate:.0%} vs {code(standing.opponent, limit=80)}"
-    lines.append(
-        f"training {training_text(standing)} · inference {price_text(standing.price)} per 1M tokens"
-    )
+    lines.append(f"{training_text(standing)} · {price_text(standing.price)}")
     return "\n".join(lines)
 
 

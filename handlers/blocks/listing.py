@@ -65,6 +65,13 @@ def age(created: dt.datetime, now: dt.datetime) -> str:
     return f"{seconds} s"
 
 
+def ago(created: dt.datetime, now: dt.datetime) -> str:
+    """`4 min ago`, `2 h ago`; `just now` under a minute (never `0 s ago`)."""
+    if (now - created).total_seconds() < 60:
+        return "just now"
+    return f"{age(created, now)} ago"
+
+
 def permalink(
     workspace_url: str | None, channel_id: str, ts: str | None, thread_ts: str | None
 ) -> str:
@@ -104,7 +111,7 @@ def job_row(
     then the job's id, and its progress bar while it trains."""
     job = line.job
     dataset = (
-        f"*{escape(line.dataset, limit=120)}*" if line.dataset else "_a dataset started elsewhere_"
+        f"*{escape(line.dataset, limit=120)}*" if line.dataset else "_started outside the bot_"
     )
     who = f" · {user(job.owner_id)}" if owner else ""
     name = code(job.remote_id, limit=80) if job.remote_id else "not started yet"
@@ -116,7 +123,7 @@ def job_row(
     return (
         f"{dataset} · {_state(line)} · {code(job.model, limit=120)} · "
         f"{backend_tag(job.backend)}{who} · {_thread(line, workspace_url)} · "
-        f"{age(job.created_at, now)} ago\n{name}{progress}"
+        f"{ago(job.created_at, now)}\n{name}{progress}"
     )
 
 

@@ -85,11 +85,15 @@ def report_text(name: str, report: DatasetReport) -> str:
 
 def issue_row(line: IssueLine, unit: str = "line") -> str:
     """'• *Not valid JSON* — 3 examples (lines 17, 20, 25) · line 17: `{"messages": [ …` — a
-    trailing comma?' (⚠️ before a warning that changes the verdict). Hostile text is escaped."""
+    trailing comma?', or '— line 17: `{…` — …' for a single line (⚠️ before a warning that
+    changes the verdict). Hostile text is escaped."""
     mark = "⚠️ " if line.serious else ""
     row = f"• {mark}*{escape(line.label)}*" + (f" — {escape(line.where)}" if line.where else "")
     if line.excerpt:
-        row += f" · {escape(line.quoted_from(unit))}: {code(line.excerpt, limit=80)}"
+        quoted = line.quoted_from(unit)
+        # one offending line: "— line 17: `{…`", not "— line 17 · line 17: `{…`"
+        row += ":" if quoted == line.where else f" · {escape(quoted)}:"
+        row += f" {code(line.excerpt, limit=80)}"
     return row + (f" — {escape(line.hint)}" if line.hint else "")
 
 

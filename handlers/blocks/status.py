@@ -19,6 +19,8 @@ from handlers.blocks.jobs import cancel_actions
 from handlers.text import CONTEXT_TEXT, SECTION_TEXT, clip, inert_value, render
 from storage.jobs import JobRecord
 
+RESTART = "Start again…"
+
 
 def _button(text: str, action_id: str, value: str, *, primary: bool = False) -> ButtonElement:
     return ButtonElement(
@@ -54,7 +56,8 @@ def _lines(lines: tuple[Message, ...], limit: int) -> str:
 
 def status_blocks(*, job: JobRecord, view: StatusView) -> tuple[list[Block], str]:
     """The status message: state, who trains what, settings, progress and figures, cost and
-    times, the timeline; Cancel while it runs, the next steps once it succeeded."""
+    times, the timeline; Cancel while it runs, the next steps once it succeeded, Start again
+    (the start form for its dataset) after a failure or a cancel."""
     head = clip(f"{render(view.header)}\n{render(view.subject)}", SECTION_TEXT)
     blocks: list[Block] = [
         SectionBlock(text=head),
@@ -70,6 +73,8 @@ def status_blocks(*, job: JobRecord, view: StatusView) -> tuple[list[Block], str
         blocks.append(cancel_actions(job.remote_id))
     elif view.state == "succeeded" and view.model:
         blocks.append(next_steps(job, view.model))
+    elif view.restart:  # failed or cancelled: the start form for the same data, one click away
+        blocks.append(ActionsBlock(elements=[_button(RESTART, ids.DATASET_START, view.restart)]))
     return blocks, head
 
 

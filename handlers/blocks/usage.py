@@ -20,8 +20,9 @@ USAGE_NOTE = (
     "Estimated: the report's billed tokens × epochs × the model's price, or, for a backend that "
     "quotes each job (Together AI), its own quote. Actual: the backend's own price of the job "
     "when it gives one (Together AI), else trained tokens reported by the backend × the model's "
-    "training price. Unknown: no estimate was recorded (adopted jobs), or no price is known yet "
-    "(Together AI prices each job itself: no per-token rate applies)."
+    "training price. Unknown: no estimate was recorded (adopted jobs), or no price is known "
+    "(Together AI prices each job itself, no per-token rate applies; Azure OpenAI publishes no "
+    "rate the bot can read)."
 )
 
 
@@ -37,10 +38,10 @@ def figures(t: Tally) -> str:
     """`2 jobs · estimated $0.90 (100,000 tokens) · actual $0.52 (173,148 tokens)`."""
     estimated = _cost(t.estimated_usd, known=t.jobs - t.unestimated, unknown=t.unestimated)
     actual = _cost(t.actual_usd, known=t.jobs - t.unpriced, unknown=t.unpriced)
-    return (
-        f"{plural(t.jobs, 'job')} · estimated {estimated} ({t.estimated_tokens:,} tokens) · "
-        f"actual {actual} ({t.trained_tokens:,} trained tokens)"
-    )
+    # no "(0 tokens)" beside an unknown estimate (adopted jobs) or before any training
+    tokens = f" ({t.estimated_tokens:,} tokens)" if t.estimated_tokens else ""
+    trained = f" ({t.trained_tokens:,} trained tokens)" if t.trained_tokens else ""
+    return f"{plural(t.jobs, 'job')} · estimated {estimated}{tokens} · actual {actual}{trained}"
 
 
 def _backend(name: str) -> str:

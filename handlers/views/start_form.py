@@ -23,6 +23,7 @@ from bot.core import commands
 from bot.core.access import Viewer
 from bot.core.backend_names import BACKEND_NAMES
 from bot.core.billing import BillingLine
+from bot.core.fmt import number
 from bot.core.models import ModelInfo, backend_of_model, trainable_models
 from bot.core.reports import FORMAT_NAMES
 from bot.core.split import validation_partner
@@ -68,7 +69,7 @@ def _lr_parser(low: float, high: float, what: str, example: str) -> Callable[[st
             lr = None
         if lr is None or not low <= lr <= high:
             raise commands.UsageError(
-                f"{what} must be a number like {example}, between {low:g} and {high:g}; "
+                f"{what} must be a number like {example}, between {number(low)} and {number(high)}; "
                 f"got {value[:24]}"
             )
         return lr
@@ -81,7 +82,7 @@ parse_multiplier = _lr_parser(
 )
 parse_absolute_lr = _lr_parser(
     *TOGETHER_LR,
-    f"the learning rate (absolute on Together AI, default {TOGETHER_DEFAULT_LR:g})",
+    f"the learning rate (absolute on Together AI, default {number(TOGETHER_DEFAULT_LR)})",
     "1e-5",
 )
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.core.fmt import duration, moment, plural, relative, usd
+from bot.core.fmt import duration, loss, moment, number, plural, relative, usd
 from bot.core.message import When, plain, say
 from handlers.text import render
 
@@ -33,6 +33,32 @@ from handlers.text import render
 )
 def test_usd(amount: float, shown: str) -> None:
     assert usd(amount) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (1e-05, "0.00001"),  # Together AI's learning rate, once shown as `1e-05`
+        (2e-4, "0.0002"),
+        (1.8, "1.8"),
+        (0.1, "0.1"),
+        (3.0, "3"),
+        (2048.0, "2,048"),
+        (1 / 3, "0.333333"),
+        (-0.5, "-0.5"),
+        (float("nan"), "—"),
+    ],
+)
+def test_number_never_in_exponent_notation(value: float, shown: str) -> None:
+    assert number(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0.11, "0.11"), (0.2, "0.20"), (0.6667, "0.6667"), (1.5, "1.50"), (0.48231, "0.4823")],
+)
+def test_loss_reads_the_same_in_every_message(value: float, shown: str) -> None:
+    assert loss(value) == shown
 
 
 @pytest.mark.parametrize(

@@ -72,7 +72,7 @@ def test_help_says_which_learning_rate_applies_where_and_lists_the_new_options()
      (Start("d", training="lora"), "openai", "OpenAI has no `training=` option"),
      (Start("d", checkpoints=3), "openai", "OpenAI has no `checkpoints=` option"),
      (Start("d", lr=0.0005), "openai", "learning-rate multiplier: between 0.001 and 10"),
-     (Start("d", lr=0.5), "together", "absolute learning rate: between 1e-07 and 0.01"),
+     (Start("d", lr=0.5), "together", "absolute learning rate: between 0.0000001 and 0.01"),
      (Start("d", lr=2e-5, suffix="a" * 27), "together", "at most 26 characters"),
      (Start("d", training="lora"), "azure", "Azure OpenAI has no `training=` option"),
      (Start("d", checkpoints=2), "azure", "Azure OpenAI has no `checkpoints=` option"),

@@ -92,7 +92,7 @@ def test_the_state_header(
             snapshot(
                 settings=JobSettings(epochs=1, learning_rate=1e-05, beta=0.1, training_type="lora")
             ),
-            "preference (DPO) · LoRA · 1 epoch · learning rate 1e-05 · β 0.1",
+            "preference (DPO) · LoRA · 1 epoch · learning rate 0.00001 · β 0.1",
         ),
         # a hostile suffix stays a code span
         (
@@ -129,7 +129,7 @@ def test_a_succeeded_job_shows_model_figures_cost_times_and_the_timeline() -> No
         "supervised · 3 epochs · suffix `acc`",
         f"Model `{MODEL}`",
         "`▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓ 100% (20/20 steps)`",
-        "training loss 0.3000 · validation loss 0.4800 · training accuracy 90.0% · "
+        "training loss 0.30 · validation loss 0.48 · training accuracy 90.0% · "
         "validation accuracy 85.0%",
         "13,936 trained tokens · estimated $0.04 · actual $0.04",
         f"Started {when(T0)} · finished {when(T0 + 6)} (6 s)",
@@ -240,11 +240,18 @@ def test_cost_estimate_and_actual(facts: JobFacts, job: JobSnapshot, expected: s
             f"✅ `sports_chat.jsonl` → `{MODEL}` · 6 s · 13,936 tokens · $0.04 · "
             "validation loss 0.48 · <@UOWNER>",
         ),
-        (  # nothing more known than the model
+        (  # nothing more known than the model: a job started outside the bot goes by its name
             dataclasses.replace(FACTS, dataset_name=None, usd_per_1m=None),
             snapshot("succeeded", fine_tuned_model=MODEL),
             None,
-            f"✅ Job → `{MODEL}` · <@UOWNER>",
+            f"✅ `acc` → `{MODEL}` · <@UOWNER>",
+        ),
+        (  # the same failing: its name once, not "`acc` → `acc`"
+            dataclasses.replace(FACTS, dataset_name=None),
+            snapshot("failed", error_message="No capacity"),
+            None,
+            "❌ `acc` failed, <@UOWNER>: No capacity. What to do: start it again; if it fails "
+            "the same way, contact OpenAI support with the job id.",
         ),
         (
             FACTS,

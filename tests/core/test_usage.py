@@ -13,8 +13,8 @@ TODAY = dt.date(2026, 11, 25)
 PRICES = {"gpt-4o-mini-2024-07-18": 3.0, "gpt-4.1-2025-04-14": 25.0}
 
 
-def price(model: str) -> float | None:
-    return PRICES.get(model)
+def price(model: str, backend: str = "openai") -> float | None:
+    return PRICES.get(model) if backend == "openai" else None
 
 
 def at(
@@ -228,3 +228,11 @@ def test_the_backends_own_figure_is_the_actual_cost(
     tally.add(dataclasses.replace(job(trained=trained), billed_usd=billed), unit)
     assert tally.actual_usd == pytest.approx(actual)
     assert tally.unpriced == unpriced and tally.trained_tokens == (trained or 0)
+
+
+def test_an_azure_job_is_not_priced_at_openais_rate() -> None:
+    """Azure OpenAI trains the same GPT models at its own, unpublished rates: trained tokens
+    there are an unknown cost, not OpenAI's price."""
+    azure = job(backend="azure", trained=200_000)
+    tally = usage([azure], today=TODAY, price=price).by_backend["azure"]
+    assert tally.actual_usd == 0 and tally.unpriced == 1

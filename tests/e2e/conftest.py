@@ -94,6 +94,11 @@ class Bot:
                 what=f"the answer to {text!r} after the ack",
             )[0]
             answer = json.loads(late.body)
+        if isinstance(answer, dict):
+            with self.slack.lock:
+                self.slack.command_answers.append(
+                    {"command": f"/finetune {text}", "user": user, "channel": channel, **answer}
+                )
         return status, answer
 
     def click(

@@ -156,6 +156,12 @@ def test_start_on_azure_watch_pause_resume_and_finish(
     shown = json.dumps(answer["blocks"], ensure_ascii=False)
     assert "· Azure OpenAI ·" in shown and "✅ succeeded" in shown and "2 epochs" in shown
     assert "trained tokens 4,321" in shown and "Open on" not in shown
+    # Azure's rates are not OpenAI's and none is published: never an invented or $0.00 cost
+    assert "actual unknown" in shown and "$" not in notice["text"]
+    status = json.dumps(
+        next(m for m in slack.messages("C1") if m["ts"] == post["ts"])["blocks"], ensure_ascii=False
+    )
+    assert "4,321 trained tokens · price unknown" in status and "actual" not in status
     # every call about the job went to Azure, none to OpenAI
     assert [c for c in openai.calls if job_id in c.path] == []
 

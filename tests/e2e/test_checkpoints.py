@@ -71,10 +71,10 @@ def test_success_lists_checkpoints_with_badges_and_posts_a_titled_chart(
     assert list(listed) == ["Step 10", "Step 20", "Final model"]
     step10, step20, final = (listed[k]["text"]["text"] for k in listed)
     assert step10.startswith("*Step 10* · epoch 1 of 2   ⭐ lowest validation loss\n")
-    assert "validation loss 0.5000" in step10 and f"`{model}:ckpt-step-10`" in step10
-    assert step20.startswith("*Step 20* · epoch 2 of 2\n") and "validation loss 0.8000" in step20
+    assert "validation loss 0.50" in step10 and f"`{model}:ckpt-step-10`" in step10
+    assert step20.startswith("*Step 20* · epoch 2 of 2\n") and "validation loss 0.80" in step20
     assert final.startswith("*Final model* · step 20 · epoch 2 of 2   ✅ current\n")
-    assert "training loss 0.1000 · validation loss 0.8000" in final  # the final figures
+    assert "training loss 0.10 · validation loss 0.80" in final  # the final figures
     assert "accessory" not in listed["Final model"]
     assert [listed[k]["accessory"]["value"] for k in ("Step 10", "Step 20")] == [
         f"{model}:ckpt-step-10",

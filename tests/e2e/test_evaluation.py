@@ -180,7 +180,7 @@ def test_eval_above_the_cap_is_refused_before_any_call(
         ready(bot, "heldout.jsonl", content=(DATA / "bom.jsonl").read_bytes())
         add_model(bot)
         said = evaluate(bot, f"eval {TUNED} heldout.jsonl")
-        assert "above the FTBOT_EVAL_MAX_USD cap of $0.0001" in said, said
+        assert "above the evaluation cost cap of $0.0001" in said, said
         assert "nothing was asked" in said
         assert openai.calls_to("POST", CHAT) == []
         assert not progress_lines(slack) and not scorecards(slack)

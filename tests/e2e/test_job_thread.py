@@ -86,6 +86,9 @@ def test_a_together_jobs_thread_is_quiet_and_complete(
     assert "*✅ Succeeded*" in final and "(Together AI) on `drone.jsonl`" in final
     assert "supervised · LoRA · 1 epoch · batch size " in final and "suffix `sports`" in final
     assert "12,345 trained tokens · Together AI's quote: $" in final
+    # Together has not priced the job (total_price 0): its quote, never "actual $0.00"
+    assert "$0.00" not in final + "".join(texts) and "actual" not in final
+    assert "learning rate 0.00001" in final and "1e-05" not in final  # no exponent
     assert [c for c in openai.calls if job_id in c.path] == []
 
 

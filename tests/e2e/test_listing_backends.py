@@ -128,7 +128,7 @@ def test_every_listing_names_each_jobs_backend(
     status = command(bot, f"status {together_job}")
     assert f"*`{together_job}`* · `meta-llama/" in status and "· Together AI ·" in status
     assert f"<https://api.together.ai/fine-tuning/{together_job}|Open on Together AI>" in status
-    assert "Supervised (SFT) · 1 epoch" in status and "learning rate 1e-05" in status
+    assert "Supervised (SFT) · 1 epoch" in status and "learning rate 0.00001" in status
     assert "trained tokens 12,345" in status and "actual $1.23" in status
     assert "· OpenAI ·" in command(bot, f"status {openai_job}")
     events = command(bot, f"events {together_job} 50")
@@ -147,7 +147,7 @@ def test_every_listing_names_each_jobs_backend(
     assert f"• OpenAI: 1 job · estimated ${openai_cost.estimated_cost_usd:,.2f}" in by_backend
     assert "actual $0.52 (173,148 trained tokens)" in by_backend  # 173,148 × $3/1M
     assert (
-        "• Together AI: 1 job · estimated unknown (0 tokens) · "
+        "• Together AI: 1 job · estimated unknown · "
         "actual $1.23 (12,345 trained tokens)" in by_backend
     )
     assert "$0.00" not in json.dumps(usage)

@@ -96,7 +96,7 @@ def test_jobs_rows_link_their_thread_and_their_menu_rechecks_access(
         "seed 42 · suffix `acc`",
         "training: *sports.jsonl* `file-",
         "epoch 1 of 3",
-        "training loss 1.2500",
+        "training loss 1.25",
         f"<https://platform.openai.com/finetune/{job_id}|Open on OpenAI>",
     ):
         assert part in shown, part
@@ -176,6 +176,7 @@ def test_home_tab_has_start_try_and_cancel_buttons(watching: Bot, openai: FakeOp
     view = home(bot, "UOWNER")
     found = buttons(view)
     assert found[ids.HOME_JOB_CANCEL] == [second]  # only the running job
+    assert first not in json.dumps(view)  # a finished job is not under *Running jobs*
     assert found[ids.HOME_MODEL_TRY] == [model]
     file_id = bot.services.datasets._repo.by_uploader(uploader_id="UOWNER", limit=5)[
         0

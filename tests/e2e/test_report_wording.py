@@ -55,9 +55,7 @@ def test_json_error_and_low_diversity_in_plain_words(bot_on: Bot) -> None:
     report = wait_for(lambda: reports(bot_on.slack), what="the report")[0]
     blocks = block_text(report)
     assert "⚠️ Needs fixes: support.jsonl" in blocks
-    assert (
-        '*Not valid JSON* — line 17 · line 17: `{\\"messages\\": [{\\"role\\": \\"user\\"' in blocks
-    )
+    assert '*Not valid JSON* — line 17: `{\\"messages\\": [{\\"role\\": \\"user\\"' in blocks
     assert "&lt;!channel&gt; hi" in blocks and "<!channel>" not in blocks + report["text"]
     assert "— a trailing comma?" in blocks
     assert "⚠️ *One assistant reply fills 27 of 40 examples*" in blocks

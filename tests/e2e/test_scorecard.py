@@ -146,7 +146,7 @@ def test_the_cap_stops_an_automatic_evaluation_with_one_line(
             if "No scorecard" in (m.get("text") or "")
         ]
         (line,) = lines
-        assert "above the FTBOT_EVAL_MAX_USD cap of $0.0005: nothing was asked" in line["text"]
+        assert "above the evaluation cost cap of $0.0005: nothing was asked" in line["text"]
         fits = re.search(r"About (\d) examples? fit: evaluate fewer with `([^`]*)`", line["text"])
         assert fits is not None, line["text"]
         assert fits[2] == f"/finetune eval {tuned(1)} {file['id']} n={fits[1]}"

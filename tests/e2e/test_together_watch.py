@@ -92,7 +92,7 @@ def test_a_together_job_is_adopted_watched_and_tried(
     )[0]
     assert output in json.dumps(choice["blocks"])
     listed = json.dumps(choice["blocks"], ensure_ascii=False)
-    assert "*Step 5*" in listed and "validation loss 0.4400" in listed  # Together's figures
+    assert "*Step 5*" in listed and "validation loss 0.44" in listed  # Together's figures
     assert "*Final model* · step 10   ✅ current   ⭐ lowest validation loss" in listed
     assert slack.uploaded_files[0].title == f"Loss chart · {job_id}"  # adopted: no dataset
     # every call about this job went to Together, none to OpenAI

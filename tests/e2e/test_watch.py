@@ -159,7 +159,7 @@ def test_a_job_from_start_to_success(watching: Bot, openai: FakeOpenAI) -> None:
     # the final status message: state, settings used, figures, tokens and cost, times
     assert "*✅ Succeeded*" in final and "100% (20/20 steps)" in final
     assert "supervised · 3 epochs · batch size 1 · learning rate × 1.8 · seed " in final
-    assert f"Model `{model}`" in final and "validation loss 0.1100" in final
+    assert f"Model `{model}`" in final and "validation loss 0.11" in final
     assert "173,148 trained tokens · estimated $" in final and "actual $0.52" in final
     assert "Started <!date^" in final and " · finished <!date^" in final
     assert actions_in(status) == [ids.JOB_TRY, ids.JOB_COMPARE, ids.JOB_CHECKPOINTS, ids.JOB_CHART]
@@ -243,7 +243,8 @@ def test_a_failed_job_gets_one_notice_and_a_final_status(watching: Bot, openai: 
     assert "supervised · 3 epochs · seed " in final and " · suffix `acc`" in final
     assert "Estimated $" in final
     assert " · ended <!date^" in final
-    assert actions_in(status_of(bot, post)) == []  # no Cancel left, nothing to try
+    # no Cancel left, nothing to try: the start form for the same dataset, one click away
+    assert actions_in(status_of(bot, post)) == [ids.DATASET_START]
 
 
 def test_a_job_failing_between_its_read_and_its_events_gets_one_notice(
@@ -313,7 +314,14 @@ def test_a_cancel_is_one_line_in_the_thread(watching: Bot, openai: FakeOpenAI) -
     )
     assert len(bot.slack.calls_to("chat.postMessage")) == posts_before + 1
     status = status_of(bot, post)
-    assert "*⏹ Cancelled by <@UADMIN>*" in status["text"] and actions_in(status) == []
+    assert "*⏹ Cancelled by <@UADMIN>*" in status["text"]
+    assert actions_in(status) == [ids.DATASET_START]  # start again, not Cancel
+    # the final status message after a cancel: settings, the estimate (no actual), times
+    final = json.dumps(status["blocks"], ensure_ascii=False)
+    assert "supervised · 3 epochs · batch size 1 · learning rate × 1.8 · seed " in final
+    assert "Estimated $0.52" in final and "actual" not in final
+    assert "Started <!date^" in final and " · ended <!date^" in final
+    assert "Fine-tuning job started" in final  # its timeline
     # the clicker reads that it is under way, not the thread's line again
     (told,) = [c.params["text"] for c in bot.slack.calls_to("chat.postEphemeral")]
     assert told.startswith(f"Cancelling `{job_id}`") and "cancelled by" not in told

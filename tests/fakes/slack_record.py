@@ -2,8 +2,9 @@
 
 Set ``FTBOT_RECORD_SLACK=DIR`` and run the e2e tests: at teardown the ``slack`` fixture writes
 ``DIR/<test>.json`` with every message/view call the bot made (in order), each conversation as
-it ends (messages with their edits, threads, broadcasts), the ephemerals, the Home tabs, the
-files the bot uploaded (images inline as base64) and the names of users and channels.
+it ends (messages with their edits, threads, broadcasts), the ephemerals, the answers to slash
+commands, the Home tabs, the files the bot uploaded (images inline as base64) and the names of
+users and channels.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def snapshot(slack: FakeSlack, test: str = "") -> dict[str, Any]:
             for f in slack.uploaded_files
         }
         ephemerals = json.loads(json.dumps(slack.ephemerals))
+        answers = json.loads(json.dumps(slack.command_answers))
         home = json.loads(json.dumps(slack.home_views))
     return {
         "format": FORMAT,
@@ -74,6 +76,7 @@ def snapshot(slack: FakeSlack, test: str = "") -> dict[str, Any]:
         "calls": json.loads(json.dumps(calls, default=str)),
         "conversations": {cid: slack.messages(cid) for cid in channel_ids},
         "ephemerals": ephemerals,
+        "answers": answers,
         "home": home,
         "files": files,
     }

@@ -113,6 +113,8 @@ class SlackState:
     def __init__(self) -> None:
         self.trigger_ttl = 3.0
         self.ephemerals: list[dict[str, Any]] = []
+        # the answers to slash commands (the HTTP reply, not a Web API call), for recordings
+        self.command_answers: list[dict[str, Any]] = []
         self.uploaded_files: list[UploadedFile] = []
         self.home_views: dict[str, dict[str, Any]] = {}
         self._messages: dict[str, list[dict[str, Any]]] = {}

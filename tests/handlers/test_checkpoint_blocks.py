@@ -51,13 +51,13 @@ def test_the_list_by_default_the_final_model_current() -> None:
     step10, step20, final = sections(blocks)
     assert step10["text"]["text"].splitlines() == [
         "*Step 10* · epoch 1 of 2   ⭐ lowest validation loss",
-        "training loss 0.4000 · validation loss 0.5000 · token accuracy 80.0% (validation 75.0%)",
+        "training loss 0.40 · validation loss 0.50 · token accuracy 80.0% (validation 75.0%)",
         f"`{FINAL}:ckpt-step-10`",
     ]
     assert step20["text"]["text"].startswith("*Step 20* · epoch 2 of 2\n")
     assert final["text"]["text"].splitlines()[:2] == [
         "*Final model* · step 20 · epoch 2 of 2   ✅ current",
-        "training loss 0.2000 · validation loss 0.7000 · token accuracy 90.0%",
+        "training loss 0.20 · validation loss 0.70 · token accuracy 90.0%",
     ]
     assert "accessory" not in final  # the current one has no button
     assert [
@@ -89,10 +89,10 @@ def test_a_chosen_checkpoint_is_current_with_who_chose_it() -> None:
     [
         ({}, "no figures reported"),
         ({"train_loss": 1.23456}, "training loss 1.2346"),
-        ({"valid_loss": 0.5}, "validation loss 0.5000"),
+        ({"valid_loss": 0.5}, "validation loss 0.50"),
         ({"train_accuracy": 0.5}, "token accuracy 50.0%"),
         ({"valid_accuracy": 0.25}, "validation token accuracy 25.0%"),
-        ({"train_loss": 1.0, "valid_accuracy": 1.0}, "training loss 1.0000 · "
+        ({"train_loss": 1.0, "valid_accuracy": 1.0}, "training loss 1.00 · "
          "validation token accuracy 100.0%"),
     ],
 )  # fmt: skip

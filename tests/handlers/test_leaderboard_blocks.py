@@ -1,5 +1,5 @@
 """The leaderboard's blocks, as a table: place, backend, kind, scores, win rate, training cost,
-inference price (unknown: —), the channel's model marked, Use this model only where the viewer
+inference price (unknown: said so, never $0), the channel's model marked, Use this model only where the viewer
 may choose it, hostile names inert, and the empty board's next step."""
 
 from __future__ import annotations
@@ -47,19 +47,21 @@ def standing(model: str, **kw: object) -> Standing:
         ),
         (
             standing("org/m", backend="together", training_usd=1.23),
-            ["Together AI, fine-tuned", "training $1.23 · inference — per 1M tokens"],
+            ["Together AI, fine-tuned", "training $1.23 · inference price unknown"],
         ),
         (
             standing("gpt-4o-mini", fine_tuned=False, price=Price(0.15, 0.6)),
-            ["OpenAI, base", "training base model", "$0.15 in / $0.60 out"],
+            ["OpenAI, base", "no training (base model) · inference $0.15 in / $0.60 out"],
         ),
-        (standing("ft:a"), ["training — · inference —"]),  # nothing known: never $0
+        (standing("ft:a"), ["training cost unknown · inference price unknown"]),  # never $0
         (
             standing("ft:a", win_rate=0.75, opponent="gpt-4o-mini"),
             ["win rate 75% vs `gpt-4o-mini`"],
         ),
         (standing("ft:a", chosen=True), ["✅ *chosen for this channel*"]),
         (standing("ft:a", price=Price(0.001, 0.004)), ["$0.0010 in / $0.0040 out"]),
+        # a training cost reads as the job's status message says it, in cents
+        (standing("ft:a", training_usd=0.003), ["training &lt; $0.01 ·"]),
     ],
 )  # fmt: skip
 def test_row_text(row: Standing, needles: list[str]) -> None:
@@ -113,5 +115,5 @@ def test_hostile_names_stay_inert() -> None:
 
 
 def test_price_text() -> None:
-    assert price_text(None) == "—"
-    assert price_text(Price(2.5, 10.0)) == "$2.50 in / $10.00 out"
+    assert price_text(None) == "inference price unknown"
+    assert price_text(Price(2.5, 10.0)) == "inference $2.50 in / $10.00 out per 1M tokens"

@@ -161,6 +161,8 @@ def test_a_quoted_model_has_no_per_token_price() -> None:
     assert training_price(LLAMA) is None  # Together AI quotes each job: no rate is known offline
     assert training_price(MINI) == 3.0
     assert training_price("no-such-model") is None
+    # Azure OpenAI fine-tunes the same GPT models at its own, unpublished rates: not OpenAI's
+    assert training_price(MINI, "openai") == 3.0 and training_price(MINI, "azure") is None
 
 
 def test_usage_totals_per_backend_and_unknown_costs_are_not_zero() -> None:

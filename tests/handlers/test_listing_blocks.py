@@ -17,8 +17,8 @@ from bot.services.inspect import StatusAnswer
 from bot.services.models import Home, JobLine
 from handlers import ids
 from handlers.blocks.inspect import provider_link, status_answer_blocks
-from handlers.blocks.listing import age, home_view, job_menu, jobs_blocks, permalink
-from handlers.blocks.usage import usage_blocks
+from handlers.blocks.listing import age, ago, home_view, job_menu, jobs_blocks, permalink
+from handlers.blocks.usage import figures, usage_blocks
 from storage.fine_tuned import ModelRecord
 from storage.jobs import JobRecord
 from storage.repositories import DatasetRecord
@@ -48,6 +48,14 @@ def job(**changes: Any) -> JobRecord:
 )
 def test_age(seconds: int, shown: str) -> None:
     assert age(NOW - dt.timedelta(seconds=seconds), NOW) == shown
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0, "just now"), (59, "just now"), (60, "1 min ago"), (7200, "2 h ago")],
+)
+def test_ago(seconds: int, shown: str) -> None:
+    assert ago(NOW - dt.timedelta(seconds=seconds), NOW) == shown
 
 
 @pytest.mark.parametrize(
@@ -113,7 +121,7 @@ def test_a_jobs_row_reads_as_a_sentence() -> None:
         f"<{WORKSPACE_URL}archives/C1/p1700000001000200?thread_ts=1700000000.000100&amp;cid=C1|thread>"
         " in <#C1> · 12 min ago\n`ftjob-abc`\n`▓▓▓▓▓▓░░░░░░░░░░░░░░ 30% (3/10 steps)`"
     )
-    assert done.startswith("_a dataset started elsewhere_ · ✅ *succeeded* ·") and "▓" not in done
+    assert done.startswith("_started outside the bot_ · ✅ *succeeded* ·") and "▓" not in done
     assert text == "Jobs in this channel: 2"
 
 
@@ -197,7 +205,7 @@ def answer(status: str, **changes: Any) -> StatusAnswer:
                 "finishes around",
                 "trained tokens not known yet",
                 "actual not known yet",
-                "Latest: training loss 0.5000 · validation loss 0.6000",
+                "Latest: training loss 0.50 · validation loss 0.60",
             ],
             ["*Error*"],
         ),
@@ -317,3 +325,25 @@ def test_usage_shows_each_split_only_when_it_adds_something(
     payload = [b.to_dict() for b in blocks]
     assert check_blocks(payload) == []
     assert [b["text"]["text"] for b in payload if b["type"] == "section"] == sections
+
+
+def test_status_answer_reads_a_together_learning_rate_and_a_missing_seed() -> None:
+    """Together AI's absolute learning rate as a plain decimal (it read `1e-05`), and a
+    finished job without a seed says it was not reported (not "not known yet")."""
+    case = answer(
+        "succeeded",
+        backend="together",
+        finished_at=EPOCH - 60,
+        settings=JobSettings("supervised", 1, 128, None, 1e-05, None, None),
+    )
+    blocks, _ = status_answer_blocks(case)
+    shown = json.dumps([b.to_dict() for b in blocks], ensure_ascii=False)
+    assert "learning rate 0.00001" in shown and "seed not reported" in shown
+    assert "1e-05" not in shown and "seed not known yet" not in shown
+
+
+def test_usage_says_no_zero_token_counts_beside_unknown_costs() -> None:
+    """An adopted job has no estimate and one not trained yet no tokens: "(0 tokens)" beside
+    "unknown" read as if it were known."""
+    adopted = Tally(jobs=1, unestimated=1, trained_tokens=5, unpriced=1)
+    assert figures(adopted) == "1 job · estimated unknown · actual unknown (5 trained tokens)"

@@ -34,13 +34,16 @@ def text_of(blocks: list) -> str:
     [
         (IssueLine("invalid_json", "Not valid JSON", "line 17", 17, '{"messages": [ …',
                    "a trailing comma?", False),
-         '• *Not valid JSON* — line 17 · line 17: `{"messages": [ …` — a trailing comma?'),
+         '• *Not valid JSON* — line 17: `{"messages": [ …` — a trailing comma?'),
+        (IssueLine("invalid_json", "Not valid JSON", "3 examples (lines 17, 20, 25)", 17,
+                   "{'a'", "single quotes?", False),
+         "• *Not valid JSON* — 3 examples (lines 17, 20, 25) · line 17: `{'a'` — single quotes?"),
         (IssueLine("low_diversity", "One assistant reply fills 28 of 40 examples", "lines 1, 2",
                    1, "Sure!", "vary them", True),
          "• ⚠️ *One assistant reply fills 28 of 40 examples* — lines 1, 2 · the reply: `Sure!` — "
          "vary them"),
         (IssueLine("invalid_json", "Not valid JSON", "line 2", 2, "<!channel> `x` &", "h", False),
-         "• *Not valid JSON* — line 2 · line 2: `&lt;!channel&gt; ˋxˋ &amp;` — h"),
+         "• *Not valid JSON* — line 2: `&lt;!channel&gt; ˋxˋ &amp;` — h"),
         (IssueLine("too_few_examples", "Too few examples (5)", "", None, None, "add <more>", False),
          "• *Too few examples (5)* — add &lt;more&gt;"),
     ],
@@ -54,7 +57,7 @@ def test_a_json_error_and_low_diversity_in_blocks_and_cli(tmp_path: Path) -> Non
     rows[16] = '{"messages": [{"role": "user", "content": "<@U1> hi"},]}'
     report = analyze(write(tmp_path, rows), model=MINI, today=TODAY)
     blocks = text_of(dataset_report_blocks(name="d.jsonl", report=report, file_id="F1"))
-    assert 'Not valid JSON* — line 17 · line 17: `{\\"messages\\": [{\\"role\\"' in blocks
+    assert 'Not valid JSON* — line 17: `{\\"messages\\": [{\\"role\\"' in blocks
     assert "&lt;@U1&gt;" in blocks and "<@U1>" not in blocks
     assert "— a trailing comma?" in blocks
     assert "One assistant reply fills 25 of 40 examples" in blocks
