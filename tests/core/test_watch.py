@@ -279,7 +279,7 @@ def body(job: JobSnapshot, latest: Metrics, now: int) -> list[str]:
             snapshot(),
             Metrics(0, 0, None, 0.25, None, 0.5),  # no steps known yet: no bar
             T0,
-            ["validation loss 0.2500 · validation accuracy 50.0%"],
+            ["validation loss 0.25 · validation accuracy 50.0%"],
         ),
         # elapsed time while running: in whole 10 minutes, so an idle job needs no edit
         (snapshot(created_at=T0), Metrics(), T0 + 599, [f"{STARTED} · elapsed under 10 min"]),

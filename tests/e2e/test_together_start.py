@@ -131,7 +131,7 @@ def test_model_lr_training_and_checkpoints_are_mapped(bot: Bot, together: FakeTo
     estimate = quotes(together)[0]
     assert estimate.json["training_type"] == {"type": "Full"} and estimate.json["n_epochs"] == 2
     assert "Together AI's quote" in post["text"] and "2 epochs" in post["text"]
-    assert "learning_rate" in json.dumps(post["blocks"])
+    assert "learning rate 0.00002" in json.dumps(post["blocks"]), post["blocks"]
 
 
 def test_refusals_name_what_was_refused_before_any_upload(
