@@ -34,7 +34,11 @@ def creates(openai: FakeOpenAI) -> list[Any]:
 
 
 def job_posts(slack: FakeSlack, channel: str = "C1") -> list[dict[str, Any]]:
-    return [m for m in slack.messages(channel) if "started fine-tuning" in (m.get("text") or "")]
+    """The job posts in `channel`, each as it was posted. A polling bot edits each into its
+    job's status message ("… fine-tuning …", no longer "started"), and on a loaded machine
+    that can happen before a test looks: the current text alone could miss the post."""
+    posts = [{**m, **(m["edits"][0] if m["edits"] else {})} for m in slack.messages(channel)]
+    return [m for m in posts if "started fine-tuning" in (m.get("text") or "")]
 
 
 def ephemerals(slack: FakeSlack) -> list[str]:
