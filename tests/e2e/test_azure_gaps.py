@@ -150,7 +150,7 @@ def test_the_start_form_on_azure_shows_its_models_and_creates_the_job_there(
         assert picker["initial_option"]["value"] == "openai"
         typed = {"epochs": text_input("2"), "suffix": text_input("drone"), "lr": text_input("0.5")}
         assert pick(bot, view, "azure", typed) == 200
-        update = wait_for(lambda: slack.calls_to("views.update"), what="views.update")[0]
+        update = wait_for(lambda: slack.answered("views.update"), what="views.update")[0]
         assert update.response and update.response["ok"], update.response
         new = update.response["view"]
         blocks = by_id(new)
@@ -226,7 +226,7 @@ def test_refused_on_openai_start_once_on_azure(
 
         trigger = slack.new_trigger_id()
         assert bot.click(ids.JOB_START_ELSEWHERE, button["value"], trigger_id=trigger) == 200
-        opened = wait_for(lambda: slack.calls_to("views.open"), what="views.open")[0]
+        opened = wait_for(lambda: slack.answered("views.open"), what="views.open")[0]
         view = opened.response["view"]
         metadata = json.loads(view["private_metadata"])
         assert metadata["dataset"] == file["id"] and metadata["backend"] == "azure"
@@ -261,7 +261,7 @@ def test_refused_on_openai_start_once_on_azure(
             bot.click(ids.JOB_START_ELSEWHERE, button["value"], trigger_id=slack.new_trigger_id())
             == 200
         )
-        again = wait_for(lambda: slack.calls_to("views.open")[1:], what="second views.open")[0]
+        again = wait_for(lambda: slack.answered("views.open")[1:], what="second views.open")[0]
         second = again.response["view"]
         bot.submit(
             START_CALLBACK, values, private_metadata=second["private_metadata"],

@@ -16,7 +16,7 @@ from openai import AzureOpenAI
 from bot.backends.azure import AzureBackend
 from handlers import ids
 from tests.e2e.conftest import Bot, start_bot, wait_for
-from tests.e2e.test_jobs import ready
+from tests.e2e.test_jobs import job_posts, ready
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.fake_slack import FakeSlack
 
@@ -55,17 +55,6 @@ def bot(
     running.stop()
 
 
-def posted_jobs(slack: FakeSlack) -> list[dict[str, Any]]:
-    """The job posts as the bot made them, with their ts. Not the channel's current messages:
-    the poller edits each post into its status message ("… fine-tuning …", no "started"), and
-    under load it can do so before the test looks."""
-    return [
-        {**c.params, "ts": c.response["ts"]}
-        for c in slack.calls_to("chat.postMessage")
-        if c.response and c.response.get("ok") and "started fine-tuning" in c.params.get("text", "")
-    ]
-
-
 def creates(azure: FakeOpenAI) -> list[Any]:
     return [c for c in azure.calls_to("POST", JOBS) if c.status == 200]
 
@@ -83,7 +72,7 @@ def test_start_on_azure_watch_pause_resume_and_finish(
     assert status == 200, payload
     assert "on Azure OpenAI" in payload["text"] and "price unknown" in payload["text"], payload
     assert "$" not in payload["text"]
-    post = wait_for(lambda: posted_jobs(slack), what="the job post")[0]
+    post = wait_for(lambda: job_posts(slack), what="the job post")[0]
     (call,) = creates(azure)
     assert call.json is not None and call.json["model"] == MODEL
     assert "metadata" not in call.json and call.json["suffix"].startswith("ftb")
@@ -100,10 +89,7 @@ def test_start_on_azure_watch_pause_resume_and_finish(
     assert len(azure.calls_to("POST", "/openai/files")) == 1
     second = next(j for j in azure.jobs if j != job_id)
     # the bot knows the job by its id once it has recorded it (its post follows that)
-    wait_for(
-        lambda: [p for p in posted_jobs(slack) if second in p["text"]],
-        what="the second job's post",
-    )
+    wait_for(lambda: len(job_posts(bot.slack)) == 2, what="the second job's post")
     # cancel is gated: not by another user; by the owner once
     _, refused = bot.command(f"cancel {second}", user="U6")
     assert "can't" in refused["text"], refused

@@ -45,7 +45,7 @@ def open_form(bot: Bot) -> tuple[dict[str, Any], dict[str, Any]]:
     """Click *Start* on a fresh dataset's report; the Slack file and the view Slack opened."""
     file = ready(bot)
     assert bot.click(ids.DATASET_START, file["id"], trigger_id=bot.slack.new_trigger_id()) == 200
-    opened = wait_for(lambda: bot.slack.calls_to("views.open"), what="views.open")[0]
+    opened = wait_for(lambda: bot.slack.answered("views.open"), what="views.open")[0]
     assert opened.response and opened.response["ok"], opened.response
     return file, opened.response["view"]
 
@@ -108,7 +108,7 @@ def test_choosing_together_updates_the_form_and_keeps_what_was_typed(two: Bot) -
         "model": select("gpt-4.1-mini-2025-04-14"),
     }
     assert pick(two, view, "together", typed) == 200
-    update = wait_for(lambda: two.slack.calls_to("views.update"), what="views.update")[0]
+    update = wait_for(lambda: two.slack.answered("views.update"), what="views.update")[0]
     assert update.params["view_id"] == view["id"] and update.params["hash"] == view["hash"]
     assert update.response and update.response["ok"], update.response
     new = update.response["view"]  # as Slack stored it
@@ -212,7 +212,7 @@ def test_a_together_submission_creates_the_job_on_together(
 ) -> None:
     _, view = open_form(two)
     assert pick(two, view, "together", {"epochs": text_input("2")}) == 200
-    update = wait_for(lambda: two.slack.calls_to("views.update"), what="views.update")[0]
+    update = wait_for(lambda: two.slack.answered("views.update"), what="views.update")[0]
     metadata = update.response["view"]["private_metadata"]
     values = submission(
         QWEN, epochs="2", learning_rate="2e-5", checkpoints="2", training=select("full"),

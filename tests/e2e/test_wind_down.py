@@ -107,7 +107,7 @@ def test_refused_on_openai_start_once_on_together(
     # anyone who may see the dataset clicks: the form for the same dataset on Together
     trigger = two.slack.new_trigger_id()
     assert two.click(ids.JOB_START_ELSEWHERE, button["value"], user="U6", trigger_id=trigger) == 200
-    opened = wait_for(lambda: two.slack.calls_to("views.open"), what="views.open")[0]
+    opened = wait_for(lambda: two.slack.answered("views.open"), what="views.open")[0]
     assert opened.params["trigger_id"] == trigger
     view = opened.response["view"]
     metadata = json.loads(view["private_metadata"])
@@ -141,7 +141,7 @@ def test_refused_on_openai_start_once_on_together(
     )  # fmt: skip
     trigger = two.slack.new_trigger_id()
     assert two.click(ids.JOB_START_ELSEWHERE, button["value"], trigger_id=trigger) == 200
-    again = wait_for(lambda: two.slack.calls_to("views.open")[1:], what="second views.open")[0]
+    again = wait_for(lambda: two.slack.answered("views.open")[1:], what="second views.open")[0]
     second = again.response["view"]
     status, answer = two.submit(
         START_CALLBACK, values, private_metadata=second["private_metadata"], view_id=second["id"]
@@ -199,7 +199,7 @@ def test_the_report_and_the_form_count_down_to_openais_last_day(two: Bot) -> Non
     words = "OpenAI stops taking new fine-tuning jobs on 6 Jan 2027 (in 36 days)"
     assert words in json.dumps(report["blocks"], ensure_ascii=False)
     assert two.click(ids.DATASET_START, file["id"], trigger_id=two.slack.new_trigger_id()) == 200
-    view = wait_for(lambda: two.slack.calls_to("views.open"), what="the form")[0].response["view"]
+    view = wait_for(lambda: two.slack.answered("views.open"), what="the form")[0].response["view"]
     assert json.loads(view["private_metadata"])["backend"] == "openai"
     assert words in json.dumps(view["blocks"], ensure_ascii=False)
 
@@ -212,7 +212,7 @@ def test_after_the_day_the_default_moves_to_together(
         file = ready(bot)
         assert "OpenAI stops" not in json.dumps(reports(slack)[0]["blocks"])
         assert bot.click(ids.DATASET_START, file["id"], trigger_id=slack.new_trigger_id()) == 200
-        view = wait_for(lambda: slack.calls_to("views.open"), what="the form")[0].response["view"]
+        view = wait_for(lambda: slack.answered("views.open"), what="the form")[0].response["view"]
         assert json.loads(view["private_metadata"])["backend"] == "together"
         assert "OpenAI stops" not in json.dumps(view["blocks"])
         _, payload = bot.command("start latest")

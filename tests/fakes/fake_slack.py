@@ -114,6 +114,12 @@ class FakeSlack(SlackMethods, SlackListings, FakeServer):
         with self.lock:
             return [c for c in self.calls if c.method == method]
 
+    def answered(self, method: str) -> list[Call]:
+        """Calls of one method the fake has answered (a call is recorded on arrival, its
+        response a moment later: read `response` only from these)."""
+        with self.lock:
+            return [c for c in self.calls if c.method == method and c.response is not None]
+
     # -- fault injection -----------------------------------------------------------------
     def fail_next(
         self,
