@@ -6,6 +6,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+from bot.core.backend_names import backend_name
 from bot.core.models import ModelInfo
 
 TARGET_EPOCHS = 3
@@ -46,6 +47,7 @@ class BillingLine:
     shutdown: dt.date | None
     backend: str = "openai"
     quoted: bool = False  # the backend quotes the price itself: cost_usd is not known here
+    unpriced: bool = False  # no rate known and no quote either (quoted too): the price is unknown
     tokens_estimated: bool = False  # counted with an approximation of the model's tokenizer
 
     @property
@@ -70,8 +72,14 @@ def billing_line(
         shutdown=model.shutdown,
         backend=model.backend,
         quoted=model.quoted,
+        unpriced=model.unpriced,
         tokens_estimated=model.tokens_estimated,
     )
+
+
+def unknown_price(backend: str) -> str:
+    """How the bot says that no price is known for a backend's model (Azure without FTBOT_PRICES)."""
+    return f"price unknown ({backend_name(backend)} publishes no rate the bot can read)"
 
 
 def model_default_epochs(model: ModelInfo, n_examples: int) -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.backend_names import backend_name as backend_name
-from bot.core.billing import BillingLine
+from bot.core.billing import BillingLine, unknown_price
 from bot.core.datasets import MAX_NESTING
 from bot.core.fmt import plural
 from bot.core.fmt import usd as usd
@@ -71,7 +71,6 @@ def issue_lines(report: DatasetReport, *, errors: bool) -> list[IssueLine]:
     return [issue_line(kind, s, report.examples, report.numbering) for kind, s in issues.items()]
 
 
-_UNPRICED = frozenset({"azure"})  # backends whose models are `billing = "unknown"` (models.toml)
 ESTIMATED_COUNT = "estimated count: its tokenizer isn't shipped"
 
 
@@ -82,11 +81,9 @@ def epochs_text(epochs: int) -> str:
 
 def price_text(line: BillingLine) -> str:
     """The cost of a billing line: dollars, or who quotes it (never $0.00 for a quoted price)."""
+    if line.unpriced:
+        return unknown_price(line.backend)
     if line.quoted:
-        if line.backend in _UNPRICED:
-            return (
-                f"price unknown ({backend_name(line.backend)} publishes no rate the bot can read)"
-            )
         return f"{backend_name(line.backend)} quotes the price when the job starts"
     return usd(line.cost_usd)
 
@@ -266,7 +263,7 @@ def _cost(line: BillingLine) -> float | None:
 
 
 def _price(line: BillingLine) -> str:
-    if line.quoted and line.backend in _UNPRICED:
+    if line.unpriced:
         return "unknown"
     return "quote" if line.quoted else "per_token"
 

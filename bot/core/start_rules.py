@@ -11,6 +11,7 @@ from bot.core.backend_names import AZURE as AZURE
 from bot.core.backend_names import OPENAI as OPENAI
 from bot.core.backend_names import TOGETHER as TOGETHER
 from bot.core.backend_names import backend_name
+from bot.core.billing import unknown_price
 from bot.core.command_types import Start
 from bot.core.fmt import number
 from bot.core.message import Code, Message, say
@@ -204,7 +205,7 @@ def price_words(
     if not quotes_price(model, backend):
         return f"estimated {usd(cost_usd or 0)}"
     if _unpriced(model, backend):
-        return f"price unknown ({backend_name(backend)} publishes no rate the bot can read)"
+        return unknown_price(backend)
     if before_start:
         return f"{backend_name(backend)} quotes the price when the job starts"
     if cost_usd is None:

@@ -370,7 +370,9 @@ def test_the_estimate_line_for_each_way_a_backend_prices() -> None:
     )
     tiny = dataclasses.replace(line(mini), cost_usd=0.0004)
     assert estimate_of("openai", estimate=tiny).endswith("× 3 epochs (auto) · &lt; $0.01")
-    azure = dataclasses.replace(line(mini), backend="azure", quoted=True, cost_usd=0.0)
+    azure = dataclasses.replace(
+        line(mini), backend="azure", quoted=True, unpriced=True, cost_usd=0.0
+    )
     text = estimate_of("openai", estimate=azure)
     assert text.endswith("price unknown (Azure OpenAI publishes no rate the bot can read)")
     assert "$" not in text
