@@ -39,7 +39,7 @@ from bot.services.ports import Clock, FineTuningBackend, WatchNotifier
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRecord, JobRepository, PollResult
 from storage.notifications import NotificationRecord, NotificationRepository
-from storage.repositories import DatasetRepository
+from storage.repositories import DatasetRecord, DatasetRepository
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ LEASE = dt.timedelta(minutes=2)
 # take (Slack's client gives up on a request after 30 s), so a slow upload is never taken over
 # by another replica and posted twice. Only a crash mid-post waits this long to be retried.
 NOTICE_LEASE = dt.timedelta(seconds=45)
+DATASET_CACHE = 4096  # datasets whose records the watcher keeps (its status views name them)
 EVENTS_PAGE = 20
 LEVEL_ICON = {"warn": "⚠️", "error": "❌"}
 # Failures that hold for every job on the backend (the account's rate limit, its key): the
@@ -99,6 +100,9 @@ class JobWatcher:
         self._notifications = notifications
         self._models = models
         self._datasets = datasets
+        # A job's dataset, read once: every poll lays out the status view with its name, and a
+        # dataset a job trains on is settled (reported, valid) and never changes.
+        self._dataset_cache: dict[int, DatasetRecord] = {}
         self._backends = backends
         self._notifier = notifier
         self._clock = clock
@@ -398,7 +402,7 @@ class JobWatcher:
 
     def facts(self, job: JobRecord) -> JobFacts:
         """What the bot knows about the job (its dataset is None when adopted)."""
-        dataset = self._datasets.by_id(job.dataset_id) if job.dataset_id else None
+        dataset = self._dataset_of(job)
         try:
             info = resolve_model(job.model, job.backend)
             # a backend that quotes its own price (or none): no per-token rate, never $0
@@ -421,6 +425,18 @@ class JobWatcher:
             cancelled_by=job.cancelled_by,
             dataset_file_id=dataset.slack_file_id if dataset else None,
         )
+
+    def _dataset_of(self, job: JobRecord) -> DatasetRecord | None:
+        if not job.dataset_id:
+            return None
+        found = self._dataset_cache.get(job.dataset_id)
+        if found is None:
+            found = self._datasets.by_id(job.dataset_id)
+            if found is not None:
+                if len(self._dataset_cache) >= DATASET_CACHE:
+                    self._dataset_cache.clear()
+                self._dataset_cache[job.dataset_id] = found
+        return found
 
     def timeline(self, job: JobRecord) -> Timeline:
         """The job's last routine events and how many came before them."""

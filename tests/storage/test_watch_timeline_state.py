@@ -20,7 +20,7 @@ from storage import migrate
 from storage.db import make_engine
 from storage.fine_tuned import ModelRepository
 from storage.jobs import JobRecord, JobRepository, NewJob
-from storage.models import Job
+from storage.models import Dataset, Job
 from storage.notifications import NotificationRepository
 from storage.repositories import DatasetRepository
 from tests.db import fresh_database_url
@@ -160,3 +160,54 @@ def test_the_kept_timeline_reads_back_or_is_not_there(
     assert got == expected
     if got is not None:
         assert Timeline.from_payload(got.payload()) == got
+
+
+class CountingDatasets(DatasetRepository):
+    """Counts the reads of a dataset by id."""
+
+    reads = 0
+
+    def by_id(self, dataset_id: int) -> Any:
+        self.reads += 1
+        return super().by_id(dataset_id)
+
+
+def test_the_jobs_dataset_is_read_once_however_often_the_job_is_polled(tmp_path: Path) -> None:
+    """Every poll lays out the status view, which names the dataset: it is read once, not per
+    poll (a settled dataset never changes), so an unchanged poll costs no dataset query."""
+    with fresh_database_url(tmp_path) as url:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        datasets, jobs = CountingDatasets(engine=engine), JobRepository(engine=engine)
+        datasets.claim(
+            slack_file_id="F1", channel_id="C1", uploader_id="U1", thread_ts="100.1", now=START,
+            lease=dt.timedelta(minutes=10),
+        )  # fmt: skip
+        stored = datasets.get(slack_file_id="F1")
+        assert stored is not None
+        with engine.begin() as connection:
+            connection.execute(update(Dataset).values(name="sports_chat.jsonl"))
+        record, _ = jobs.add_request(
+            request_key="k", now=START, request=NewJob(
+                remote_id="ftjob-1", channel_id="C1", owner_id="U1", model="m",
+                state=JobState.CREATED, status="running", dataset_id=stored.id,
+            ),
+        )  # fmt: skip
+        jobs.set_status_message(job_id=record.id, ts="100.2", thread_ts="100.1", now=START)
+        notifier, clock = Notifier(), Clock()
+        watcher = JobWatcher(
+            jobs=jobs,
+            notifications=NotificationRepository(engine=engine),
+            models=ModelRepository(engine=engine),
+            datasets=datasets,
+            backends=Backends({"openai": Backend()}),  # type: ignore[dict-item]
+            notifier=notifier,  # type: ignore[arg-type]
+            clock=clock,
+        )
+        datasets.reads = 0
+        for minutes in (0, 10, 20):
+            clock.at = START + dt.timedelta(minutes=minutes)
+            assert watcher.poll_once(clock.at).failed == 0
+        assert datasets.reads == 1
+        assert len(notifier.views) >= 2 and "sports_chat.jsonl" in notifier.views[-1]
+        engine.dispose()
